@@ -1,0 +1,26 @@
+"""Shared fixtures: the real 32 px Tiny ImageNet archive from ../shared/datasets."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+TINY_32PX = SHARED_DATASETS / "tiny-imagenet-200-32px.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def data_cache(tmp_path_factory):
+    """One decoded-array cache for the whole test session (the archive decodes once)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_imagenet(data_cache):
+    """The real Tiny ImageNet archive, decoded at 36 px (the stored size for 32 px crops)."""
+    if not TINY_32PX.exists():
+        pytest.skip(f"{TINY_32PX} is absent (see ../shared/datasets/README.md)")
+    from transferlib import sources
+    return sources.load("tiny_imagenet", 36, data_dir=SHARED_DATASETS, cache_dir=data_cache)
