@@ -11,13 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from .sources import stored_size
+
 SHUFFLE_BUFFER = 2048  # a buffer as large as the dataset delays the end of each epoch by seconds
 _STATS_SAMPLE = 10_000
-
-
-def stored_size(image_size):
-    """The side at which images are cached so that crops keep the paper's 227 / 256 ratio."""
-    return int(round(image_size * 256 / 227))
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,7 @@ def pipelines(subset, *, image_size, batch_size, seed):
     """(train, val) tf.data pipelines of (standardised float32 image, label) batches."""
     if subset.train_images.shape[1] < image_size:
         raise ValueError(f"images are stored at {subset.train_images.shape[1]} px, smaller than the "
-                         f"{image_size} px crop; load them at stored_size({image_size})")
+                         f"{image_size} px crop; load them at sources.stored_size({image_size})")
     mean, std = channel_stats(subset.train_images)
     offset = (subset.val_images.shape[1] - image_size) // 2
 

@@ -1,0 +1,195 @@
+"""Grid expansion: which cells a study runs, in what order, with which parameters and hashes."""
+
+import csv
+import importlib.resources
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import SHARED_DATASETS, TINY_32PX
+from transferlib import grid, sources, splits
+from transferlib.params import TREATMENTS, Params, ParamsError, load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+# ImageNet-1k wnids in label order: real class ids for both kinds of split, without any data.
+_TSV = importlib.resources.files("transferlib").joinpath("resources", "imagenet1k_man_made_natural.tsv")
+WNIDS = [row["wnid"] for row in csv.DictReader(_TSV.read_text().splitlines(), delimiter="\t")]
+CELL_ID = re.compile(r"(r\d+|mmn)-(base[AB]|[AB][1-7][AB]\+?|R[1-7][AB])")
+
+
+def study(**overrides):
+    return Params.from_dict({"dataset": "tiny_imagenet", "epochs": 2, "splits": [0], **overrides})
+
+
+def hashes(params, class_names=WNIDS):
+    return {c.id: c.params_hash for c in grid.expand(params, class_names)}
+
+
+@pytest.mark.parametrize("overrides, count", [
+    ({"directions": ["AnB"]}, 2 + 4 * 7),
+    ({}, 2 + 2 * 4 * 7),
+    ({"treatments": list(TREATMENTS)}, 2 + 2 * 5 * 7),
+    ({"treatments": list(TREATMENTS), "splits": [0, 1, 2, 3, "man_made_natural"]}, 5 * (2 + 70)),
+    ({"treatments": ["BnB", "BnB+"], "directions": ["AnB"]}, 1 + 2 * 7),  # baseB only
+    ({"treatments": ["random"], "directions": ["AnB"], "layers": [1, 2]}, 1 + 2),
+    ({"treatments": ["AnB"], "directions": ["BnA"], "layers": [3]}, 2 + 1),
+])
+def test_cell_counts(overrides, count):
+    assert len(grid.expand(study(**overrides), WNIDS)) == count
+
+
+def test_order_names_and_dependencies():
+    cells = grid.expand(study(treatments=list(TREATMENTS), splits=[1, "man_made_natural"]), WNIDS)
+    ids = [c.id for c in cells]
+    assert len(set(ids)) == len(ids)
+    for i, cell in enumerate(cells):
+        assert CELL_ID.fullmatch(cell.id), cell.id
+        assert cell.id.startswith(cell.split + "-") and cell.id.endswith(cell.target + "+" * cell.fine_tuned)
+        assert set(cell.needs) <= set(ids[:i]), cell.id
+        assert cell.needs == ((cell.source,) if cell.source else ())
+        assert cell.notebook == ("base" if cell.kind == "base" else "transfer")
+    kinds = {c.id: (c.kind, c.source, c.target, c.n, c.fine_tuned) for c in cells}
+    assert kinds["r1-baseA"] == ("base", "", "A", 0, False)
+    assert kinds["r1-A3B+"] == ("transfer", "r1-baseA", "B", 3, True)
+    assert kinds["r1-B3B"] == ("selffer", "r1-baseB", "B", 3, False)
+    assert kinds["r1-B5A"] == ("transfer", "r1-baseB", "A", 5, False)
+    assert kinds["mmn-A7A+"] == ("selffer", "mmn-baseA", "A", 7, True)
+    assert kinds["mmn-R4B"] == ("random", "", "B", 4, False)
+
+
+def test_cells_train_on_their_half():
+    params = study(splits=[2, "man_made_natural"], directions=["BnA"], layers=[4])
+    halves = grid.halves(params, WNIDS)
+    assert halves["r2"] == dict(zip("AB", splits.random_halves(WNIDS, 2)))
+    assert halves["mmn"] == dict(zip("AB", splits.man_made_natural(WNIDS)))
+    for cell in grid.expand(params, WNIDS):
+        assert cell.parameters["classes"] == halves[cell.split][cell.target]
+
+
+def test_class_count_is_a_seeded_sample_in_dataset_order():
+    first = grid.study_classes(study(classes=50), WNIDS)
+    assert len(first) == 50 and first == sorted(first, key=WNIDS.index)
+    assert grid.study_classes(study(classes=50), WNIDS) == first
+    assert grid.study_classes(study(classes=50, seed=1), WNIDS) != first
+    listed = grid.study_classes(study(classes=[WNIDS[9], WNIDS[2]]), WNIDS)
+    assert listed == [WNIDS[2], WNIDS[9]]
+
+
+def test_parameters():
+    cells = {c.id: c for c in grid.expand(study(treatments=["AnB+", "random"], layers=[2]), WNIDS)}
+    base, transfer, random = cells["r0-baseA"], cells["r0-A2B+"], cells["r0-R2B"]
+    json.dumps([c.parameters for c in cells.values()])
+    assert base.parameters["cell"] == "r0-baseA" and base.parameters["n"] == 0
+    assert {"fine_tune", "random_first"}.isdisjoint(base.parameters)
+    assert {k: v for k, v in transfer.parameters.items() if k not in ("classes", "seed")} == {
+        "dataset": "tiny_imagenet", "data_dir": None, "image_size": 32, "width": 1.0,
+        "epochs": 2, "batch_size": 256, "lr": 0.01, "lr_drops": [2 / 9, 4 / 9, 6 / 9, 8 / 9],
+        "momentum": 0.9, "weight_decay": 5e-4, "cell": "r0-A2B+", "split": "r0", "kind": "transfer",
+        "target": "B", "n": 2, "fine_tuned": True, "source": "r0-baseA", "fine_tune": True,
+        "random_first": False}
+    assert random.parameters["random_first"] and random.parameters["source"] == ""
+    seeds = [c.parameters["seed"] for c in cells.values()]
+    assert len(set(seeds)) == len(seeds)
+    again = grid.expand(study(treatments=["AnB+", "random"], layers=[2]), WNIDS)
+    assert seeds == [c.parameters["seed"] for c in again]
+
+
+def test_hashes_ignore_where_things_live_and_what_else_runs():
+    reference = hashes(study(layers=[1, 2]))
+    assert hashes(study(layers=[1, 2], study="other", results_dir="/elsewhere", data_dir="/data")) == reference
+    for more in [{"layers": [1, 2, 3]}, {"treatments": list(TREATMENTS)}, {"splits": [0, 1]}]:
+        grown = hashes(study(**{"layers": [1, 2], **more}))
+        assert set(reference) < set(grown)
+        assert {k: grown[k] for k in reference} == reference
+    fewer = hashes(study(layers=[2], treatments=["BnB"], directions=["AnB"]))
+    assert fewer == {k: reference[k] for k in fewer}
+
+
+@pytest.mark.parametrize("change", [{"epochs": 3}, {"seed": 1}, {"lr": 0.02}, {"width": 0.5},
+                                    {"image_size": 64}, {"lr_drops": [0.5]}, {"dataset": "other"}])
+def test_a_shared_value_changes_every_hash(change):
+    reference = hashes(study(layers=[1, 2]))
+    changed = hashes(study(layers=[1, 2], **change))
+    assert changed.keys() == reference.keys()
+    assert all(changed[k] != reference[k] for k in reference)
+
+
+def test_a_changed_half_changes_exactly_its_cells():
+    man_made, natural = splits.man_made_natural(WNIDS)
+    classes = man_made[:5] + natural[:5]
+    params = dict(splits=["man_made_natural"], treatments=list(TREATMENTS), layers=[1, 5])
+    reference = hashes(study(classes=classes, **params))
+    changed = hashes(study(classes=classes + [natural[5]], **params))  # only half B (natural) grows
+    cells = grid.expand(study(classes=classes, **params), WNIDS)
+    affected = {c.id for c in cells if c.target == "B" or c.source == "mmn-baseB"}
+    assert {k for k in reference if changed[k] != reference[k]} == affected
+    assert "mmn-B5A" in affected and "mmn-A5A" not in affected
+
+
+def test_describe():
+    cells = grid.expand(study(treatments=["AnB+"], directions=["AnB"], layers=[3]), WNIDS)
+    lines = grid.describe(cells).splitlines()
+    assert lines[0].split() == ["cell", "kind", "n", "needs"]
+    assert lines[1:] == ["r0-baseA  base      0", "r0-baseB  base      0",
+                         "r0-A3B+   transfer  3  r0-baseA", "3 cells"]
+
+
+@pytest.mark.parametrize("overrides, class_names, expected", [
+    ({"classes": ["n01440764", "nope1", "nope2"]}, WNIDS,
+     ["classes: not classes of tiny_imagenet: nope1, nope2"]),
+    ({"classes": 30}, WNIDS[:20], ["classes: 30 asked, tiny_imagenet has 20"]),
+    ({"classes": ["n01440764"]}, WNIDS, ["classes: ['n01440764'] leaves a half without classes"]),
+    ({"classes": "all", "splits": ["man_made_natural"]}, ["apple", "bus", "zebra_fish"],
+     ["splits: man_made_natural:", "'zebra_fish'"]),
+])
+def test_data_mistakes_name_their_key(overrides, class_names, expected):
+    with pytest.raises(ParamsError) as e:
+        grid.expand(study(**overrides), class_names)
+    for text in expected:
+        assert text in str(e.value)
+
+
+def test_a_half_without_classes_names_it():
+    man_made, _ = splits.man_made_natural(WNIDS)
+    with pytest.raises(ParamsError, match=r"splits: man_made_natural leaves half B \(natural\) "):
+        grid.expand(study(classes=man_made[:4], splits=[0, "man_made_natural"]), WNIDS)
+
+
+def test_data_that_cannot_be_found(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRANSFER_DATA_DIR", raising=False)
+    monkeypatch.setenv("TRANSFER_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(ParamsError, match=rf"data_dir: {re.escape(str(tmp_path))}/missing does not exist"):
+        grid.dataset_classes(study(data_dir=str(tmp_path / "missing")), download=False)
+    with pytest.raises(ParamsError, match=r"<dict>: dataset: Tiny ImageNet not found"):
+        grid.dataset_classes(study(data_dir=str(tmp_path)), download=False)
+    with pytest.raises(ParamsError, match=r"dataset: Dataset cifar1000 not found\. Did you mean: "
+                                          r"cifar1000 -> cifar100 \? \(expected 'tiny_imagenet' or"):
+        grid.dataset_classes(study(dataset="cifar1000"), download=False)
+
+
+@pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")
+def test_tiny_imagenet_from_the_archive():
+    params = study(data_dir=str(SHARED_DATASETS), splits=[0, "man_made_natural"],
+                   treatments=list(TREATMENTS))
+    halves = grid.halves(params, grid.dataset_classes(params, download=False))
+    assert [len(halves["mmn"][h]) for h in "AB"] == [128, 72]
+    assert [len(halves["r0"][h]) for h in "AB"] == [100, 100]
+    assert len(grid.expand(params)) == 2 * (2 + 70)
+
+
+PARAMS_FILES = sorted((ROOT / "params").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", PARAMS_FILES, ids=[p.name for p in PARAMS_FILES])
+def test_params_files_expand(path):
+    params = load_params(path)
+    if params.data_dir and not Path(params.data_dir).exists():
+        pytest.skip(f"{path.name}: data_dir {params.data_dir} is absent here")
+    try:
+        class_names = sources.class_names(params.dataset, params.data_dir, download=False)
+    except sources.DataNotFoundError as e:
+        pytest.skip(f"{path.name}: {params.dataset} is absent here ({str(e).splitlines()[0]})")
+    cells = grid.expand(params, class_names)
+    assert any(c.kind == "base" for c in cells) and cells[0].kind == "base"

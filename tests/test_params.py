@@ -1,0 +1,131 @@
+"""Params files: defaults, round trip, and one clear ParamsError per kind of mistake."""
+
+import re
+
+import pytest
+import yaml
+
+from transferlib.params import Params, ParamsError, load_params
+
+MINIMAL = {"dataset": "cifar100", "epochs": 3}
+
+
+def write(tmp_path, text, name="study.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def error(d):
+    with pytest.raises(ParamsError) as e:
+        Params.from_dict({**MINIMAL, **d})
+    return str(e.value)
+
+
+def test_defaults_are_the_papers():
+    p = Params.from_dict(MINIMAL)
+    assert (p.study, p.data_dir, p.image_size, p.width, p.classes) == ("study", None, 32, 1.0, "all")
+    assert p.treatments == ("BnB", "BnB+", "AnB", "AnB+")
+    assert p.layers == (1, 2, 3, 4, 5, 6, 7) and p.directions == ("AnB", "BnA")
+    assert (p.batch_size, p.lr, p.momentum, p.weight_decay) == (256, 0.01, 0.9, 5e-4)
+    assert p.lr_drops == pytest.approx((2 / 9, 4 / 9, 6 / 9, 8 / 9))
+    assert (p.splits, p.seed, p.results_dir) == ((0,), 0, "results")
+
+
+def test_file_loads_and_round_trips(tmp_path):
+    (tmp_path / "data").mkdir()
+    path = write(tmp_path, """\
+# Tiny study: what it is, how to run it, how long it takes.
+dataset: tiny_imagenet
+data_dir: data
+image_size: 64
+width: 0.5
+classes: 20
+splits: [0, 1, man_made_natural]
+treatments: [BnB, AnB+, random]
+layers: [1, 4, 7]
+directions: [AnB]
+epochs: 2
+lr: 1
+lr_drops: [0.5]
+weight_decay: 5e-4
+""", name="tiny.yaml")
+    p = load_params(path)
+    assert p.study == "tiny" and p.source == str(path)
+    assert p.data_dir == str((tmp_path / "data").resolve())
+    assert p.splits == (0, 1, "man_made_natural") and p.classes == 20
+    assert p.lr == 1.0 and isinstance(p.lr, float) and p.weight_decay == 5e-4
+    again = write(tmp_path, yaml.safe_dump(p.to_dict()), name="again.yaml")
+    assert load_params(again) == p
+    assert Params.from_dict(p.to_dict()) == p
+
+
+def test_class_ids_and_empty_file(tmp_path):
+    p = Params.from_dict({**MINIMAL, "classes": ["apple", "bus"]})
+    assert p.classes == ("apple", "bus")
+    with pytest.raises(ParamsError, match=r"empty\.yaml: 2 problems:\n  dataset: missing.*\n  epochs: missing"):
+        load_params(write(tmp_path, "# nothing yet\n", name="empty.yaml"))
+
+
+@pytest.mark.parametrize("d, expected", [
+    ({"layrs": [1]}, ["layrs: unknown key; did you mean 'layers'?"]),
+    ({"frobnicate": 1}, ["frobnicate: unknown key; known keys: study, dataset"]),
+    ({"epochs": "10"}, ["epochs: got '10'; expected an integer >= 1"]),
+    ({"epochs": 0}, ["epochs: got 0"]),
+    ({"batch_size": 2.5}, ["batch_size: got 2.5"]),
+    ({"lr": 0}, ["lr: got 0; expected a number > 0"]),
+    ({"width": True}, ["width: got True"]),
+    ({"layers": [0, 3, 8]}, ["layers: 0, 8 not allowed", "an integer n in 1..7"]),
+    ({"layers": 3}, ["layers: got 3; expected a non-empty list"]),
+    ({"layers": [2, 2]}, ["layers: 2 repeated"]),
+    ({"treatments": ["AnB", "AnBB"]}, ["treatments: 'AnBB' (did you mean 'AnB'?) not allowed",
+                                       "'BnB', 'BnB+', 'AnB', 'AnB+', 'random'"]),
+    ({"directions": ["AnA"]}, ["directions: 'AnA'", "one of 'AnB', 'BnA'"]),
+    ({"splits": ["man_made"]}, ["splits: 'man_made' (did you mean 'man_made_natural'?)",
+                                "a split seed (an integer >= 0) or 'man_made_natural'"]),
+    ({"splits": [-1]}, ["splits: -1 not allowed"]),
+    ({"splits": []}, ["splits: got []; expected a non-empty list"]),
+    ({"image_size": 48}, ["image_size: got 48; expected one of 32, 64, 227"]),
+    ({"classes": 1}, ["classes: got 1", "a class count >= 2"]),
+    ({"classes": "some"}, ["classes: got 'some'; expected 'all' or"]),
+    ({"classes": ["a", 3]}, ["classes: 3 not allowed"]),
+    ({"lr_drops": [0.5, 1.0]}, ["lr_drops: 1.0 not allowed", "strictly between 0 and 1"]),
+    ({"lr_drops": [0.6, 0.3]}, ["lr_drops: got [0.6, 0.3]; expected increasing values"]),
+    ({"momentum": 1}, ["momentum: got 1; expected a number in [0, 1)"]),
+    ({"data_dir": 5}, ["data_dir: got 5; expected null or a folder path"]),
+    ({"study": "a/b"}, ["study: got 'a/b'"]),
+    ({"seed": -3}, ["seed: got -3"]),
+])
+def test_each_mistake_names_its_key(d, expected):
+    message = error(d)
+    assert message.startswith("<dict>: ")
+    for text in expected:
+        assert text in message
+
+
+def test_all_problems_reported_together():
+    message = error({"epochs": 0, "layers": [9], "directoins": ["AnB"]})
+    assert message.startswith("<dict>: 3 problems:")
+    for key in ("epochs:", "layers:", "directoins: unknown key; did you mean 'directions'?"):
+        assert f"\n  {key}" in message
+
+
+def test_yaml_errors_name_file_and_line(tmp_path):
+    path = write(tmp_path, "dataset: cifar100\nepochs: 3\nlayers: [1, 2\n")
+    with pytest.raises(ParamsError, match=rf"^{re.escape(str(path))}:4: YAML syntax error"):
+        load_params(path)
+    path = write(tmp_path, "dataset: cifar100\nepochs: 3\nepochs: 4\n")
+    with pytest.raises(ParamsError, match=rf"^{re.escape(str(path))}:3: YAML syntax error: key 'epochs' is set"):
+        load_params(path)
+    path = write(tmp_path, "- dataset\n")
+    with pytest.raises(ParamsError, match="expected `key: value` lines, got list"):
+        load_params(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ParamsError, match=r"nope\.yaml: cannot read the params file"):
+        load_params(tmp_path / "nope.yaml")
+
+
+def test_params_error_is_a_value_error():
+    assert issubclass(ParamsError, ValueError)

@@ -1,0 +1,31 @@
+"""Command line: ``python -m transferlib run PARAMS [--results DIR] [--workers N] [--dry-run]``."""
+
+import argparse
+import sys
+
+from .params import ParamsError
+from .sources import DataNotFoundError
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m transferlib",
+                                     description="Run a transfer study: one notebook per grid cell.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a study's cells not yet done, then its summary")
+    run.add_argument("params", help="a params file, e.g. params/quick.yaml")
+    run.add_argument("--results", help="results folder (default: the params file's results_dir)")
+    run.add_argument("--workers", type=int, default=1, help="cells run at once (default 1)")
+    run.add_argument("--dry-run", action="store_true", help="list the cells, which are done, an estimate")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    from .runner import run as run_study
+    try:
+        return run_study(args.params, results_dir=args.results, workers=args.workers, dry_run=args.dry_run)
+    except (ParamsError, DataNotFoundError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""A study's cells: every network its params ask for, in an order that runs.
+
+Per split the study's classes fall into halves A and B (``splits``). Direction AnB trains on
+half B: BnB / BnB+ copy baseB, AnB / AnB+ copy baseA, random freezes random layers; direction
+BnA mirrors it on half A (AnA / AnA+ copy baseA, BnA / BnA+ copy baseB). A cell's base comes
+before it; the base of each target half is always run, as the reference.
+
+A cell's ``params_hash`` covers its notebook parameters and the hashes of the cells it needs,
+so a change reaches exactly the cells it affects. Where data and results live is not hashed.
+"""
+
+import hashlib
+import json
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import sources, splits
+from .params import MAN_MADE_NATURAL, ParamsError
+
+_UNHASHED = ("data_dir",)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One network of the study, named as in the paper (see CONTRACT.md)."""
+
+    id: str            # "r0-baseA", "r0-A3B+", "mmn-B5B", "r1-R4A"
+    split: str         # "r<seed>" or "mmn"
+    kind: str          # base | selffer | transfer | random
+    source: str        # the base cell it copies layers from; "" for base and random
+    target: str        # "A" or "B": the half it trains on
+    n: int             # copied (random: frozen) layers; 0 for base
+    fine_tuned: bool
+    notebook: str      # "base" or "transfer"
+    parameters: dict = field(hash=False)  # papermill parameters, JSON-able
+    params_hash: str
+    needs: tuple       # ids of the cells that must finish first
+
+
+def expand(params, class_names=None):
+    """The study's cells, each after the cells it needs.
+
+    ``class_names`` are the dataset's class ids in label order (default: read them with
+    ``sources.class_names``). Raises ParamsError, before any training, for data that cannot be
+    found, class ids not in the dataset and splits that leave a half without classes.
+    """
+    if class_names is None:
+        class_names = dataset_classes(params)
+    return [cell for split, members in halves(params, class_names).items()
+            for cell in _split_cells(params, split, members)]
+
+
+def dataset_classes(params, download=True):
+    """The dataset's class ids (``sources.class_names``; a dataset not yet there is downloaded
+    where ``download``), or ParamsError naming the key whose data cannot be found."""
+    if params.data_dir is not None and not Path(params.data_dir).exists():
+        raise ParamsError(params.source, [f"data_dir: {params.data_dir} does not exist; give the "
+                                          "folder (or archive) that holds the dataset, or null"])
+    try:
+        return list(sources.class_names(params.dataset, params.data_dir, download=download))
+    except sources.CorruptDataError:
+        raise
+    except sources.DataNotFoundError as e:
+        raise ParamsError(params.source, [f"dataset: {e}"]) from None
+    except ValueError as e:  # tfds knows no such dataset, or it is not for classification
+        hint = re.search(r"Did you mean: .*", str(e))
+        raise ParamsError(params.source, [
+            f"dataset: {str(e).splitlines()[0]}{' ' + hint[0] if hint else ''} (expected "
+            f"{sources.TINY_IMAGENET!r} or a tfds image classification dataset)"]) from None
+
+
+def study_classes(params, class_names):
+    """The study's class ids in dataset order: all, a seeded sample of a count, or those listed."""
+    if params.classes == "all":
+        return list(class_names)
+    if isinstance(params.classes, int):
+        if params.classes > len(class_names):
+            raise ParamsError(params.source, [
+                f"classes: {params.classes} asked, {params.dataset} has {len(class_names)}"])
+        drawn = np.random.RandomState([params.seed]).choice(
+            len(class_names), params.classes, replace=False)
+        return [class_names[i] for i in sorted(drawn)]
+    known = set(class_names)
+    unknown = [c for c in params.classes if c not in known]
+    if unknown:
+        raise ParamsError(params.source, [
+            f"classes: not classes of {params.dataset}: {', '.join(unknown)}; "
+            f"its class ids look like {', '.join(class_names[:3])}"])
+    return [c for c in class_names if c in params.classes]
+
+
+def halves(params, class_names):
+    """{split name: {"A": class ids, "B": class ids}} for each of the study's splits."""
+    classes = study_classes(params, class_names)
+    if len(classes) < 2:
+        raise ParamsError(params.source, [f"classes: {classes} leaves a half without classes; "
+                                          "give at least 2"])
+    out, problems = {}, []
+    for split in params.splits:
+        if split != MAN_MADE_NATURAL:
+            a, b = splits.random_halves(classes, split)
+            out[f"r{split}"] = {"A": a, "B": b}
+            continue
+        try:
+            a, b = splits.man_made_natural(classes)
+        except ValueError as e:
+            problems.append(f"splits: {MAN_MADE_NATURAL}: {e}")
+            continue
+        for half, members, group in (("A", a, "man-made"), ("B", b, "natural")):
+            if not members:
+                problems.append(f"splits: {MAN_MADE_NATURAL} leaves half {half} ({group}) without "
+                                f"classes: none of the study's {len(classes)} classes is {group}; "
+                                "choose classes of both groups or drop this split")
+        out["mmn"] = {"A": a, "B": b}
+    if problems:
+        raise ParamsError(params.source, problems)
+    return out
+
+
+def describe(cells):
+    """A table of the cells for a dry run: id, kind, n and the cells each needs."""
+    width = max([len(c.id) for c in cells] + [4])
+    rows = [f"{'cell':<{width}}  {'kind':<8}  n  needs"]
+    rows += [f"{c.id:<{width}}  {c.kind:<8}  {c.n}  {' '.join(c.needs)}".rstrip() for c in cells]
+    return "\n".join(rows + [f"{len(cells)} cells"])
+
+
+def _split_cells(params, split, members):
+    """One split's cells: the bases that are needed, then per direction, n and treatment."""
+    specs = []  # (target half, n, source half or None for random, fine-tuned)
+    for direction in params.directions:
+        target = direction[-1]
+        other = "A" if target == "B" else "B"
+        for n in params.layers:
+            for treatment in params.treatments:
+                source = (None if treatment == "random"
+                          else target if treatment.startswith("B") else other)
+                specs.append((target, n, source, treatment.endswith("+")))
+    needed = {t for t, _, _, _ in specs} | {s for _, _, s, _ in specs if s}
+    bases = {h: _cell(params, split, h, members[h]) for h in sorted(needed)}
+    yield from bases.values()
+    for target, n, source, fine in specs:
+        yield _cell(params, split, target, members[target], n, bases.get(source), fine)
+
+
+def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False):
+    """A base cell (n = 0), a cell copying ``n`` layers of ``base``, or a random one."""
+    if n == 0:
+        kind, cell_id = "base", f"{split}-base{target}"
+    elif base is None:
+        kind, cell_id = "random", f"{split}-R{n}{target}"
+    else:
+        kind = "selffer" if base.target == target else "transfer"
+        cell_id = f"{split}-{base.target}{n}{target}{'+' if fine_tuned else ''}"
+    source = base.id if base else ""
+    parameters = {
+        "dataset": params.dataset, "data_dir": params.data_dir,
+        "image_size": params.image_size, "width": params.width, "classes": list(classes),
+        "epochs": params.epochs, "batch_size": params.batch_size, "lr": params.lr,
+        "lr_drops": list(params.lr_drops), "momentum": params.momentum,
+        "weight_decay": params.weight_decay,
+        "seed": zlib.crc32(f"{params.seed}/{cell_id}".encode()) & 0x7FFFFFFF,
+        "cell": cell_id, "split": split, "kind": kind, "target": target, "n": n,
+        "fine_tuned": fine_tuned, "source": source,
+    }
+    if n:
+        parameters |= {"fine_tune": fine_tuned, "random_first": kind == "random"}
+    needs = (base,) if base else ()
+    hashed = {k: v for k, v in parameters.items() if k not in _UNHASHED}
+    blob = json.dumps([hashed, [b.params_hash for b in needs]], sort_keys=True,
+                      separators=(",", ":"), allow_nan=False)
+    return Cell(id=cell_id, split=split, kind=kind, source=source, target=target, n=n,
+                fine_tuned=fine_tuned, notebook="transfer" if n else "base",
+                parameters=parameters, params_hash=hashlib.sha256(blob.encode()).hexdigest()[:16],
+                needs=tuple(b.id for b in needs))

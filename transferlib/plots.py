@@ -1,0 +1,251 @@
+"""The paper's figures drawn from a results table (transferlib.results.read).
+
+figure2 and figure3 are the paper's Figures 2 and 3, conv1_filters shows learned first-layer
+features, learning_curves the per-epoch validation top-1 of every network. Each returns a
+matplotlib Figure built without pyplot (no global state, works under any backend, Agg
+included): `fig.savefig(path)` writes it; a notebook displays a returned Figure once
+`%matplotlib inline` has run. Both directions of a split are pooled under the paper's names
+(BnB stands for BnB and AnA, AnB for AnB and BnA).
+"""
+
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from transferlib import results
+
+STYLE = {
+    "base": dict(marker="o", color="black", mfc="white", label="baseA, baseB"),
+    "selffer": dict(marker="o", color="#08306b", mfc="#08306b", label="selffer BnB"),
+    "selffer+": dict(marker="P", color="#6baed6", mfc="#6baed6", label="selffer BnB+"),
+    "transfer": dict(marker="D", color="#cb181d", mfc="#cb181d", label="transfer AnB"),
+    "transfer+": dict(marker="X", color="#fc9272", mfc="#fc9272", label="transfer AnB+"),
+    "random": dict(marker="s", color="#737373", mfc="#737373", label="random, frozen"),
+}
+_OFFSET = {"base": 0.0, "selffer": -0.15, "selffer+": -0.05, "transfer": 0.05,
+           "transfer+": 0.15, "random": 0.0}
+_JITTER = 0.04
+_TASKS = {"similar": dict(ls="-", suffix=""),
+          "dissimilar": dict(ls="-.", suffix=" (man-made/natural)")}
+_YLABEL = {"top1": "top-1 accuracy", "top5": "top-5 accuracy",
+           "best10_top1": "top-1 accuracy (mean of the 10 best epochs)"}
+_XLABEL = "layer n at which the network is chopped and retrained"
+_REFERENCE = dict(ls="--", alpha=0.3, lw=1.5)
+_ABSENT = "not in this study"
+
+
+def _absent(ax, title):
+    ax.set_title(title)
+    ax.text(0.5, 0.5, _ABSENT, transform=ax.transAxes, ha="center", va="center", color="grey")
+
+
+def _layer_axis(ax, ylabel):
+    ax.set_xticks(range(8))
+    ax.set_xlim(-0.5, 7.5)
+    ax.set_xlabel(_XLABEL)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+
+
+def _scatter(ax, data, metric, treatments):
+    """Every network as a marker at its n, shifted per treatment and jittered."""
+    rng = np.random.default_rng(0)
+    for t in treatments:
+        rows = data[data.pooled == t]
+        if len(rows):
+            x = rows.n + _OFFSET[t] + rng.uniform(-_JITTER, _JITTER, len(rows))
+            ax.plot(x, rows[metric], ls="none", ms=6, mec=STYLE[t]["color"], **STYLE[t])
+
+
+def _mean_lines(ax, stats, tasks, treatments, *, scale=1.0, base_at_zero=None, ci=True,
+                label=True):
+    """Each treatment's mean per n joined by a line (from the base's (mean, ci95) at n=0 when
+    given), with 95% CI error bars where a point averages several networks if `ci`; thin and
+    unlabelled lines (label=False) go over a scatter of the same networks."""
+    for t in treatments:
+        s = stats[(stats.tasks == tasks) & (stats.treatment == t)]
+        if not len(s):
+            continue
+        x, y, err = list(s.n), list(s["mean"] * scale), list(s.ci95 * scale)
+        if base_at_zero is not None and t != "base":
+            x, y, err = [0] + x, [base_at_zero[0] * scale] + y, [base_at_zero[1] * scale] + err
+        err = None if not ci or all(math.isnan(e) for e in err) else np.nan_to_num(err)
+        ax.errorbar(x, y, yerr=err, ls=_TASKS[tasks]["ls"], lw=1.8 if ci else 1.0, capsize=3,
+                    marker=STYLE[t]["marker"] if label else None, ms=5,
+                    color=STYLE[t]["color"], mfc=STYLE[t]["mfc"],
+                    label=STYLE[t]["label"] + _TASKS[tasks]["suffix"] if label else None)
+
+
+def _base_mean(stats, tasks):
+    """(mean, ci95) of the tasks' base networks, or None."""
+    s = stats[(stats.tasks == tasks) & (stats.treatment == "base")]
+    return (s["mean"].iloc[0], s.ci95.iloc[0]) if len(s) else None
+
+
+_FIG2 = ("base", "selffer", "selffer+", "transfer", "transfer+")
+
+
+def figure2(df, reference=False, metric="top1"):
+    """The paper's Figure 2 on the similar-task (random) splits. Top: every network's metric
+    against n (bases at n = 0, white circles). Bottom: each treatment's mean per n, lines from
+    the base mean at n = 0, 95% CI bars. reference=True adds the paper's ImageNet means
+    (dashed, faint) to the bottom panel; they are best10_top1 on ImageNet, so only comparable
+    for an ImageNet study."""
+    fig = Figure(figsize=(9, 9), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, sharey=True)
+    data = results.label(df)
+    data = data[data.tasks == "similar"]
+    for ax in (top, bottom):
+        _layer_axis(ax, _YLABEL[metric])
+    if not data.pooled.isin(_FIG2).any():
+        _absent(top, "every network")
+        _absent(bottom, "means")
+        return fig
+    top.set_title("every network (similar tasks, random splits)")
+    _scatter(top, data, metric, _FIG2)
+    top.legend(loc="lower left", fontsize="small")
+    bottom.set_title("mean per treatment, 95% CI")
+    stats = results.summary_stats(data, metric)
+    _mean_lines(bottom, stats, "similar", _FIG2, base_at_zero=_base_mean(stats, "similar"))
+    if reference:
+        ref = results.PAPER_REFERENCE
+        for i, t in enumerate(_FIG2[1:]):
+            bottom.plot(range(8), [ref["base"]["mean"]] + list(ref["means"][t].values()),
+                        color=STYLE[t]["color"], **_REFERENCE,
+                        label=None if i else "paper, ImageNet (dashed)")
+    bottom.legend(loc="lower left", fontsize="small")
+    return fig
+
+
+def _dissimilar_panel(ax, data, stats, metric):
+    title = "dissimilar tasks: man-made (A) / natural (B)"
+    rows = data[data.tasks == "dissimilar"]
+    if not len(rows):
+        return _absent(ax, title)
+    ax.set_title(title)
+    _scatter(ax, rows, metric, results.POOLED)
+    _mean_lines(ax, stats, "dissimilar", results.POOLED, base_at_zero=_base_mean(stats,
+                "dissimilar"), ci=False, label=False)
+    ax.legend(loc="lower left", fontsize="small")
+
+
+def _random_panel(ax, data, stats, metric):
+    title = "random frozen weights (random splits)"
+    rows = data[(data.pooled == "random") & (data.tasks == "similar")]
+    if not len(rows):
+        return _absent(ax, title)
+    ax.set_title(title)
+    _scatter(ax, rows, metric, ("random",))
+    base = _base_mean(stats, "similar")
+    _mean_lines(ax, stats, "similar", ("random",), base_at_zero=base, ci=False, label=False)
+    for tasks in _TASKS:
+        _mean_lines(ax, stats, tasks, ("transfer",), base_at_zero=_base_mean(stats, tasks),
+                    ci=False)
+    if base is not None:
+        ax.axhline(base[0], color="black", ls=":", lw=1, label="base mean")
+    ax.legend(loc="lower left", fontsize="small")
+
+
+def _relative_panel(ax, df, reference, metric):
+    title = "mean relative to the base (same split and half)"
+    stats = results.summary_stats(df, metric, relative=True)
+    if not len(stats):
+        return _absent(ax, title)
+    ax.set_title(title)
+    ax.axhline(0, color="black", lw=1)
+    for tasks in _TASKS:
+        _mean_lines(ax, stats, tasks, results.POOLED[1:], scale=100, base_at_zero=(0.0, 0.0))
+    if reference:
+        ref = results.PAPER_REFERENCE["relative"]
+        for tasks, by_treatment in ref.items():
+            for t, values in by_treatment.items():
+                ax.plot(range(8), [0] + [100 * v for v in values.values()],
+                        color=STYLE[t]["color"], **{**_REFERENCE, "ls": _TASKS[tasks]["ls"]})
+        ax.plot([], [], color="grey", **_REFERENCE, label="paper, ImageNet (faint)")
+    ax.legend(loc="lower left", fontsize="small", ncols=2)
+
+
+def figure3(df, reference=False, metric="top1"):
+    """The paper's Figure 3. Upper left: the dissimilar (man-made/natural) split's networks and
+    means. Upper right: random frozen weights against n, with the base mean and the AnB means
+    for comparison. Bottom: every treatment's mean relative to its base in percent, similar
+    (solid) and dissimilar (dash-dot); reference=True adds the paper's relative values faintly.
+    A panel the study has no cells for says so."""
+    fig = Figure(figsize=(12, 10), layout="constrained")
+    grid = fig.add_gridspec(2, 2)
+    left = fig.add_subplot(grid[0, 0])
+    right = fig.add_subplot(grid[0, 1], sharey=left)
+    bottom = fig.add_subplot(grid[1, :])
+    for ax in (left, right):
+        _layer_axis(ax, _YLABEL[metric])
+    _layer_axis(bottom, f"{_YLABEL[metric]} relative to base (%)")
+    data = results.label(df)
+    stats = results.summary_stats(df, metric)
+    _dissimilar_panel(left, data, stats, metric)
+    _random_panel(right, data, stats, metric)
+    _relative_panel(bottom, df, reference, metric)
+    return fig
+
+
+def conv1_filters(weights, title="conv1 filters", ax=None):
+    """conv1 kernels `weights` (array [k, k, 3, F], as Keras stores them) as a grid of small
+    RGB images, each filter scaled to its own min..max (constant filters grey)."""
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 4 or w.shape[2] != 3:
+        raise ValueError(f"conv1 weights must have shape [k, k, 3, filters], got {w.shape}")
+    k, filters = w.shape[0], w.shape[3]
+    lo = w.min(axis=(0, 1, 2), keepdims=True)
+    span = w.max(axis=(0, 1, 2), keepdims=True) - lo
+    norm = np.divide(w - lo, span, out=np.full_like(w, 0.5), where=span > 0)
+    cols = math.ceil(math.sqrt(filters))
+    rows = math.ceil(filters / cols)
+    mosaic = np.ones((rows * (k + 1) + 1, cols * (k + 1) + 1, 3))
+    for f in range(filters):
+        r, c = divmod(f, cols)
+        mosaic[1 + r * (k + 1):(r + 1) * (k + 1), 1 + c * (k + 1):(c + 1) * (k + 1)] = \
+            norm[..., f]
+    if ax is None:
+        fig = Figure(figsize=(0.5 * cols + 1, 0.5 * rows + 1), layout="constrained")
+        ax = fig.add_subplot()
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(title)
+    return ax.figure
+
+
+def learning_curves(df):
+    """Per pooled treatment, validation top-1 per epoch (the history column): a thin line per
+    network, the mean thicker (solid for similar tasks, dash-dot for dissimilar)."""
+    data = results.label(df)
+    data = data[data.history.map(len) > 0]
+    treatments = [t for t in results.POOLED if (data.pooled == t).any()]
+    if not treatments:
+        fig = Figure(figsize=(6, 4), layout="constrained")
+        _absent(fig.add_subplot(), "learning curves")
+        return fig
+    cols = min(3, len(treatments))
+    rows = math.ceil(len(treatments) / cols)
+    fig = Figure(figsize=(4.5 * cols, 3.5 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, sharey=True, squeeze=False).ravel()
+    for ax, t in zip(axes, treatments):
+        color = STYLE[t]["color"]
+        for tasks, style in _TASKS.items():
+            curves = data.history[(data.pooled == t) & (data.tasks == tasks)].tolist()
+            if not curves:
+                continue
+            for h in curves:
+                ax.plot(range(1, len(h) + 1), h, color=color, lw=0.6, alpha=0.35, ls=style["ls"])
+            padded = np.full((len(curves), max(map(len, curves))), np.nan)
+            for i, h in enumerate(curves):
+                padded[i, :len(h)] = h
+            ax.plot(range(1, padded.shape[1] + 1), np.nanmean(padded, axis=0), color=color,
+                    lw=2.2, ls=style["ls"], label=f"mean of {len(curves)}{style['suffix']}")
+        ax.set_title(STYLE[t]["label"])
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("validation top-1")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize="small")
+    for ax in axes[len(treatments):]:
+        ax.set_axis_off()
+    return fig

@@ -1,0 +1,357 @@
+"""Image classification datasets as uint8 arrays, decoded once and cached on disk.
+
+`tiny_imagenet` reads the official Tiny ImageNet 200 layout from an extracted
+`tiny-imagenet-200/` folder, the official 64 px `tiny-imagenet-200.zip` or the 32 px
+`tiny-imagenet-200-32px.tar.gz`, looked for in `data_dir`, then `$TRANSFER_DATA_DIR`, then the
+cache, and downloaded into the cache when it is nowhere. Any other name is a tfds dataset
+(e.g. `cifar100`), prepared by tfds. Decoded arrays are kept in
+`<cache>/arrays/<name>-<size>px-<key>/` and loaded as read-only memmaps, so a second load takes
+milliseconds. The cache is `cache_dir`, else `$TRANSFER_CACHE_DIR`, else ~/.cache/transferlib.
+"""
+
+import dataclasses
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import urllib.parse
+import urllib.request
+import zipfile
+import zlib
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+TINY_IMAGENET = "tiny_imagenet"
+FOLDER = "tiny-imagenet-200"
+ARCHIVES = ("tiny-imagenet-200.zip", "tiny-imagenet-200-32px.tar.gz")
+URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"
+# No sha256 of the official zip is published; its md5 and size are, by many loaders.
+CHECKSUM = "md5:90528d7ca1a48142e341f4ef8d21d0de"
+SIZE = 248_100_043
+CACHE_FORMAT = 1  # bump when decoding changes, so that older caches are not read
+_WANTED = re.compile(r"wnids\.txt|val/val_annotations\.txt|(train/[^/]+/images|val/images)/[^/]+\.jpe?g", re.I)
+_ARRAYS = ("train_images", "train_labels", "val_images", "val_labels")
+_COPY_CHUNK = 4096  # images per slice when writing the cache in label order
+
+
+class DataNotFoundError(FileNotFoundError):
+    """The dataset is nowhere locally and could not be downloaded."""
+
+
+class CorruptDataError(ValueError):
+    """The dataset's files are there but unreadable, inconsistent or fail their checksum."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """Images of one dataset at one size; labels index `classes`."""
+
+    name: str
+    classes: tuple[str, ...]
+    train_images: np.ndarray  # uint8 [N, S, S, 3], may be a read-only memmap
+    train_labels: np.ndarray  # int32 [N]
+    val_images: np.ndarray  # uint8 [M, S, S, 3]
+    val_labels: np.ndarray  # int32 [M]
+
+
+def stored_size(image_size):
+    """The side at which images are cached for ``image_size`` crops: the paper's 256 / 227."""
+    return int(round(image_size * 256 / 227))
+
+
+def cache_root(cache_dir=None):
+    """The cache folder: `cache_dir`, else $TRANSFER_CACHE_DIR, else ~/.cache/transferlib."""
+    return Path(cache_dir or os.environ.get("TRANSFER_CACHE_DIR") or "~/.cache/transferlib").expanduser()
+
+
+def class_names(name, data_dir=None, cache_dir=None, download=True):
+    """Class ids in label order, without decoding images: sorted wnids, or tfds label names.
+
+    Finds (and where allowed downloads) the data as `load` does; a tfds dataset is prepared
+    first, as tfds knows its label names only then.
+    """
+    if name != TINY_IMAGENET:
+        return _label_names(_tfds_builder(name, data_dir, download))
+    source = locate(data_dir, cache_dir, download)
+    for _, data in _read_tiny(source, lambda path: path == "wnids.txt"):
+        return sorted(data.decode().split())
+    raise CorruptDataError(f"{source} has no {FOLDER}/wnids.txt: is it Tiny ImageNet in its official layout?")
+
+
+def load(name, size, data_dir=None, cache_dir=None, download=True):
+    """Dataset `name` with its images resized to `size` x `size`, decoded once and then cached.
+
+    Tiny ImageNet's splits are stored in label order, then file number order; a tfds dataset's in
+    tfds's order, its validation split being "validation" where there is one, else "test".
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be a positive int (pixels per side), got {size!r}")
+    if name == TINY_IMAGENET:
+        source = locate(data_dir, cache_dir, download)
+        key = _key(source.resolve(), *_stamp(source))
+        return _cached(name, size, key, cache_dir, lambda out: _decode_tiny(source, size, out))
+    builder = _tfds_builder(name, data_dir, download)
+    key = _key(str(builder.data_path), str(builder.version))
+    return _cached(name, size, key, cache_dir, lambda out: _decode_tfds(builder, size, out))
+
+
+def locate(data_dir=None, cache_dir=None, download=True):
+    """Path of the Tiny ImageNet source (folder or archive), downloading the official zip if needed.
+
+    Looks in `data_dir`, $TRANSFER_DATA_DIR and the cache, in that order; each may hold the
+    `tiny-imagenet-200/` folder or one of ARCHIVES, or be such a folder or archive itself.
+    """
+    places = [
+        ("data_dir argument", data_dir),
+        ("$TRANSFER_DATA_DIR", os.environ.get("TRANSFER_DATA_DIR")),
+        ("cache", cache_root(cache_dir)),
+    ]
+    for _, place in places:
+        if place and (found := _found_in(Path(place).expanduser())):
+            return found
+    if download:
+        try:
+            return fetch(URL, cache_root(cache_dir), CHECKSUM, SIZE)
+        except (OSError, http.client.HTTPException) as error:
+            attempt = f"Downloading {URL} failed: {error}"
+    else:
+        attempt = f"Not downloaded from {URL} (download=False)."
+    looked = "\n".join(f"  {label}: {place or 'not set'}" for label, place in places)
+    raise DataNotFoundError(
+        f"Tiny ImageNet not found: looked for {FOLDER}/, {ARCHIVES[0]} or {ARCHIVES[1]} in\n{looked}\n{attempt}\n"
+        f"To fix: download {URL} (or get the 32 px archive) into one of these folders, "
+        f"or set TRANSFER_DATA_DIR (or pass data_dir) to the folder or archive holding it."
+    )
+
+
+def fetch(url, dest_dir, checksum, size=None):
+    """Download `url` into `dest_dir`, verify it, and return its path.
+
+    `checksum` is "<hashlib algorithm>:<hex digest>" (e.g. "sha256:9b49..."); `size` in bytes is
+    checked too where given. The file appears under its final name only once it has passed.
+    """
+    algorithm, _, expected = checksum.partition(":")
+    if algorithm not in hashlib.algorithms_available or not expected:
+        raise ValueError(f"checksum must be '<algorithm>:<hex digest>', e.g. 'sha256:...', got {checksum!r}")
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / Path(urllib.parse.urlparse(url).path).name
+    digest, received = hashlib.new(algorithm), 0
+    handle, part = tempfile.mkstemp(dir=dest_dir, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            total = int(response.headers.get("Content-Length") or 0) or size
+            with tqdm(total=total, unit="B", unit_scale=True, desc=f"download {dest.name}") as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+        if digest.hexdigest() != expected.lower() or (size is not None and received != size):
+            raise CorruptDataError(
+                f"download of {url} failed its check: got {received} bytes, {algorithm} {digest.hexdigest()}; "
+                f"expected {size if size is not None else 'any number of'} bytes, {algorithm} {expected}. "
+                f"Nothing was kept; try again, or download it by hand."
+            )
+        os.replace(part, dest)
+    finally:
+        Path(part).unlink(missing_ok=True)
+    return dest
+
+
+def _found_in(place):
+    """The Tiny ImageNet source at `place`, or None."""
+    if place.is_file():
+        return place if place.name.endswith((".zip", ".tar.gz", ".tgz", ".tar")) else None
+    if (place / "wnids.txt").is_file():
+        return place
+    candidates = [place / FOLDER, *(place / archive for archive in ARCHIVES)]
+    return next((c for c in candidates if (c / "wnids.txt").is_file() or c.is_file()), None)
+
+
+def _stamp(source):
+    """Size and mtime of the files whose change means a different dataset (a folder: its label files)."""
+    files = [source / "wnids.txt", source / "val" / "val_annotations.txt"] if source.is_dir() else [source]
+    return [(f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.exists()]
+
+
+def _key(*parts):
+    return hashlib.sha256(json.dumps([CACHE_FORMAT, *map(str, parts)]).encode()).hexdigest()[:16]
+
+
+def _cached(name, size, key, cache_dir, build):
+    """The cached Dataset, built by `build(folder)` into a temporary folder and renamed into place."""
+    arrays = cache_root(cache_dir) / "arrays"
+    final = arrays / f"{name}-{size}px-{key}"
+    if not final.is_dir():
+        arrays.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=arrays))
+        try:
+            build(work)
+            try:
+                work.rename(final)
+            except OSError:  # another process finished the same cache first
+                if not final.is_dir():
+                    raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    classes = tuple(json.loads((final / "classes.json").read_text()))
+    arrays_of = {a: np.load(final / f"{a}.npy", mmap_mode="r") for a in _ARRAYS}
+    return Dataset(name=name, classes=classes, **arrays_of)
+
+
+def _read_tiny(source, wanted, progress=False):
+    """Yield (path inside tiny-imagenet-200/, bytes) for each file `wanted(path)` accepts.
+
+    Archives are read in their stored order, a tar.gz as one sequential stream.
+    """
+    if source.is_dir():
+        paths = sorted(p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file())
+        for path in tqdm([p for p in paths if wanted(p)], desc=f"decode {source}", disable=not progress):
+            yield path, (source / path).read_bytes()
+        return
+    try:
+        if zipfile.is_zipfile(source):
+            with zipfile.ZipFile(source) as archive:
+                infos = [(path, i) for i in archive.infolist() if (path := _inside(i.filename)) and wanted(path)]
+                for path, info in tqdm(infos, desc=f"decode {source.name}", disable=not progress):
+                    yield path, archive.read(info)
+        else:
+            with open(source, "rb") as raw, tqdm.wrapattr(
+                raw, "read", total=source.stat().st_size, unit="B", unit_scale=True,
+                desc=f"decode {source.name}", disable=not progress,
+            ) as stream, tarfile.open(fileobj=stream, mode="r|*") as archive:
+                for member in archive:
+                    if member.isfile() and (path := _inside(member.name)) and wanted(path):
+                        yield path, archive.extractfile(member).read()
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as error:
+        problem = f"{source} cannot be read as a zip or tar archive (damaged? cut short?): {error}"
+        raise CorruptDataError(problem) from error
+
+
+def _inside(name):
+    """`name` relative to the archive's tiny-imagenet-200/ folder, or None outside it."""
+    head, _, rest = name.removeprefix("./").partition("/")
+    return rest if head == FOLDER and rest else None
+
+
+def _fit(image, size):
+    """`image` (a PIL image or an array) as a uint8 RGB array of size x size."""
+    if isinstance(image, np.ndarray):
+        if image.shape == (size, size, 3):
+            return image
+        image = Image.fromarray(image.squeeze(-1) if image.ndim == 3 and image.shape[-1] == 1 else image)
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    if image.size != (size, size):
+        image = image.resize((size, size), Image.Resampling.BILINEAR)  # antialiased when shrinking
+    return np.asarray(image)
+
+
+def _natural(name):
+    """Sort key that puts val_9 before val_10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def _decode_tiny(source, size, out):
+    """Decode Tiny ImageNet's train and val images into `out`, in label order."""
+    texts, paths, unreadable = {}, [], []
+    with open(out / "decoded.u8", "wb") as decoded:
+        for path, data in _read_tiny(source, _WANTED.fullmatch, progress=True):
+            if path.endswith(".txt"):
+                texts[path] = data.decode()
+                continue
+            try:
+                with Image.open(BytesIO(data)) as image:
+                    pixels = _fit(image, size)
+            except (OSError, SyntaxError, ValueError) as error:  # what PIL raises for bad image data
+                unreadable.append(f"{FOLDER}/{path} ({error})")
+                continue
+            decoded.write(pixels.tobytes())
+            paths.append(path)
+    if unreadable:
+        raise CorruptDataError(f"{len(unreadable)} unreadable image(s) in {source}:\n  " + "\n  ".join(unreadable))
+    missing = [f"{FOLDER}/{t}" for t in ("wnids.txt", "val/val_annotations.txt") if t not in texts]
+    if missing or not paths:
+        absent = ", ".join(missing) or "images"
+        raise CorruptDataError(f"{source} is not Tiny ImageNet in its official layout: no {absent}")
+    classes = sorted(texts["wnids.txt"].split())
+    label_of = {wnid: i for i, wnid in enumerate(classes)}
+    val_wnid = dict(line.split("\t")[:2] for line in texts["val/val_annotations.txt"].splitlines() if "\t" in line)
+    wnids = [p.split("/")[1] if p.startswith("train/") else val_wnid.get(p.rpartition("/")[2]) for p in paths]
+    unlabelled = [f"{FOLDER}/{p}" for p, w in zip(paths, wnids) if w not in label_of]
+    if unlabelled:
+        raise CorruptDataError(
+            f"{len(unlabelled)} image(s) in {source} have no class of wnids.txt "
+            f"(train folder or val/val_annotations.txt): {unlabelled}"
+        )
+    images = np.memmap(out / "decoded.u8", np.uint8, "r", shape=(len(paths), size, size, 3))
+    for split in ("train", "val"):
+        order = sorted(
+            (i for i, p in enumerate(paths) if p.startswith(split + "/")),
+            key=lambda i: (label_of[wnids[i]], _natural(paths[i])),
+        )
+        stored = np.lib.format.open_memmap(out / f"{split}_images.npy", "w+", np.uint8, (len(order), size, size, 3))
+        for start in range(0, len(order), _COPY_CHUNK):
+            stored[start : start + _COPY_CHUNK] = images[order[start : start + _COPY_CHUNK]]
+        stored.flush()
+        del stored
+        np.save(out / f"{split}_labels.npy", np.array([label_of[wnids[i]] for i in order], np.int32))
+    del images
+    (out / "decoded.u8").unlink()
+    (out / "classes.json").write_text(json.dumps(classes))
+
+
+def _tfds_builder(name, data_dir, download):
+    """The tfds builder of `name`, prepared (downloading where allowed) if it is not yet."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder(name, data_dir=data_dir)
+    if builder.info.supervised_keys is None:
+        raise ValueError(f"tfds dataset {name!r} has no (image, label) supervised keys to classify with")
+    if not builder.is_prepared():
+        if not download:
+            raise DataNotFoundError(
+                f"tfds dataset {name!r} is not prepared in {builder.data_path} and download=False: "
+                f"call with download=True, or run `tfds build {name}` with that data_dir."
+            )
+        builder.download_and_prepare()
+    return builder
+
+
+def _label_names(builder):
+    return list(builder.info.features[builder.info.supervised_keys[1]].names)
+
+
+def _decode_tfds(builder, size, out):
+    """Decode a tfds dataset's train and validation (else test) split into `out`."""
+    import tensorflow_datasets as tfds
+
+    image_key = builder.info.supervised_keys[0]
+    splits = builder.info.splits
+    fixed = None not in builder.info.features[image_key].shape
+    for stored_as, split in (("train", "train"), ("val", "validation" if "validation" in splits else "test")):
+        count = splits[split].num_examples
+        images = np.lib.format.open_memmap(out / f"{stored_as}_images.npy", "w+", np.uint8, (count, size, size, 3))
+        labels = np.empty(count, np.int32)
+        batches = builder.as_dataset(split=split, as_supervised=True, batch_size=256 if fixed else None)
+        start = 0
+        with tqdm(total=count, desc=f"decode {builder.name} {split}") as bar:
+            for image, label in tfds.as_numpy(batches):
+                batch = image if fixed else image[None]
+                images[start : start + len(batch)] = [_fit(one, size) for one in batch]
+                labels[start : start + len(batch)] = label
+                start += len(batch)
+                bar.update(len(batch))
+        images.flush()
+        np.save(out / f"{stored_as}_labels.npy", labels)
+        del images
+    (out / "classes.json").write_text(json.dumps(_label_names(builder)))
