@@ -91,7 +91,8 @@ def sync_table(study):
         if metrics is not None:
             done[cell.id] = metrics
             results.append_row(study.table, row(cell, metrics))
-    results.keep_only(study.table, {c.id: c.params_hash for c in study.cells if c.id in done})
+    if study.table.exists():
+        results.keep_only(study.table, {c.id: c.params_hash for c in study.cells if c.id in done})
     return set(done)
 
 
@@ -174,9 +175,7 @@ def run(params_path, *, results_dir=None, workers=1, dry_run=False, summary=True
         sources.load(study.params.dataset, sources.stored_size(study.params.image_size),
                      data_dir=study.params.data_dir)
     failed = _execute(study, todo, workers, out)
-    html = study.root / "summary.html"
-    stale = not html.exists() or html.stat().st_mtime < study.table.stat().st_mtime
-    if summary and study.table.exists() and stale:
+    if summary and study.table.exists() and _summary_is_stale(study):
         try:
             run_summary(study)
         except Exception as e:  # the cells' results stand; report the summary's failure
@@ -224,6 +223,11 @@ def _execute(study, todo, workers, out):
                 bar.update()
     bar.close()
     return failed
+
+
+def _summary_is_stale(study):
+    html = study.root / "summary.html"
+    return not html.exists() or html.stat().st_mtime < study.table.stat().st_mtime
 
 
 def run_summary(study):

@@ -1,0 +1,157 @@
+"""The smoke study end to end through papermill, on the real 32 px Tiny ImageNet archive."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import psutil
+import pytest
+import yaml
+
+from conftest import SHARED_DATASETS, TINY_32PX
+from transferlib import results
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "params" / "smoke.yaml"
+SMOKE_CELLS = ["r0-baseA", "r0-baseB", "r0-B2B", "r0-B2B+", "r0-A2B", "r0-A2B+", "r0-R2B"]
+
+pytestmark = pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")
+
+
+def cli(*args, cache, wait=True):
+    env = dict(os.environ, TRANSFER_DATA_DIR=str(SHARED_DATASETS), TRANSFER_CACHE_DIR=str(cache))
+    cmd = [sys.executable, "-m", "transferlib", "run", *map(str, args)]
+    if not wait:
+        return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+    return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+
+def params_file(tmp_path, **changes):
+    values = {**yaml.safe_load(SMOKE.read_text()), **changes}
+    path = tmp_path / f"{values['study']}.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+def mtimes(study):
+    return {p.name: p.stat().st_mtime_ns for p in (study / "cells").glob("*.ipynb")}
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, data_cache, tiny_imagenet):
+    """The smoke study run once; ``tiny_imagenet`` decodes the archive into the shared cache."""
+    out = tmp_path_factory.mktemp("results")
+    done = cli(SMOKE, "--results", out, cache=data_cache)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out / "smoke"
+
+
+def test_smoke_study_leaves_every_file(smoke):
+    for cell in SMOKE_CELLS:
+        assert (smoke / "cells" / f"{cell}.ipynb").is_file()
+        assert json.loads((smoke / "cells" / f"{cell}.json").read_text())["epochs"] == 1
+    assert sorted(p.name for p in (smoke / "models").iterdir()) == ["r0-baseA.keras", "r0-baseB.keras"]
+    for name in ["summary.ipynb", "figure2.png", "figure3.png", "table1.csv", "learning_curves.png",
+                 "conv1-r0-baseA.png", "conv1-r0-baseB.png"]:
+        assert (smoke / name).stat().st_size > 0, name
+    html = (smoke / "summary.html").read_text()
+    assert "data:image/png;base64" in html and "Finding 5" in html
+
+
+def test_results_table_has_one_row_per_cell(smoke):
+    df = results.read(smoke)
+    assert sorted(df.cell) == sorted(SMOKE_CELLS)
+    row = df.set_index("cell").loc["r0-A2B+"]
+    assert (row.kind, row.source, row.target, row.n, row.fine_tuned) == ("transfer", "r0-baseA", "B", 2, True)
+    assert df.set_index("cell").loc["r0-R2B"].kind == "random"
+    assert ((df.top1 > 0) & (df.top1 <= df.top5) & (df.wall_seconds > df.train_seconds)).all()
+
+
+def test_table1_equals_the_numbers_of_results_csv(smoke):
+    rows = pd.read_csv(smoke / "results.csv").set_index("cell")
+    table = pd.read_csv(smoke / "table1.csv", index_col=0)
+    anb_plus = rows.top1["r0-A2B+"]
+    assert table.loc["2", "AnB+ - baseB"] == pytest.approx(anb_plus - rows.top1["r0-baseB"], abs=1e-12)
+    assert table.loc["2", "AnB+ - BnB+"] == pytest.approx(anb_plus - rows.top1["r0-B2B+"], abs=1e-12)
+
+
+def test_cell_notebooks_are_their_logs(smoke):
+    nb = nbformat.read(smoke / "cells" / "r0-A2B+.ipynb", as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert 'source_model_path = "' in injected.source and "n = 2" in injected.source
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "epoch 1/1: loss" in text
+
+
+def test_second_run_executes_no_cell(smoke, data_cache):
+    before = mtimes(smoke)
+    again = cli(SMOKE, "--results", smoke.parent, cache=data_cache)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert mtimes(smoke) == before
+    assert len(results.read(smoke)) == len(SMOKE_CELLS)
+
+
+def test_dry_run_lists_done_cells_and_what_a_change_reruns(smoke, data_cache, tmp_path):
+    dry = cli(SMOKE, "--results", smoke.parent, "--dry-run", cache=data_cache)
+    assert f"{len(SMOKE_CELLS)} of {len(SMOKE_CELLS)} cells done" in dry.stdout
+    assert "to run: 0 cells" in dry.stdout
+    # One more layer: only its cells are new. Another batch size: every cell is rerun.
+    wider = params_file(tmp_path, layers=[2, 3])
+    assert "to run: 5 cells" in cli(wider, "--results", smoke.parent, "--dry-run", cache=data_cache).stdout
+    batch = params_file(tmp_path, batch_size=16)
+    assert "to run: 7 cells" in cli(batch, "--results", smoke.parent, "--dry-run", cache=data_cache).stdout
+
+
+def test_runner_killed_mid_cell_then_rerun_finishes_each_cell_once(tmp_path, data_cache, tiny_imagenet):
+    params = params_file(tmp_path, treatments=["AnB"], study="killed")
+    study = tmp_path / "results" / "killed"
+    proc = cli(params, "--results", tmp_path / "results", cache=data_cache, wait=False)
+    deadline = time.monotonic() + 300
+    while not (study / "cells" / "r0-baseA.json").exists() or not (study / "cells" / "r0-baseB.ipynb").exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "the study never reached its second cell"
+        time.sleep(0.2)
+    time.sleep(3)  # the second cell's kernel is up and running
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, f"orphans left after kill -9: {[p.cmdline() for p in alive]}"
+    assert not (study / "cells" / "r0-baseB.json").exists()
+    first = (study / "cells" / "r0-baseA.ipynb").stat().st_mtime_ns
+
+    done = cli(params, "--results", tmp_path / "results", cache=data_cache)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(results.read(study).cell) == ["r0-A2B", "r0-baseA", "r0-baseB"]
+    assert (study / "cells" / "r0-baseA.ipynb").stat().st_mtime_ns == first  # not run again
+
+
+def test_failed_cells_do_not_stop_the_others(tmp_path, data_cache, tiny_imagenet):
+    params = params_file(tmp_path, treatments=["AnB"], lr=1e12, study="diverges")
+    run = cli(params, "--results", tmp_path, cache=data_cache)
+    assert run.returncode == 1
+    assert "3 failed" in run.stdout
+    for cell in ("r0-baseA", "r0-baseB"):  # both bases ran, each failing loudly on its NaN loss
+        assert str(tmp_path / "diverges" / "cells" / f"{cell}.ipynb") in run.stdout
+        assert "FloatingPointError" in (tmp_path / "diverges" / "cells" / f"{cell}.ipynb").read_text()
+    assert "r0-A2B: not run: r0-baseA failed" in run.stdout
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"layers": [0, 2]}, "layers"),
+    ({"treatmentz": ["AnB"]}, "treatmentz"),
+    ({"epochs": "two"}, "epochs"),
+    ({"classes": ["n01443537", "n99999999"]}, "n99999999"),
+    ({"data_dir": "/nowhere/tiny"}, "/nowhere/tiny"),
+])
+def test_bad_params_fail_before_any_training(tmp_path, data_cache, change, message):
+    run = cli(params_file(tmp_path, **change), "--results", tmp_path / "results", cache=data_cache)
+    assert run.returncode == 2
+    assert message in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "results").exists()
