@@ -1,15 +1,16 @@
-"""tf.data pipelines over a class subset of a decoded dataset (see ``sources``).
+"""Input pipelines over a class subset of a decoded dataset (see ``sources``).
 
-The paper's augmentation, scaled: images are stored at ``stored_size(image_size)`` (256 px
-for 227 px crops, 36 px for 32 px), training takes a random ``image_size`` crop and a
-random horizontal mirror, validation the centre crop. Inputs are standardised per channel
-with the mean and standard deviation of the training half.
+tf.data under Keras's TensorFlow backend; under other backends (JAX) numpy batches that need
+no TensorFlow import. The paper's augmentation, scaled: images are stored at
+``stored_size(image_size)`` (256 px for 227 px crops, 36 px for 32 px), training takes a
+random ``image_size`` crop and a random horizontal mirror, validation the centre crop. Inputs
+are standardised per channel with the mean and standard deviation of the training half.
 """
 
 from dataclasses import dataclass
 
+import keras
 import numpy as np
-import tensorflow as tf
 
 from .sources import stored_size
 
@@ -62,12 +63,29 @@ def channel_stats(images):
     return sample.mean(axis=(0, 1, 2)), sample.std(axis=(0, 1, 2))
 
 
-def pipelines(subset, *, image_size, batch_size, seed):
-    """(train, val) tf.data pipelines of (standardised float32 image, label) batches."""
+def pipelines(subset, *, image_size, batch_size, seed, kind=None):
+    """(train, val) pipelines of (standardised float32 image, label) batches.
+
+    ``kind="tf"``: tf.data (the default under Keras's TensorFlow backend); ``kind="numpy"``:
+    ``ArrayBatches``, a keras PyDataset that needs no TensorFlow (the default under JAX).
+    """
     if subset.train_images.shape[1] < image_size:
         raise ValueError(f"images are stored at {subset.train_images.shape[1]} px, smaller than the "
                          f"{image_size} px crop; load them at sources.stored_size({image_size})")
+    kind = kind or ("tf" if keras.backend.backend() == "tensorflow" else "numpy")
     mean, std = channel_stats(subset.train_images)
+    if kind == "numpy":
+        common = dict(image_size=image_size, batch_size=batch_size, mean=mean, std=std, seed=seed)
+        return (ArrayBatches(subset.train_images, subset.train_labels, augment=True, **common),
+                ArrayBatches(subset.val_images, subset.val_labels, augment=False, **common))
+    if kind != "tf":
+        raise ValueError(f"kind must be 'tf' or 'numpy', got {kind!r}")
+    return _tf_pipelines(subset, image_size, batch_size, seed, mean, std)
+
+
+def _tf_pipelines(subset, image_size, batch_size, seed, mean, std):
+    import tensorflow as tf
+
     offset = (subset.val_images.shape[1] - image_size) // 2
 
     def standardise(image):
@@ -92,3 +110,39 @@ def pipelines(subset, *, image_size, batch_size, seed):
            .cache()
            .prefetch(tf.data.AUTOTUNE))
     return train, val
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """Batches of uint8 images cropped, mirrored and standardised in numpy (no TensorFlow).
+
+    With ``augment``: a new shuffled order each epoch, a random crop and a random mirror per
+    image; without: the images in order, centre-cropped.
+    """
+
+    def __init__(self, images, labels, *, image_size, batch_size, mean, std, augment, seed):
+        super().__init__()
+        self.images, self.labels = images, labels
+        self.size, self.batch_size, self.augment = image_size, batch_size, augment
+        self.mean, self.std = mean, std
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(labels)) if augment else np.arange(len(labels))
+
+    def __len__(self):
+        return -(-len(self.labels) // self.batch_size)
+
+    def __getitem__(self, i):
+        index = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        images, n, slack = self.images[index], len(index), self.images.shape[1] - self.size
+        if self.augment:
+            top, left = self.rng.integers(0, slack + 1, size=(2, n, 1))
+            rows, cols = top + np.arange(self.size), left + np.arange(self.size)
+            images = images[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+            mirror = self.rng.random(n) < 0.5
+            images[mirror] = images[mirror, :, ::-1]
+        else:
+            images = images[:, slack // 2:slack // 2 + self.size, slack // 2:slack // 2 + self.size]
+        return (images.astype(np.float32) - self.mean) / self.std, self.labels[index]
+
+    def on_epoch_end(self):
+        if self.augment:
+            self.order = self.rng.permutation(len(self.labels))

@@ -88,9 +88,9 @@ def train(model, train_ds, val_ds, *, epochs, lr=0.01, lr_drops=PAPER_LR_DROPS, 
     ``trainable=False`` are not updated. A NaN loss raises ``FloatingPointError``.
     """
     keras.utils.set_random_seed(seed)
-    steps = int(train_ds.cardinality())
-    if steps <= 0:
-        raise ValueError("the training pipeline is empty or of unknown length")
+    steps = len(train_ds)
+    if steps == 0:
+        raise ValueError("the training pipeline is empty")
     compile_model(model, lr=lr, lr_drops=lr_drops, total_steps=steps * epochs, momentum=momentum)
     callbacks = [_EpochLog(epochs, print_fn)]
     if progress:
