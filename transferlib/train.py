@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 import keras
 import numpy as np
+from tqdm import tqdm
 from tqdm.keras import TqdmCallback
 
 # Caffe's reference solver: lr / 10 every 100,000 of 450,000 iterations.
@@ -94,7 +95,7 @@ def train(model, train_ds, val_ds, *, epochs, lr=0.01, lr_drops=PAPER_LR_DROPS, 
     compile_model(model, lr=lr, lr_drops=lr_drops, total_steps=steps * epochs, momentum=momentum)
     callbacks = [_EpochLog(epochs, print_fn)]
     if progress:
-        callbacks.append(TqdmCallback(epochs=epochs, verbose=0, leave=True))
+        callbacks.append(TqdmCallback(epochs=epochs, verbose=0, leave=True, tqdm_class=tqdm))  # text: no widgets needed
     start = time.perf_counter()
     fit = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=0, callbacks=callbacks)
     seconds = time.perf_counter() - start
