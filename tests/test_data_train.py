@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from transferlib import data, train
 from transferlib.models import caffenet
@@ -58,3 +59,57 @@ def test_a_nan_loss_fails_loudly(ten_classes):
     with pytest.raises(FloatingPointError, match="loss became"):
         train.train(caffenet(10, 32, width=0.25), train_ds, val_ds, epochs=1, lr=1e12, seed=0,
                     progress=False, print_fn=None)
+
+
+@pytest.fixture(scope="module")
+def four_classes():
+    """32 random 36 px images of 4 classes: enough to train a few steps."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (32, 36, 36, 3), dtype=np.uint8)
+    labels = np.arange(32, dtype=np.int32) % 4
+    return data.Subset(("a", "b", "c", "d"), images, labels, images[:8], labels[:8])
+
+
+def test_iterations_validate_every_val_every_steps(four_classes):
+    train_ds, val_ds = data.pipelines(four_classes, image_size=32, batch_size=8, seed=0)
+    model = caffenet(4, 32, width=0.125)
+    result = train.train(model, train_ds, val_ds, iterations=10, val_every=5, lr_drops=(0.5,),
+                         progress=False, print_fn=None)
+    assert len(result.history) == result.epochs == 2 and result.iterations == 10
+    assert int(model.optimizer.iterations) == 10  # 10 steps over 2.5 passes of a 4-batch epoch
+    with pytest.raises(ValueError, match="multiple of val_every"):
+        train.train(model, train_ds, val_ds, iterations=10, val_every=3)
+
+
+def test_a_killed_run_resumes_from_its_last_validation(four_classes, tmp_path):
+    train_ds, val_ds = data.pipelines(four_classes, image_size=32, batch_size=8, seed=0)
+    seen = []
+
+    def dies_in_the_third_round(images, labels):
+        seen.append(1)
+        if len(seen) > 4:  # batches 1-4 are rounds 1 and 2 (val_every=2); batch 5 is round 3
+            raise RuntimeError("killed")
+        return images, labels
+
+    def dying_batch(x, y):
+        x2, y2 = tf.py_function(dies_in_the_third_round, [x, y], [tf.float32, tf.int32])
+        return tf.ensure_shape(x2, x.shape), tf.ensure_shape(y2, y.shape)
+
+    dying = train_ds.map(dying_batch)
+    checkpoints = tmp_path / "checkpoints"
+    with pytest.raises(Exception, match="killed"):
+        train.train(caffenet(4, 32, width=0.125), dying.prefetch(0), val_ds, iterations=6, val_every=2,
+                    checkpoint_dir=checkpoints, progress=False, print_fn=None)
+    before = (checkpoints / "history.csv").read_text().splitlines()
+    assert len(before) == 1 + 2  # header and the two validations done
+
+    rounds = []
+    model = caffenet(4, 32, width=0.125)  # a fresh kernel's model: the backup restores it
+    result = train.train(model, train_ds, val_ds, iterations=6, val_every=2, checkpoint_dir=checkpoints,
+                         progress=False, print_fn=rounds.append)
+    assert [line.split(":")[0] for line in rounds] == ["iteration 6/6"]  # only the third round ran
+    assert int(model.optimizer.iterations) == 6  # the optimiser's state came back with the weights
+    assert len(result.history) == 3
+    logged = [float(line.split(",")[-1]) for line in before[1:]]  # CSVLogger's last column: val_top5
+    assert [h["val_top5"] for h in result.history[:2]] == pytest.approx(logged)
+    assert not list(checkpoints.rglob("*.h5"))  # the backup goes when training ends

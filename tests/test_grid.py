@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # ImageNet-1k wnids in label order: real class ids for both kinds of split, without any data.
 _TSV = importlib.resources.files("transferlib").joinpath("resources", "imagenet1k_man_made_natural.tsv")
 WNIDS = [row["wnid"] for row in csv.DictReader(_TSV.read_text().splitlines(), delimiter="\t")]
-CELL_ID = re.compile(r"(r\d+|mmn)-(base[AB]|[AB][1-7][AB]\+?|R[1-7][AB])")
+CELL_ID = re.compile(r"(r\d+|mmn)-(base[AB]|[AB][1-7][AB]\+?|R[1-7][AB])|all-(baseAB|R[1-7]AB)")
 
 
 def study(**overrides):
@@ -38,6 +38,16 @@ def hashes(params, class_names=WNIDS):
 ])
 def test_cell_counts(overrides, count):
     assert len(grid.expand(study(**overrides), WNIDS)) == count
+
+
+def test_all_class_cells():
+    cells = grid.expand(study(treatments=["AnB"], layers=[2, 5], all_classes=["base", "random"]), WNIDS)
+    extra = [c for c in cells if c.split == "all"]
+    assert [c.id for c in extra] == ["all-baseAB", "all-R2AB", "all-R5AB"]
+    assert all(c.parameters["classes"] == WNIDS and c.target == "AB" and not c.needs for c in extra)
+    assert [c.kind for c in extra] == ["base", "random", "random"]
+    assert [c.id for c in grid.expand(study(treatments=["AnB"], all_classes=["base"]), WNIDS)
+            if c.split == "all"] == ["all-baseAB"]
 
 
 def test_order_names_and_dependencies():
@@ -85,8 +95,10 @@ def test_parameters():
     assert {"fine_tune", "random_first"}.isdisjoint(base.parameters)
     assert {k: v for k, v in transfer.parameters.items() if k not in ("classes", "seed")} == {
         "dataset": "tiny_imagenet", "data_dir": None, "image_size": 32, "width": 1.0,
-        "epochs": 2, "batch_size": 256, "lr": 0.01, "lr_drops": [2 / 9, 4 / 9, 6 / 9, 8 / 9],
-        "momentum": 0.9, "weight_decay": 5e-4, "cell": "r0-A2B+", "split": "r0", "kind": "transfer",
+        "epochs": 2, "iterations": None, "val_every": None, "batch_size": 256, "lr": 0.01,
+        "lr_drops": [2 / 9, 4 / 9, 6 / 9, 8 / 9], "momentum": 0.9, "weight_decay": 5e-4,
+        "precision": "float32", "jit_compile": False, "distribute": False, "memory_growth": False,
+        "checkpoint": False, "cell": "r0-A2B+", "split": "r0", "kind": "transfer",
         "target": "B", "n": 2, "fine_tuned": True, "source": "r0-baseA", "fine_tune": True,
         "random_first": False}
     assert random.parameters["random_first"] and random.parameters["source"] == ""
@@ -99,6 +111,9 @@ def test_parameters():
 def test_hashes_ignore_where_things_live_and_what_else_runs():
     reference = hashes(study(layers=[1, 2]))
     assert hashes(study(layers=[1, 2], study="other", results_dir="/elsewhere", data_dir="/data")) == reference
+    hardware = {"jit_compile": True, "distribute": True, "memory_growth": True, "checkpoint": True}
+    assert hashes(study(layers=[1, 2], **hardware)) == reference
+    assert hashes(study(layers=[1, 2], all_classes=["base"])).items() >= reference.items()
     for more in [{"layers": [1, 2, 3]}, {"treatments": list(TREATMENTS)}, {"splits": [0, 1]}]:
         grown = hashes(study(**{"layers": [1, 2], **more}))
         assert set(reference) < set(grown)
@@ -108,7 +123,9 @@ def test_hashes_ignore_where_things_live_and_what_else_runs():
 
 
 @pytest.mark.parametrize("change", [{"epochs": 3}, {"seed": 1}, {"lr": 0.02}, {"width": 0.5},
-                                    {"image_size": 64}, {"lr_drops": [0.5]}, {"dataset": "other"}])
+                                    {"image_size": 64}, {"lr_drops": [0.5]}, {"dataset": "other"},
+                                    {"precision": "mixed_bfloat16"},
+                                    {"epochs": None, "iterations": 100, "val_every": 10}])
 def test_a_shared_value_changes_every_hash(change):
     reference = hashes(study(layers=[1, 2]))
     changed = hashes(study(layers=[1, 2], **change))
@@ -183,7 +200,8 @@ PARAMS_FILES = sorted((ROOT / "params").glob("*.yaml"))
 
 
 # The grid sizes each params file's header states.
-DOCUMENTED_CELLS = {"smoke.yaml": 7, "quick.yaml": 30, "tiny-imagenet.yaml": 8 + 280, "cifar100.yaml": 6 + 210}
+DOCUMENTED_CELLS = {"smoke.yaml": 7, "quick.yaml": 30, "tiny-imagenet.yaml": 8 + 280, "cifar100.yaml": 6 + 210,
+                    "paper.yaml": 5 * (2 + 56) + 8, "imagenet-fast.yaml": 5 * (2 + 56) + 8}
 
 
 @pytest.mark.parametrize("path", PARAMS_FILES, ids=[p.name for p in PARAMS_FILES])

@@ -95,6 +95,14 @@ def test_class_ids_and_empty_file(tmp_path):
     ({"data_dir": 5}, ["data_dir: got 5; expected null or a folder path"]),
     ({"study": "a/b"}, ["study: got 'a/b'"]),
     ({"seed": -3}, ["seed: got -3"]),
+    ({"iterations": 1000, "val_every": 100}, ["epochs, iterations: both set"]),
+    ({"epochs": None, "iterations": 1000}, ["val_every: missing"]),
+    ({"val_every": 100}, ["val_every: only goes with iterations"]),
+    ({"epochs": None, "iterations": 1000, "val_every": 300}, ["val_every: 300 does not divide iterations (1000)"]),
+    ({"dataset": "imagenet2012"}, ["epochs: imagenet2012 is read as records", "give iterations and val_every"]),
+    ({"precision": "bf16"}, ["precision: got 'bf16'", "'mixed_bfloat16'"]),
+    ({"checkpoint": "yes"}, ["checkpoint: got 'yes'; expected true or false"]),
+    ({"all_classes": ["random", "AnB"]}, ["all_classes: 'AnB' not allowed"]),
 ])
 def test_each_mistake_names_its_key(d, expected):
     message = error(d)

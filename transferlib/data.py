@@ -1,18 +1,21 @@
-"""Input pipelines over a class subset of a decoded dataset (see ``sources``).
+"""Input pipelines over a class subset of a dataset (see ``sources``).
 
-tf.data under Keras's TensorFlow backend; under other backends (JAX) numpy batches that need
-no TensorFlow import. The paper's augmentation, scaled: images are stored at
-``stored_size(image_size)`` (256 px for 227 px crops, 36 px for 32 px), training takes a
-random ``image_size`` crop and a random horizontal mirror, validation the centre crop. Inputs
-are standardised per channel with the mean and standard deviation of the training half.
+The paper's augmentation, scaled: images are seen at ``stored_size(image_size)`` (256 px
+for 227 px crops, 36 px for 32 px), training takes a random ``image_size`` crop and a
+random horizontal mirror, validation the centre crop. Under Keras's TensorFlow backend the
+pipelines are tf.data (``tfdata``); under other backends (JAX) ``ArrayBatches``, numpy batches
+that need no TensorFlow import. Input normalisation: at 227 px the paper's, the training
+half's per-channel mean subtracted from 0..255 values (what the Caffe model's initialisation
+expects); for the small variants per-channel standardisation.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from .sources import stored_size
+from .sources import Records
 
 SHUFFLE_BUFFER = 2048  # a buffer as large as the dataset delays the end of each epoch by seconds
 _STATS_SAMPLE = 10_000
@@ -32,12 +35,17 @@ class Subset:
 def select(dataset, classes, max_per_class=None):
     """The images of ``classes`` (ids of ``dataset.classes``), labels remapped to their order.
 
-    ``max_per_class`` keeps the first k training images of each class.
+    ``max_per_class`` keeps the first k training images of each class. ``Records`` (a streamed
+    dataset) come back as ``Records`` of ``classes``, read by ``tfdata.record_pipelines``.
     """
     index = {c: i for i, c in enumerate(dataset.classes)}
     missing = [c for c in classes if c not in index]
     if missing:
         raise ValueError(f"classes not in {dataset.name}: {', '.join(map(str, missing))}")
+    if isinstance(dataset, Records):
+        if max_per_class is not None:
+            raise ValueError(f"max_per_class needs decoded arrays; {dataset.name} is read as records")
+        return dataclasses.replace(dataset, classes=tuple(classes))
     remap = np.full(len(dataset.classes), -1, np.int64)
     remap[[index[c] for c in classes]] = np.arange(len(classes))
 
@@ -63,67 +71,52 @@ def channel_stats(images):
     return sample.mean(axis=(0, 1, 2)), sample.std(axis=(0, 1, 2))
 
 
+def normalisation(sample, image_size):
+    """(mean, scale) per channel from a training ``sample``: inputs become (x - mean) / scale,
+    with scale 1 at 227 px (the paper's mean subtraction) and the std at the small sizes."""
+    mean, std = channel_stats(sample)
+    return mean, np.ones(3, np.float32) if image_size == 227 else std
+
+
 def pipelines(subset, *, image_size, batch_size, seed, kind=None):
-    """(train, val) pipelines of (standardised float32 image, label) batches.
+    """(train, val) pipelines of (normalised float32 image, label) batches of a ``Subset``.
 
     ``kind="tf"``: tf.data (the default under Keras's TensorFlow backend); ``kind="numpy"``:
-    ``ArrayBatches``, a keras PyDataset that needs no TensorFlow (the default under JAX).
+    ``ArrayBatches``, a keras PyDataset that needs no TensorFlow (the default otherwise).
     """
     if subset.train_images.shape[1] < image_size:
         raise ValueError(f"images are stored at {subset.train_images.shape[1]} px, smaller than the "
                          f"{image_size} px crop; load them at sources.stored_size({image_size})")
     kind = kind or ("tf" if keras.backend.backend() == "tensorflow" else "numpy")
-    mean, std = channel_stats(subset.train_images)
-    if kind == "numpy":
-        common = dict(image_size=image_size, batch_size=batch_size, mean=mean, std=std, seed=seed)
-        return (ArrayBatches(subset.train_images, subset.train_labels, augment=True, **common),
-                ArrayBatches(subset.val_images, subset.val_labels, augment=False, **common))
-    if kind != "tf":
+    if kind == "tf":
+        from . import tfdata
+        return tfdata.pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed)
+    if kind != "numpy":
         raise ValueError(f"kind must be 'tf' or 'numpy', got {kind!r}")
-    return _tf_pipelines(subset, image_size, batch_size, seed, mean, std)
+    mean, scale = normalisation(subset.train_images, image_size)
+    common = dict(image_size=image_size, batch_size=batch_size, mean=mean, scale=scale, seed=seed)
+    return (ArrayBatches(subset.train_images, subset.train_labels, augment=True, **common),
+            ArrayBatches(subset.val_images, subset.val_labels, augment=False, **common))
 
 
-def _tf_pipelines(subset, image_size, batch_size, seed, mean, std):
-    import tensorflow as tf
-
-    offset = (subset.val_images.shape[1] - image_size) // 2
-
-    def standardise(image):
-        return (tf.cast(image, tf.float32) - mean) / std
-
-    def augment(image, label):
-        image = tf.image.random_crop(image, (image_size, image_size, 3))
-        return standardise(tf.image.random_flip_left_right(image)), label
-
-    def centre(image, label):
-        return standardise(image[offset:offset + image_size, offset:offset + image_size]), label
-
-    order = np.random.default_rng(seed).permutation(len(subset.train_labels))  # classes arrive sorted
-    train = (tf.data.Dataset.from_tensor_slices((subset.train_images[order], subset.train_labels[order]))
-             .shuffle(SHUFFLE_BUFFER, seed=seed)
-             .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-             .batch(batch_size)
-             .prefetch(tf.data.AUTOTUNE))
-    val = (tf.data.Dataset.from_tensor_slices((subset.val_images, subset.val_labels))
-           .map(centre, num_parallel_calls=tf.data.AUTOTUNE)
-           .batch(batch_size)
-           .cache()
-           .prefetch(tf.data.AUTOTUNE))
-    return train, val
+def record_pipelines(records, *, image_size, batch_size, seed):
+    """(train, val) tf.data pipelines of a ``sources.Records`` subset (see ``tfdata``)."""
+    from . import tfdata
+    return tfdata.record_pipelines(records, image_size=image_size, batch_size=batch_size, seed=seed)
 
 
 class ArrayBatches(keras.utils.PyDataset):
-    """Batches of uint8 images cropped, mirrored and standardised in numpy (no TensorFlow).
+    """Batches of uint8 images cropped, mirrored and normalised in numpy (no TensorFlow).
 
     With ``augment``: a new shuffled order each epoch, a random crop and a random mirror per
     image; without: the images in order, centre-cropped.
     """
 
-    def __init__(self, images, labels, *, image_size, batch_size, mean, std, augment, seed):
+    def __init__(self, images, labels, *, image_size, batch_size, mean, scale, augment, seed):
         super().__init__()
         self.images, self.labels = images, labels
         self.size, self.batch_size, self.augment = image_size, batch_size, augment
-        self.mean, self.std = mean, std
+        self.mean, self.scale = mean, scale
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(labels)) if augment else np.arange(len(labels))
 
@@ -141,7 +134,7 @@ class ArrayBatches(keras.utils.PyDataset):
             images[mirror] = images[mirror, :, ::-1]
         else:
             images = images[:, slack // 2:slack // 2 + self.size, slack // 2:slack // 2 + self.size]
-        return (images.astype(np.float32) - self.mean) / self.std, self.labels[index]
+        return (images.astype(np.float32) - self.mean) / self.scale, self.labels[index]
 
     def on_epoch_end(self):
         if self.augment:

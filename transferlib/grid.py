@@ -3,10 +3,15 @@
 Per split the study's classes fall into halves A and B (``splits``). Direction AnB trains on
 half B: BnB / BnB+ copy baseB, AnB / AnB+ copy baseA, random freezes random layers; direction
 BnA mirrors it on half A (AnA / AnA+ copy baseA, BnA / BnA+ copy baseB). A cell's base comes
-before it; the base of each target half is always run, as the reference.
+before it; the base of each target half is always run, as the reference. ``all_classes`` adds
+cells trained on all the study's classes (split ``all``, target ``AB``): their base
+``all-baseAB`` (the paper's 1000-class network) and, with "random", ``all-R<n>AB``, the paper's
+random frozen weights, which it trained on all 1000 classes.
 
 A cell's ``params_hash`` covers its notebook parameters and the hashes of the cells it needs,
-so a change reaches exactly the cells it affects. Where data and results live is not hashed.
+so a change reaches exactly the cells it affects. Where data and results live, and how a cell
+runs on its hardware (XLA, GPUs, memory growth, checkpoints), is not hashed; parameters added
+after the first studies enter the hash only when set, so earlier cells keep their hashes.
 """
 
 import hashlib
@@ -21,18 +26,20 @@ import numpy as np
 from . import sources, splits
 from .params import MAN_MADE_NATURAL, ParamsError
 
-_UNHASHED = ("data_dir",)
+_UNHASHED = ("data_dir", "jit_compile", "distribute", "memory_growth", "checkpoint")
+_HASHED_WHEN_SET = {"iterations": None, "val_every": None, "precision": "float32"}
+ALL = "all"  # the split of the cells trained on all classes; their target is "AB"
 
 
 @dataclass(frozen=True)
 class Cell:
     """One network of the study, named as in the paper (see CONTRACT.md)."""
 
-    id: str            # "r0-baseA", "r0-A3B+", "mmn-B5B", "r1-R4A"
-    split: str         # "r<seed>" or "mmn"
+    id: str            # "r0-baseA", "r0-A3B+", "mmn-B5B", "r1-R4A", "all-baseAB", "all-R3AB"
+    split: str         # "r<seed>", "mmn" or "all"
     kind: str          # base | selffer | transfer | random
     source: str        # the base cell it copies layers from; "" for base and random
-    target: str        # "A" or "B": the half it trains on
+    target: str        # "A" or "B": the half it trains on; "AB": all the study's classes
     n: int             # copied (random: frozen) layers; 0 for base
     fine_tuned: bool
     notebook: str      # "base" or "transfer"
@@ -50,8 +57,14 @@ def expand(params, class_names=None):
     """
     if class_names is None:
         class_names = dataset_classes(params)
-    return [cell for split, members in halves(params, class_names).items()
-            for cell in _split_cells(params, split, members)]
+    cells = [cell for split, members in halves(params, class_names).items()
+             for cell in _split_cells(params, split, members)]
+    if params.all_classes:
+        classes = study_classes(params, class_names)
+        cells.append(_cell(params, ALL, "AB", classes))
+        if "random" in params.all_classes:
+            cells += [_cell(params, ALL, "AB", classes, n) for n in params.layers]
+    return cells
 
 
 def dataset_classes(params, download=True):
@@ -160,9 +173,12 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False):
     parameters = {
         "dataset": params.dataset, "data_dir": params.data_dir,
         "image_size": params.image_size, "width": params.width, "classes": list(classes),
-        "epochs": params.epochs, "batch_size": params.batch_size, "lr": params.lr,
+        "epochs": params.epochs, "iterations": params.iterations, "val_every": params.val_every,
+        "batch_size": params.batch_size, "lr": params.lr,
         "lr_drops": list(params.lr_drops), "momentum": params.momentum,
-        "weight_decay": params.weight_decay,
+        "weight_decay": params.weight_decay, "precision": params.precision,
+        "jit_compile": params.jit_compile, "distribute": params.distribute,
+        "memory_growth": params.memory_growth, "checkpoint": params.checkpoint,
         "seed": zlib.crc32(f"{params.seed}/{cell_id}".encode()) & 0x7FFFFFFF,
         "cell": cell_id, "split": split, "kind": kind, "target": target, "n": n,
         "fine_tuned": fine_tuned, "source": source,
@@ -170,7 +186,8 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False):
     if n:
         parameters |= {"fine_tune": fine_tuned, "random_first": kind == "random"}
     needs = (base,) if base else ()
-    hashed = {k: v for k, v in parameters.items() if k not in _UNHASHED}
+    hashed = {k: v for k, v in parameters.items() if k not in _UNHASHED
+              and (k not in _HASHED_WHEN_SET or v != _HASHED_WHEN_SET[k])}
     blob = json.dumps([hashed, [b.params_hash for b in needs]], sort_keys=True,
                       separators=(",", ":"), allow_nan=False)
     return Cell(id=cell_id, split=split, kind=kind, source=source, target=target, n=n,

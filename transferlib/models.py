@@ -160,10 +160,10 @@ def build(num_classes, image_size, conv_filters, fc_units, *, seed=0, init=None,
         return GroupedConv2D(filters, kernel, groups=2, name=name, kernel_initializer=k_init,
                              bias_initializer=b_init, kernel_regularizer=decay)
 
-    def dense(name, units, activation):
+    def dense(name, units, activation, **kw):
         k_init, b_init = layer_initializers(name, seed, init)
         return layers.Dense(units, activation=activation, name=name, kernel_initializer=k_init,
-                            bias_initializer=b_init, kernel_regularizer=decay)
+                            bias_initializer=b_init, kernel_regularizer=decay, **kw)
 
     def pool(name):
         return layers.MaxPooling2D(3, 2, padding=pad, name=name)
@@ -179,5 +179,6 @@ def build(num_classes, image_size, conv_filters, fc_units, *, seed=0, init=None,
     x = layers.Flatten(name="flatten")(pool("pool5")(x))
     x = layers.Dropout(0.5, seed=layer_seed(seed, "drop6"), name="drop6")(dense("fc6", fc, "relu")(x))
     x = layers.Dropout(0.5, seed=layer_seed(seed, "drop7"), name="drop7")(dense("fc7", fc, "relu")(x))
-    outputs = dense("fc8", num_classes, "softmax")(x)
+    # fc8 and its softmax in float32 under a mixed precision policy (Keras's advice for outputs)
+    outputs = dense("fc8", num_classes, "softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=f"caffenet{image_size}")

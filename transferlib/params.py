@@ -13,10 +13,14 @@ from pathlib import Path
 
 import yaml
 
+from .sources import STREAMED
+
 TREATMENTS = ("BnB", "BnB+", "AnB", "AnB+", "random")
 DIRECTIONS = ("AnB", "BnA")
 IMAGE_SIZES = (32, 64, 227)
 MAN_MADE_NATURAL = "man_made_natural"
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
+ALL_CLASSES = ("base", "random")  # cells trained on all the study's classes, not on a half
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,13 +37,21 @@ class Params:
     treatments: tuple = TREATMENTS[:4]  # subset of TREATMENTS, named as for direction AnB
     layers: tuple = (1, 2, 3, 4, 5, 6, 7)  # values of n, the number of copied layers
     directions: tuple = DIRECTIONS  # AnB: target half B; BnA: target half A
-    epochs: int                     # base and transfer networks alike
-    batch_size: int = 256
+    all_classes: tuple = ()         # of ALL_CLASSES: a base, and random weights for each n, on all classes
+    epochs: int | None = None       # base and transfer networks alike; or else:
+    iterations: int | None = None   # optimiser steps of every network (the paper: 450,000), with
+    val_every: int | None = None    # a validation every val_every steps (the paper: 1,000)
+    batch_size: int = 256           # the global batch, split over GPUs with distribute
     lr: float = 0.01
     lr_drops: tuple = (2 / 9, 4 / 9, 6 / 9, 8 / 9)  # fractions of the schedule where lr /= 10
     momentum: float = 0.9
     weight_decay: float = 5e-4
     seed: int = 0                   # class sample and per-cell seeds
+    precision: str = "float32"      # or mixed_bfloat16, mixed_float16 (with loss scaling)
+    jit_compile: bool = False       # XLA-compile the training step
+    distribute: bool = False        # one cell on every visible GPU (tf.distribute.MirroredStrategy)
+    memory_growth: bool = False     # GPU memory taken as needed, so that cells can share a GPU
+    checkpoint: bool = False        # back up a cell at every validation; a killed cell resumes there
     results_dir: str = "results"    # relative paths are relative to the working directory
     source: str = field(default="<dict>", compare=False, repr=False)  # where it was read
 
@@ -65,6 +77,8 @@ class Params:
                 values[key] = _CHECKS[key](d[key])
             except _Invalid as e:
                 problems.append(f"{key}: {e}")
+        if not {p.partition(":")[0] for p in problems} & {"epochs", "iterations", "val_every"}:
+            problems += _schedule_problems(values)
         if problems:
             raise ParamsError(source, problems)
         if values.get("data_dir") is not None:
@@ -222,15 +236,36 @@ def _list(item, empty_ok=False, increasing=False):
     return check
 
 
+_NULL = _checker("null", lambda v: v is None)
 _REQUIRED = {
     "dataset": 'name the dataset: "tiny_imagenet" or a tfds name such as "cifar100"',
-    "epochs": "give the number of training epochs of every network (an integer >= 1)",
 }
+
+
+def _schedule_problems(values):
+    """How long networks train: epochs, or iterations with val_every dividing them."""
+    epochs, iterations, every = (values.get(k) for k in ("epochs", "iterations", "val_every"))
+    if epochs is None and iterations is None:
+        return ["epochs: missing; give the number of training epochs of every network (an integer "
+                ">= 1), or iterations and val_every"]
+    if epochs is not None and iterations is not None:
+        return ["epochs, iterations: both set; give epochs, or iterations and val_every"]
+    if (iterations is None) != (every is None):
+        return ["val_every: " + ("missing; give the steps between validations with iterations"
+                                 if every is None else "only goes with iterations; drop it, or give iterations")]
+    if iterations is not None and iterations % every:
+        return [f"val_every: {every} does not divide iterations ({iterations}); use a divisor"]
+    if epochs is not None and values.get("dataset") in STREAMED:
+        return [f"epochs: {values['dataset']} is read as records whose half sizes are not known "
+                "in advance; give iterations and val_every instead"]
+    return []
+
+
 _CHECKS = {
     "study": _text("a name of letters, digits, '.', '_' and '-' (the results subfolder)",
                    r"[A-Za-z0-9][A-Za-z0-9._-]*"),
     "dataset": _text('"tiny_imagenet" or a tfds name'),
-    "data_dir": _either(_checker("null", lambda v: v is None), _text("a folder path")),
+    "data_dir": _either(_NULL, _text("a folder path")),
     "image_size": _one_of(IMAGE_SIZES),
     "width": _real(lambda v: v > 0, "a number > 0"),
     "classes": _either(_one_of(["all"]), _integer(lambda v: v >= 2, "a class count >= 2"),
@@ -240,7 +275,10 @@ _CHECKS = {
     "treatments": _list(_one_of(TREATMENTS)),
     "layers": _list(_integer(lambda v: 1 <= v <= 7, "an integer n in 1..7")),
     "directions": _list(_one_of(DIRECTIONS)),
-    "epochs": _integer(lambda v: v >= 1, "an integer >= 1"),
+    "all_classes": _list(_one_of(ALL_CLASSES), empty_ok=True),
+    "epochs": _either(_integer(lambda v: v >= 1, "an integer >= 1"), _NULL),
+    "iterations": _either(_integer(lambda v: v >= 1, "an integer >= 1"), _NULL),
+    "val_every": _either(_integer(lambda v: v >= 1, "an integer >= 1"), _NULL),
     "batch_size": _integer(lambda v: v >= 1, "an integer >= 1"),
     "lr": _real(lambda v: v > 0, "a number > 0"),
     "lr_drops": _list(_real(lambda v: 0 < v < 1, "a fraction strictly between 0 and 1"),
@@ -248,5 +286,10 @@ _CHECKS = {
     "momentum": _real(lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "weight_decay": _real(lambda v: v >= 0, "a number >= 0"),
     "seed": _integer(lambda v: 0 <= v < 2**32, "an integer in 0..2**32-1"),
+    "precision": _one_of(PRECISIONS),
+    "jit_compile": _checker("true or false", lambda v: isinstance(v, bool)),
+    "distribute": _checker("true or false", lambda v: isinstance(v, bool)),
+    "memory_growth": _checker("true or false", lambda v: isinstance(v, bool)),
+    "checkpoint": _checker("true or false", lambda v: isinstance(v, bool)),
     "results_dir": _text("a folder path"),
 }

@@ -92,7 +92,7 @@ def read(path):
     duplicated = sorted(set(df.cell[df.cell.duplicated()]))
     if duplicated:
         raise ValueError(f"{path}: cells {duplicated} appear more than once")
-    for col, allowed in (("kind", KINDS), ("target", ("A", "B"))):
+    for col, allowed in (("kind", KINDS), ("target", ("A", "B", "AB"))):  # AB: all classes
         bad = df.cell[~df[col].isin(allowed)].tolist()
         if bad:
             raise ValueError(f"{path}: cells {bad} have a {col} outside {allowed}")

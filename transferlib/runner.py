@@ -3,6 +3,8 @@
 Layout of ``RESULTS/<study>/``: ``cells/<cell>.ipynb`` (each cell's executed notebook, its
 log), ``cells/<cell>.json`` (its metrics, written last, atomically: a cell is done when this
 file exists with the cell's params_hash), ``models/<cell>.keras`` (base networks),
+``checkpoints/<cell>-<params_hash>/`` (with ``checkpoint: true``, the backup of a cell still
+running or killed, from which its next run resumes),
 ``results.csv`` (one row per done cell), ``summary.ipynb``, ``summary.html`` and the figures.
 """
 
@@ -47,6 +49,9 @@ class Study:
 
     def model(self, cell_id):
         return self.root / "models" / f"{cell_id}.keras"
+
+    def checkpoints(self, cell):
+        return self.root / "checkpoints" / f"{cell.id}-{cell.params_hash}"
 
     @property
     def table(self):
@@ -98,7 +103,8 @@ def sync_table(study):
 
 def estimate_seconds(study, cells):
     """Rough wall time of ``cells``: measured cells of the same notebook where there are some,
-    else an a-priori rate for the image size at 500 training images per class."""
+    else an a-priori rate for the image size at 500 training images per class (or the
+    iterations' images)."""
     measured = {}
     for cell in study.cells:
         metrics = study.done(cell)
@@ -111,7 +117,9 @@ def estimate_seconds(study, cells):
         else:
             p = cell.parameters
             rate = _A_PRIORI_RATE[p["image_size"]] / max(p["width"], 0.25) ** 2 * 0.375**2
-            total += CELL_OVERHEAD + 500 * len(p["classes"]) * p["epochs"] / rate
+            images = (p["iterations"] * p["batch_size"] if p["iterations"]
+                      else 500 * len(p["classes"]) * p["epochs"])
+            total += CELL_OVERHEAD + images / rate
     return total
 
 
@@ -128,7 +136,8 @@ class _Launcher:
 
     def parameters(self, cell):
         p = dict(cell.parameters, params_hash=cell.params_hash,
-                 metrics_path=str(self.study.metrics(cell)))
+                 metrics_path=str(self.study.metrics(cell)),
+                 checkpoint_dir=str(self.study.checkpoints(cell)) if cell.parameters["checkpoint"] else None)
         if cell.kind == "base":
             p["model_path"] = str(self.study.model(cell.id))
         else:

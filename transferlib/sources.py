@@ -4,9 +4,16 @@
 `tiny-imagenet-200/` folder, the official 64 px `tiny-imagenet-200.zip` or the 32 px
 `tiny-imagenet-200-32px.tar.gz`, looked for in `data_dir`, then `$TRANSFER_DATA_DIR`, then the
 cache, and downloaded into the cache when it is nowhere. Any other name is a tfds dataset
-(e.g. `cifar100`), prepared by tfds. Decoded arrays are kept in
+(e.g. `cifar100`, `imagenet_resized/32x32`), prepared by tfds. Decoded arrays are kept in
 `<cache>/arrays/<name>-<size>px-<key>/` and loaded as read-only memmaps, so a second load takes
 milliseconds. The cache is `cache_dir`, else `$TRANSFER_CACHE_DIR`, else ~/.cache/transferlib.
+
+`imagenet2012` (STREAMED) is too large for decoded arrays (~126 GB at 256 px): tfds's own builder
+prepares its JPEG records from the manually downloaded ILSVRC2012_img_train.tar and
+ILSVRC2012_img_val.tar in `<data_dir>/downloads/manual/`, and `load` returns them as `Records`,
+decoded at every epoch by ``data.record_pipelines``. Every ImageNet variant (imagenet2012,
+imagenet_resized/...) names its classes by wnid in tfds's imagenet2012 label order (sorted
+wnids), whatever its own label order, so a split means the same classes at every resolution.
 """
 
 import dataclasses
@@ -40,6 +47,9 @@ CACHE_FORMAT = 1  # bump when decoding changes, so that older caches are not rea
 _WANTED = re.compile(r"wnids\.txt|val/val_annotations\.txt|(train/[^/]+/images|val/images)/[^/]+\.jpe?g", re.I)
 _ARRAYS = ("train_images", "train_labels", "val_images", "val_labels")
 _COPY_CHUNK = 4096  # images per slice when writing the cache in label order
+IMAGENET = "imagenet2012"
+STREAMED = (IMAGENET,)  # read as JPEG records at every epoch, never decoded into the cache
+IMAGENET_ARCHIVES = ("ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar")
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -62,6 +72,20 @@ class Dataset:
     val_labels: np.ndarray  # int32 [M]
 
 
+@dataclasses.dataclass(frozen=True)
+class Records:
+    """A prepared tfds dataset read as encoded images (see ``data.record_pipelines``).
+
+    ``classes`` are the classes to read, labelled 0..k-1 in that order (``data.select`` narrows
+    them); ``label_names`` are the builder's own, by label index.
+    """
+
+    name: str
+    classes: tuple[str, ...] = dataclasses.field(repr=False)
+    builder: object = dataclasses.field(repr=False)
+    label_names: tuple[str, ...] = dataclasses.field(repr=False)
+
+
 def stored_size(image_size):
     """The side at which images are cached for ``image_size`` crops: the paper's 256 / 227."""
     return int(round(image_size * 256 / 227))
@@ -76,10 +100,13 @@ def class_names(name, data_dir=None, cache_dir=None, download=True):
     """Class ids in label order, without decoding images: sorted wnids, or tfds label names.
 
     Finds (and where allowed downloads) the data as `load` does; a tfds dataset is prepared
-    first, as tfds knows its label names only then.
+    first, as tfds knows its label names only then. An ImageNet variant's names are known
+    without data (tfds's imagenet2012 order), so with ``download=False`` it is not looked for.
     """
+    if _is_imagenet(name) and not download:
+        return imagenet_classes(data_dir)
     if name != TINY_IMAGENET:
-        return _label_names(_tfds_builder(name, data_dir, download))
+        return _classes(_tfds_builder(name, data_dir, download))
     source = locate(data_dir, cache_dir, download)
     for _, data in _read_tiny(source, lambda path: path == "wnids.txt"):
         return sorted(data.decode().split())
@@ -99,8 +126,33 @@ def load(name, size, data_dir=None, cache_dir=None, download=True):
         key = _key(source.resolve(), *_stamp(source))
         return _cached(name, size, key, cache_dir, lambda out: _decode_tiny(source, size, out))
     builder = _tfds_builder(name, data_dir, download)
-    key = _key(str(builder.data_path), str(builder.version))
+    if name in STREAMED:
+        return Records(name, tuple(_classes(builder)), builder, tuple(_label_names(builder)))
+    order = ["imagenet2012 order"] if _is_imagenet(name) else []  # labels remapped when decoded
+    key = _key(str(builder.data_path), str(builder.version), *order)
     return _cached(name, size, key, cache_dir, lambda out: _decode_tfds(builder, size, out))
+
+
+def imagenet_classes(data_dir=None):
+    """The 1000 ImageNet-1k wnids in tfds's imagenet2012 label order (known without its data)."""
+    import tensorflow_datasets as tfds
+
+    return _label_names(tfds.builder(IMAGENET, data_dir=data_dir))
+
+
+def _is_imagenet(name):
+    return name.partition("/")[0] in (IMAGENET, "imagenet_resized")
+
+
+def _classes(builder):
+    """The dataset's class ids in label order: tfds's imagenet2012 order for ImageNet variants."""
+    return imagenet_classes(builder.data_dir) if _is_imagenet(builder.name) else _label_names(builder)
+
+
+def canonical_labels(builder):
+    """int32 array mapping the builder's label index to its class's index in ``_classes``."""
+    index = {c: i for i, c in enumerate(_classes(builder))}
+    return np.array([index[c] for c in _label_names(builder)], np.int32)
 
 
 def locate(data_dir=None, cache_dir=None, download=True):
@@ -318,6 +370,15 @@ def _tfds_builder(name, data_dir, download):
     if builder.info.supervised_keys is None:
         raise ValueError(f"tfds dataset {name!r} has no (image, label) supervised keys to classify with")
     if not builder.is_prepared():
+        manual = manual_dir(builder)
+        if name == IMAGENET and not all((manual / a).is_file() for a in IMAGENET_ARCHIVES):
+            raise DataNotFoundError(
+                f"imagenet2012 is not prepared in {builder.data_dir}, and tfds's builder needs "
+                f"{' and '.join(IMAGENET_ARCHIVES)} (from https://image-net.org/download-images) in "
+                f"{manual}: put them there (or set data_dir to the tfds folder that holds "
+                f"downloads/manual/ with them), then run the study again or "
+                f"`tfds build imagenet2012 --data_dir {manual.parents[1]}`."
+            )
         if not download:
             raise DataNotFoundError(
                 f"tfds dataset {name!r} is not prepared in {builder.data_path} and download=False: "
@@ -325,6 +386,12 @@ def _tfds_builder(name, data_dir, download):
             )
         builder.download_and_prepare()
     return builder
+
+
+def manual_dir(builder):
+    """tfds's default manual_dir of ``builder``: <its data_dir root>/downloads/manual."""
+    root = Path(builder.data_dir).parents[len(Path(builder.info.full_name).parts) - 1]
+    return root / "downloads" / "manual"
 
 
 def _label_names(builder):
@@ -338,6 +405,7 @@ def _decode_tfds(builder, size, out):
     image_key = builder.info.supervised_keys[0]
     splits = builder.info.splits
     fixed = None not in builder.info.features[image_key].shape
+    remap = canonical_labels(builder)
     for stored_as, split in (("train", "train"), ("val", "validation" if "validation" in splits else "test")):
         count = splits[split].num_examples
         images = np.lib.format.open_memmap(out / f"{stored_as}_images.npy", "w+", np.uint8, (count, size, size, 3))
@@ -348,10 +416,10 @@ def _decode_tfds(builder, size, out):
             for image, label in tfds.as_numpy(batches):
                 batch = image if fixed else image[None]
                 images[start : start + len(batch)] = [_fit(one, size) for one in batch]
-                labels[start : start + len(batch)] = label
+                labels[start : start + len(batch)] = remap[label]
                 start += len(batch)
                 bar.update(len(batch))
         images.flush()
         np.save(out / f"{stored_as}_labels.npy", labels)
         del images
-    (out / "classes.json").write_text(json.dumps(_label_names(builder)))
+    (out / "classes.json").write_text(json.dumps(_classes(builder)))

@@ -11,12 +11,15 @@ from .models import caffenet
 
 def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None):
     """(subset, train pipeline, val pipeline) for ``classes``: a list of class ids, or a
-    count k for the dataset's first k classes (handy when exploring in JupyterLab)."""
-    decoded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir)
+    count k for the dataset's first k classes (handy when exploring in JupyterLab).
+    Decoded arrays go through ``data.pipelines``, a streamed dataset's records (ImageNet at
+    227 px) through ``data.record_pipelines``."""
+    loaded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir)
     if isinstance(classes, int):
-        classes = decoded.classes[:classes]
-    subset = data.select(decoded, classes, max_per_class=max_per_class)
-    train_ds, val_ds = data.pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed)
+        classes = loaded.classes[:classes]
+    subset = data.select(loaded, classes, max_per_class=max_per_class)
+    make = data.record_pipelines if isinstance(subset, sources.Records) else data.pipelines
+    train_ds, val_ds = make(subset, image_size=image_size, batch_size=batch_size, seed=seed)
     return subset, train_ds, val_ds
 
 

@@ -1,8 +1,10 @@
-"""Training and evaluation with the paper's solver, scaled from iterations to epochs."""
+"""Training and evaluation with the paper's solver, in iterations (as the paper) or epochs."""
 
+import csv
 import math
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -38,14 +40,15 @@ def lr_schedule(lr, lr_drops, total_steps):
 
 @dataclass
 class TrainResult:
-    """Per-epoch history and the final and best-of-10 validation accuracies."""
+    """Per-validation history and the final and best-of-10 validation accuracies."""
 
-    history: list      # one dict per epoch: loss, top1, top5, val_loss, val_top1, val_top5
+    history: list      # one dict per validation: loss, top1, top5, val_loss, val_top1, val_top5
     top1: float        # final validation top-1
     top5: float
-    best10_top1: float  # mean of the 10 highest per-epoch validation top-1 values
-    epochs: int
-    train_seconds: float  # wall time of fit, validation included
+    best10_top1: float  # mean of the 10 highest validation top-1 values
+    epochs: int        # validations: the epochs, or iterations / val_every
+    train_seconds: float  # wall time of fit, validation included (since the last resume)
+    iterations: int = 0  # optimiser steps in all
 
     def to_dict(self):
         return asdict(self)
@@ -54,9 +57,9 @@ class TrainResult:
 class _EpochLog(keras.callbacks.Callback):
     """Prints one line per epoch, stops and fails loudly on a NaN loss."""
 
-    def __init__(self, epochs, print_fn):
+    def __init__(self, rounds, print_fn, steps_per_round=None):
         super().__init__()
-        self.epochs, self.print_fn = epochs, print_fn
+        self.rounds, self.print_fn, self.steps_per_round = rounds, print_fn, steps_per_round
 
     def on_train_batch_end(self, batch, logs=None):
         if logs and not math.isfinite(logs.get("loss", 0.0)):
@@ -65,45 +68,80 @@ class _EpochLog(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.print_fn:
-            self.print_fn(f"epoch {epoch + 1}/{self.epochs}: loss {logs['loss']:.4f} "
+            where = (f"iteration {(epoch + 1) * self.steps_per_round}/{self.rounds * self.steps_per_round}"
+                     if self.steps_per_round else f"epoch {epoch + 1}/{self.rounds}")
+            self.print_fn(f"{where}: loss {logs['loss']:.4f} "
                           f"top1 {logs['top1']:.4f} val_top1 {logs['val_top1']:.4f} "
                           f"val_top5 {logs['val_top5']:.4f}")
 
 
-def compile_model(model, *, lr, lr_drops, total_steps, momentum=0.9):
-    """Compile with CaffeSGD, cross-entropy, top-1 and top-5 accuracy."""
+def compile_model(model, *, lr, lr_drops, total_steps, momentum=0.9, jit_compile=False):
+    """Compile with CaffeSGD, cross-entropy, top-1 and top-5 accuracy (XLA if ``jit_compile``;
+    under a mixed_float16 policy Keras wraps the optimizer in a LossScaleOptimizer)."""
     model.compile(
+        jit_compile=jit_compile,
         optimizer=CaffeSGD(learning_rate=lr_schedule(lr, lr_drops, total_steps), momentum=momentum),
         loss="sparse_categorical_crossentropy",
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="top1"),
                  keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")])
 
 
-def train(model, train_ds, val_ds, *, epochs, lr=0.01, lr_drops=PAPER_LR_DROPS, momentum=0.9,
-          seed=0, progress=True, print_fn=print):
-    """Train ``model`` on ``train_ds`` for ``epochs``, validating after each epoch.
+def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=None, lr=0.01,
+          lr_drops=PAPER_LR_DROPS, momentum=0.9, seed=0, jit_compile=False, checkpoint_dir=None,
+          progress=True, print_fn=print):
+    """Train ``model`` for ``epochs`` of ``train_ds`` (validating after each), or for
+    ``iterations`` steps of it, repeated (validating every ``val_every`` steps, as the paper).
 
-    The solver is the paper's, scaled to epochs: SGD momentum 0.9, weight decay 5e-4 on
-    kernels (as the models' L2 regularisers), biases at twice the learning rate, ``lr``
-    divided by 10 at the fractions ``lr_drops`` of the schedule. Layers with
-    ``trainable=False`` are not updated. A NaN loss raises ``FloatingPointError``.
+    The solver is the paper's: SGD momentum 0.9, weight decay 5e-4 on kernels (as the models'
+    L2 regularisers), biases at twice the learning rate, ``lr`` divided by 10 at the fractions
+    ``lr_drops`` of the schedule. Layers with ``trainable=False`` are not updated. With
+    ``checkpoint_dir`` the training state (weights, optimiser, validations so far) is backed up
+    there at every validation (Keras ``BackupAndRestore``), and a call that finds a backup
+    resumes from it; the backup is deleted when training ends. A NaN loss raises
+    ``FloatingPointError``.
     """
+    if (epochs is None) == (iterations is None) or (iterations is None) != (val_every is None):
+        raise ValueError("give either epochs, or iterations and val_every")
+    if iterations is not None:
+        if iterations % val_every:
+            raise ValueError(f"iterations ({iterations}) must be a multiple of val_every ({val_every})")
+        rounds, steps, data = iterations // val_every, val_every, train_ds.repeat()
+    else:
+        rounds, steps, data = epochs, len(train_ds), train_ds
+        if steps == 0:
+            raise ValueError("the training pipeline is empty")
     keras.utils.set_random_seed(seed)
-    steps = len(train_ds)
-    if steps == 0:
-        raise ValueError("the training pipeline is empty")
-    compile_model(model, lr=lr, lr_drops=lr_drops, total_steps=steps * epochs, momentum=momentum)
-    callbacks = [_EpochLog(epochs, print_fn)]
+    compile_model(model, lr=lr, lr_drops=lr_drops, total_steps=steps * rounds, momentum=momentum,
+                  jit_compile=jit_compile)
+    callbacks = [_EpochLog(rounds, print_fn, steps if iterations else None)]
+    if checkpoint_dir:
+        log = Path(checkpoint_dir) / "history.csv"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        # The log is written before the backup: a kill between the two repeats a validation.
+        callbacks += [keras.callbacks.CSVLogger(str(log), append=True),
+                      keras.callbacks.BackupAndRestore(str(Path(checkpoint_dir) / "backup"))]
     if progress:
-        callbacks.append(TqdmCallback(epochs=epochs, verbose=0, leave=True, tqdm_class=tqdm))  # text: no widgets needed
+        callbacks.append(TqdmCallback(epochs=rounds, verbose=0, leave=True, tqdm_class=tqdm))  # text: no widgets needed
     start = time.perf_counter()
-    fit = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=0, callbacks=callbacks)
+    fit = model.fit(data, validation_data=val_ds, epochs=rounds, steps_per_epoch=steps if iterations else None,
+                    verbose=0, callbacks=callbacks)
     seconds = time.perf_counter() - start
-    history = [{k: float(v[i]) for k, v in fit.history.items()} for i in range(epochs)]
+    if checkpoint_dir:
+        history = _logged(log)
+        log.unlink()
+    else:
+        history = [{k: float(v[i]) for k, v in fit.history.items()} for i in range(rounds)]
     val_top1 = sorted((h["val_top1"] for h in history), reverse=True)
     return TrainResult(history=history, top1=history[-1]["val_top1"], top5=history[-1]["val_top5"],
-                       best10_top1=float(np.mean(val_top1[:BEST_OF])), epochs=epochs,
-                       train_seconds=seconds)
+                       best10_top1=float(np.mean(val_top1[:BEST_OF])), epochs=rounds,
+                       train_seconds=seconds, iterations=rounds * steps)
+
+
+def _logged(path):
+    """The per-validation logs of a CSVLogger file, a repeated validation counted once (the last)."""
+    with open(path, newline="") as f:
+        rows = {int(r.pop("epoch")): {k: float(v) for k, v in r.items()} for r in csv.DictReader(f)}
+    return [rows[i] for i in sorted(rows)]
 
 
 def evaluate(model, val_ds):

@@ -1,0 +1,117 @@
+"""ImageNet without ImageNet: fake archives in the official layout, prepared by tfds's real
+imagenet2012 builder, read through the 227 px record pipeline, one study end to end."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+from PIL import Image
+
+from transferlib import data, grid, sources, splits, tfdata
+from transferlib.params import load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_classes_are_wnids_in_imagenet2012_order_for_every_variant(fake_imagenet):
+    data_dir, wnids = fake_imagenet
+    order = sources.imagenet_classes()
+    assert len(order) == 1000 and order == sorted(order)
+    for name in ("imagenet2012", "imagenet_resized/32x32", "imagenet_resized/64x64"):
+        assert sources.class_names(name, download=False) == order
+    records = sources.load("imagenet2012", 256, data_dir=data_dir)
+    assert list(records.classes) == order
+    # the paper's splits and the man-made/natural lists mean the same classes at every size
+    assert splits.random_halves(order, 0) == splits.random_halves(sources.class_names(
+        "imagenet_resized/64x64", download=False), 0)
+
+
+def test_imagenet_resized_labels_are_remapped_to_imagenet2012_order():
+    import tensorflow_datasets as tfds
+    builder = tfds.builder("imagenet_resized/32x32")
+    own = builder.info.features["label"].names
+    remap = sources.canonical_labels(builder)
+    order = sources.imagenet_classes()
+    assert own != order and all(order[remap[i]] == own[i] for i in range(1000))
+
+
+def test_missing_archives_say_where_they_go(tmp_path):
+    with pytest.raises(sources.DataNotFoundError, match=r"ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar"
+                                                        rf".* in {tmp_path}/downloads/manual"):
+        sources.load("imagenet2012", 256, data_dir=tmp_path)
+
+
+def test_record_pipelines_read_the_half_with_its_labels(fake_imagenet):
+    data_dir, wnids = fake_imagenet
+    half = [wnids[2], wnids[0]]  # labels follow the given order
+    subset = data.select(sources.load("imagenet2012", 256, data_dir=data_dir), half)
+    train_ds, val_ds = data.record_pipelines(subset, image_size=227, batch_size=4, seed=0)
+    images, labels = next(iter(train_ds))
+    assert images.shape == (4, 227, 227, 3) and images.dtype == tf.float32
+    train_labels = np.concatenate([y for _, y in train_ds])
+    assert sorted(train_labels) == [0] * 6 + [1] * 6  # every image of the half, once an epoch
+    import tensorflow_datasets as tfds
+    labels_file = tfds.core.tfds_path("datasets/imagenet2012/validation_labels.txt").read_text().split()
+    expected = sorted(half.index(w) for w in labels_file[:len(wnids)] if w in half)
+    assert sorted(np.concatenate([y for _, y in val_ds])) == expected
+    a, b = (np.concatenate([x for x, _ in val_ds]) for _ in range(2))
+    np.testing.assert_array_equal(a, b)  # validation: the centre crop, no augmentation
+    assert abs(float(a.mean())) < 40 and float(a.std()) > 5  # mean-subtracted 0..255 values
+
+
+def test_a_crop_is_the_crop_of_the_image_resized_to_256():
+    """Decoding only a window of the JPEG gives the paper's crop of the 256 x 256 image."""
+    height, width = 300, 450
+    y, x = np.mgrid[0:height, 0:width]
+    ramp = np.stack([x * 255 / (width - 1), y * 255 / (height - 1), np.full_like(x, 128.0)], -1)
+    out = io.BytesIO()
+    Image.fromarray(ramp.astype(np.uint8)).save(out, "JPEG", quality=95)
+    jpeg = tf.constant(out.getvalue())
+    resized = np.asarray(Image.fromarray(ramp.astype(np.uint8)).resize((256, 256), Image.Resampling.BILINEAR),
+                         np.float32)
+    for oy, ox in [(0, 0), (14, 14), (29, 0), (0, 29), (7, 21)]:
+        crop = tfdata.jpeg_crop(jpeg, tf.constant([oy, ox]), 227, 256).numpy()
+        expected = resized[oy:oy + 227, ox:ox + 227]
+        assert crop.shape == (227, 227, 3)
+        assert np.abs(crop - expected)[..., :2].mean() < 2.0, (oy, ox)
+
+
+def test_one_study_end_to_end_at_227_px(fake_imagenet, tmp_path):
+    """baseA, baseB and A1B at 227 px through the runner, papermill and the record pipeline."""
+    data_dir, wnids = fake_imagenet
+    params = {"dataset": "imagenet2012", "data_dir": str(data_dir), "image_size": 227, "width": 0.125,
+              "classes": wnids, "splits": [0], "treatments": ["AnB"], "layers": [1],
+              "directions": ["AnB"], "iterations": 4, "val_every": 2, "batch_size": 4,
+              "lr_drops": [0.5], "checkpoint": True}
+    path = tmp_path / "fake227.yaml"
+    path.write_text(yaml.safe_dump(params))
+    env = dict(os.environ, TRANSFER_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "-m", "transferlib", "run", str(path), "--results",
+                           str(tmp_path / "results")], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    study = tmp_path / "results" / "fake227"
+    for cell in ("r0-baseA", "r0-baseB", "r0-A1B"):
+        metrics = json.loads((study / "cells" / f"{cell}.json").read_text())
+        assert metrics["iterations"] == 4 and len(metrics["val_top1"]) == 2
+    assert not list((study / "checkpoints").rglob("*.h5"))  # backups go once a cell is done
+    assert not (tmp_path / "cache" / "arrays").exists()  # ImageNet is never decoded into the cache
+
+
+def test_paper_params_file_is_the_paper_protocol():
+    params = load_params(ROOT / "params" / "paper.yaml")
+    cells = grid.expand(params, sources.imagenet_classes())
+    assert len(cells) == 298 and "298 networks" in (ROOT / "params" / "paper.yaml").read_text()
+    assert (params.batch_size, params.iterations, params.val_every, params.lr) == (256, 450_000, 1000, 0.01)
+    assert [round(f * params.iterations) for f in params.lr_drops] == [100_000, 200_000, 300_000, 400_000]
+    ids = {c.id for c in cells}
+    assert {"r3-baseB", "mmn-A7B+", "r0-B4A", "all-baseAB", "all-R1AB", "all-R7AB"} <= ids
+    assert {len(c.parameters["classes"]) for c in cells if c.split == "all"} == {1000}
+    assert {len(c.parameters["classes"]) for c in cells if c.split.startswith("r")} == {500}
