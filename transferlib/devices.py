@@ -5,10 +5,19 @@ any model or tensor exists, and build and train the model inside the returned st
 ``scope()``.
 """
 
+import contextlib
+import os
+
 import keras
-import tensorflow as tf
 
 from .params import PRECISIONS
+
+
+class OneDevice:
+    """The strategy of a backend without tf.distribute: build and train as usual."""
+
+    def scope(self):
+        return contextlib.nullcontext()
 
 
 def setup(*, precision="float32", memory_growth=False, distribute=False, batch_size=None):
@@ -19,14 +28,25 @@ def setup(*, precision="float32", memory_growth=False, distribute=False, batch_s
     ``memory_growth``: GPUs take memory as needed rather than all at once, so that several
     cells can share one GPU. ``distribute``: a ``MirroredStrategy`` over every visible GPU;
     ``batch_size`` stays the global batch, split evenly into one batch per replica.
+    Under the JAX backend ``memory_growth`` turns off XLA's preallocation of GPU memory, and
+    ``distribute`` is refused (it is TensorFlow's).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    keras.mixed_precision.set_dtype_policy(precision)
+    if keras.backend.backend() != "tensorflow":
+        if distribute:
+            raise ValueError(f"distribute uses tf.distribute; it needs KERAS_BACKEND=tensorflow, "
+                             f"not {keras.backend.backend()}")
+        if memory_growth:
+            os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"  # read when JAX first uses a GPU
+        return OneDevice()
+    import tensorflow as tf
+
     gpus = tf.config.list_physical_devices("GPU")
     if memory_growth:
         for gpu in gpus:
             tf.config.experimental.set_memory_growth(gpu, True)
-    keras.mixed_precision.set_dtype_policy(precision)
     if not distribute:
         return tf.distribute.get_strategy()
     strategy = tf.distribute.MirroredStrategy()
