@@ -16,6 +16,7 @@ import yaml
 TREATMENTS = ("BnB", "BnB+", "AnB", "AnB+", "random")
 DIRECTIONS = ("AnB", "BnA")
 IMAGE_SIZES = (32, 64, 227)
+EXECUTORS = ("local", "ray")
 MAN_MADE_NATURAL = "man_made_natural"
 
 
@@ -40,7 +41,13 @@ class Params:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     seed: int = 0                   # class sample and per-cell seeds
-    results_dir: str = "results"    # relative paths are relative to the working directory
+    results_dir: str = "results"    # a folder (relative: to the working directory) or a URL
+    #                                 fsspec understands, e.g. file:///shared/results (see store)
+    # How cells run; none of these changes what a cell computes, so none enters its hash.
+    executor: str = "local"         # "local" (threads here) or "ray" (one Ray task per cell)
+    ray_address: str | None = None  # the Ray cluster to join; None: $RAY_ADDRESS, else a local one
+    cpus_per_cell: float = 1.0      # Ray: CPUs each cell holds
+    gpus_per_cell: float = 0.0      # Ray: GPUs each cell holds; a fraction shares a GPU
     source: str = field(default="<dict>", compare=False, repr=False)  # where it was read
 
     @classmethod
@@ -248,5 +255,10 @@ _CHECKS = {
     "momentum": _real(lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "weight_decay": _real(lambda v: v >= 0, "a number >= 0"),
     "seed": _integer(lambda v: 0 <= v < 2**32, "an integer in 0..2**32-1"),
-    "results_dir": _text("a folder path"),
+    "results_dir": _text("a folder path or a URL such as file:///shared/results"),
+    "executor": _one_of(EXECUTORS),
+    "ray_address": _either(_checker("null", lambda v: v is None),
+                           _text("a Ray address such as 10.0.0.1:6379 or auto")),
+    "cpus_per_cell": _real(lambda v: v > 0, "a number > 0"),
+    "gpus_per_cell": _real(lambda v: v >= 0, "a number >= 0 (a fraction shares a GPU)"),
 }
