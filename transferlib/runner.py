@@ -238,7 +238,7 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
         try:
             run_summary(study)
         except Exception as e:  # the cells' results stand; report the summary's failure
-            failed["summary"] = (store.join(study.root, "summary.ipynb"), str(e))
+            failed["summary"] = (study.driver_dir / "summary.ipynb", str(e))
     if failed:
         out(f"{len(failed)} failed:")
         for cell_id, (notebook, error) in failed.items():
@@ -267,8 +267,8 @@ def _executor(study, name, workers, address):
 
 
 def record(study, cell, outcome, failed, bar):
-    """Book one finished cell: ``outcome()`` gives its metrics, a row of results.csv, or raises
-    its error, kept in ``failed``."""
+    """Book one finished cell: its row in results.csv from the metrics ``outcome()`` returns,
+    or, where ``outcome()`` raises, its error in ``failed``."""
     try:
         results.append_row(study.table, row(cell, outcome()))
         study.publish(study.table.name)
