@@ -114,6 +114,8 @@ def test_hashes_ignore_where_things_live_and_what_else_runs():
     hardware = {"jit_compile": True, "distribute": True, "memory_growth": True, "checkpoint": True}
     assert hashes(study(layers=[1, 2], **hardware)) == reference
     assert hashes(study(layers=[1, 2], all_classes=["base"])).items() >= reference.items()
+    assert hashes(study(layers=[1, 2], results_dir="file:///shared/results", executor="ray",
+                        ray_address="10.0.0.1:6379", cpus_per_cell=4, gpus_per_cell=0.5)) == reference
     for more in [{"layers": [1, 2, 3]}, {"treatments": list(TREATMENTS)}, {"splits": [0, 1]}]:
         grown = hashes(study(**{"layers": [1, 2], **more}))
         assert set(reference) < set(grown)

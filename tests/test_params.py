@@ -30,6 +30,7 @@ def test_defaults_are_the_papers():
     assert (p.batch_size, p.lr, p.momentum, p.weight_decay) == (256, 0.01, 0.9, 5e-4)
     assert p.lr_drops == pytest.approx((2 / 9, 4 / 9, 6 / 9, 8 / 9))
     assert (p.splits, p.seed, p.results_dir) == ((0,), 0, "results")
+    assert (p.executor, p.ray_address, p.cpus_per_cell, p.gpus_per_cell) == ("local", None, 1.0, 0.0)
 
 
 def test_file_loads_and_round_trips(tmp_path):
@@ -103,6 +104,11 @@ def test_class_ids_and_empty_file(tmp_path):
     ({"precision": "bf16"}, ["precision: got 'bf16'", "'mixed_bfloat16'"]),
     ({"checkpoint": "yes"}, ["checkpoint: got 'yes'; expected true or false"]),
     ({"all_classes": ["random", "AnB"]}, ["all_classes: 'AnB' not allowed"]),
+    ({"executor": "dask"}, ["executor: got 'dask'; expected one of 'local', 'ray'"]),
+    ({"executor": "Ray"}, ["executor: got 'Ray'", "(did you mean 'ray'?)"]),
+    ({"gpus_per_cell": -0.5}, ["gpus_per_cell: got -0.5; expected a number >= 0"]),
+    ({"cpus_per_cell": 0}, ["cpus_per_cell: got 0; expected a number > 0"]),
+    ({"ray_address": 6379}, ["ray_address: got 6379; expected null or a Ray address"]),
 ])
 def test_each_mistake_names_its_key(d, expected):
     message = error(d)

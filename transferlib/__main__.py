@@ -1,4 +1,5 @@
-"""Command line: ``python -m transferlib run PARAMS [--results DIR] [--workers N] [--dry-run]``."""
+"""Command line: ``python -m transferlib run PARAMS [--results DIR] [--workers N]
+[--executor local|ray] [--address ADDR] [--dry-run]``."""
 
 import argparse
 import sys
@@ -13,15 +14,20 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a study's cells not yet done, then its summary")
     run.add_argument("params", help="a params file, e.g. params/quick.yaml")
-    run.add_argument("--results", help="results folder (default: the params file's results_dir)")
-    run.add_argument("--workers", type=int, default=1, help="cells run at once (default 1)")
+    run.add_argument("--results", help="results folder or URL (default: the params file's results_dir)")
+    run.add_argument("--workers", type=int, help="local executor: cells run at once (default 1)")
+    run.add_argument("--executor", choices=("local", "ray"),
+                     help="where cells run: threads here, or Ray tasks (default: the params file's executor)")
+    run.add_argument("--address", help="ray executor: the cluster to join (default: the params "
+                                       "file's ray_address, else $RAY_ADDRESS, else a local instance)")
     run.add_argument("--dry-run", action="store_true", help="list the cells, which are done, an estimate")
     args = parser.parse_args(argv)
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
     from .runner import run as run_study
     try:
-        return run_study(args.params, results_dir=args.results, workers=args.workers, dry_run=args.dry_run)
+        return run_study(args.params, results_dir=args.results, executor=args.executor,
+                         workers=args.workers, address=args.address, dry_run=args.dry_run)
     except (ParamsError, DataNotFoundError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from .sources import STREAMED
 TREATMENTS = ("BnB", "BnB+", "AnB", "AnB+", "random")
 DIRECTIONS = ("AnB", "BnA")
 IMAGE_SIZES = (32, 64, 227)
+EXECUTORS = ("local", "ray")
 MAN_MADE_NATURAL = "man_made_natural"
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
 ALL_CLASSES = ("base", "random")  # cells trained on all the study's classes, not on a half
@@ -52,7 +53,13 @@ class Params:
     distribute: bool = False        # one cell on every visible GPU (tf.distribute.MirroredStrategy)
     memory_growth: bool = False     # GPU memory taken as needed, so that cells can share a GPU
     checkpoint: bool = False        # back up a cell at every validation; a killed cell resumes there
-    results_dir: str = "results"    # relative paths are relative to the working directory
+    results_dir: str = "results"    # a folder (relative: to the working directory) or a URL
+    #                                 fsspec understands, e.g. file:///shared/results (see store)
+    # How cells run; none of these changes what a cell computes, so none enters its hash.
+    executor: str = "local"         # "local" (threads here) or "ray" (one Ray task per cell)
+    ray_address: str | None = None  # the Ray cluster to join; None: $RAY_ADDRESS, else a local one
+    cpus_per_cell: float = 1.0      # Ray: CPUs each cell holds
+    gpus_per_cell: float = 0.0      # Ray: GPUs each cell holds; a fraction shares a GPU
     source: str = field(default="<dict>", compare=False, repr=False)  # where it was read
 
     @classmethod
@@ -91,11 +98,6 @@ class Params:
         d = asdict(self)
         del d["source"]
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
-
-    @property
-    def study_dir(self):
-        """``results_dir/study``, relative paths taken against the working directory now."""
-        return Path(self.results_dir).absolute() / self.study
 
 
 class ParamsError(ValueError):
@@ -291,5 +293,10 @@ _CHECKS = {
     "distribute": _checker("true or false", lambda v: isinstance(v, bool)),
     "memory_growth": _checker("true or false", lambda v: isinstance(v, bool)),
     "checkpoint": _checker("true or false", lambda v: isinstance(v, bool)),
-    "results_dir": _text("a folder path"),
+    "results_dir": _text("a folder path or a URL such as file:///shared/results"),
+    "executor": _one_of(EXECUTORS),
+    "ray_address": _either(_checker("null", lambda v: v is None),
+                           _text("a Ray address such as 10.0.0.1:6379 or auto")),
+    "cpus_per_cell": _real(lambda v: v > 0, "a number > 0"),
+    "gpus_per_cell": _real(lambda v: v >= 0, "a number >= 0 (a fraction shares a GPU)"),
 }

@@ -6,25 +6,31 @@ file exists with the cell's params_hash), ``models/<cell>.keras`` (base networks
 ``checkpoints/<cell>-<params_hash>/`` (with ``checkpoint: true``, the backup of a cell still
 running or killed, from which its next run resumes),
 ``results.csv`` (one row per done cell), ``summary.ipynb``, ``summary.html`` and the figures.
+RESULTS is a folder or a URL (see ``store``). Cells run here in threads (the local executor)
+or as Ray tasks (``ray_executor``); either way the driver books them into one results.csv.
 """
 
 import ctypes
+import fcntl
+import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
 
-from . import grid, results, sources
+from . import grid, results, sources, store
 from .atomic import write_text_atomic
-from .params import load_params
+from .params import ParamsError, load_params
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 LAUNCH_GAP = 2.0  # seconds between kernel starts: parallel launches can race for ports
@@ -35,37 +41,53 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # kernels inherit it: no TF 
 
 @dataclass(frozen=True)
 class Study:
-    """A loaded params file, its cells and its folder."""
+    """A loaded params file, its cells and its folder: a Path, or a URL string (``store``)."""
 
     params: object
     cells: list
-    root: Path
+    root: Path | str
 
     def notebook(self, cell):
-        return self.root / "cells" / f"{cell.id}.ipynb"
+        return store.join(self.root, "cells", f"{cell.id}.ipynb")
 
     def metrics(self, cell):
-        return self.root / "cells" / f"{cell.id}.json"
+        return store.join(self.root, "cells", f"{cell.id}.json")
 
     def model(self, cell_id):
-        return self.root / "models" / f"{cell_id}.keras"
+        return store.join(self.root, "models", f"{cell_id}.keras")
+
+    @property
+    def driver_dir(self):
+        """Where the driver writes results.csv and the summary: the root folder, or for a URL
+        root a local mirror in the cache whose files ``publish`` copies to the URL."""
+        if not store.is_url(self.root):
+            return self.root
+        return sources.cache_root() / "studies" / hashlib.sha256(self.root.encode()).hexdigest()[:16]
 
     def checkpoints(self, cell):
-        return self.root / "checkpoints" / f"{cell.id}-{cell.params_hash}"
+        """The local folder of ``cell``'s backup: under the root folder, or for a URL root
+        under the local mirror (then a retry on the same machine resumes, another restarts)."""
+        return Path(self.driver_dir) / "checkpoints" / f"{cell.id}-{cell.params_hash}"
 
     @property
     def table(self):
-        return self.root / "results.csv"
+        return self.driver_dir / "results.csv"
+
+    def publish(self, *names):
+        """Copy the driver's files ``names`` to a URL root (a folder root already has them)."""
+        if store.is_url(self.root):
+            for name in names:
+                store.put(self.driver_dir / name, store.join(self.root, name))
 
     def done(self, cell):
         """The metrics of ``cell`` if it finished with its current parameters, else None."""
         try:
-            metrics = json.loads(self.metrics(cell).read_text())
+            metrics = json.loads(store.read_text(self.metrics(cell)))
         except (FileNotFoundError, json.JSONDecodeError):
             return None
         if metrics.get("params_hash") != cell.params_hash:
             return None
-        if cell.kind == "base" and not self.model(cell.id).exists():
+        if cell.kind == "base" and not store.exists(self.model(cell.id)):
             return None
         return metrics
 
@@ -74,7 +96,8 @@ def load_study(params_path, results_dir=None):
     """Validate the params file and the data it names, and expand its grid (no training)."""
     params = load_params(params_path)
     cells = grid.expand(params)
-    root = Path(results_dir or params.results_dir).absolute() / params.study
+    where = results_dir or params.results_dir
+    root = store.join(where if store.is_url(where) else Path(where).absolute(), params.study)
     return Study(params, cells, root)
 
 
@@ -98,6 +121,7 @@ def sync_table(study):
             results.append_row(study.table, row(cell, metrics))
     if study.table.exists():
         results.keep_only(study.table, {c.id: c.params_hash for c in study.cells if c.id in done})
+        study.publish(study.table.name)
     return set(done)
 
 
@@ -128,48 +152,82 @@ def _die_with_parent():
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-class _Launcher:
-    """Runs cells' notebooks with papermill in subprocesses, kernel starts spaced apart."""
+@contextmanager
+def _kernel_start_slot():
+    """Wait until LAUNCH_GAP after this machine's last kernel start, and hold the slot while
+    starting one: a lock file shared by threads and processes (Ray workers) alike."""
+    lock_path = Path(tempfile.gettempdir()) / f"transferlib-kernel-start-{os.getuid()}.lock"
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        time.sleep(max(0.0, os.fstat(lock.fileno()).st_mtime + LAUNCH_GAP - time.time()))
+        os.utime(lock.fileno())
+        yield
+
+
+class Launcher:
+    """Runs one cell's notebook with papermill in a subprocess and returns its metrics: the
+    same for every executor (it pickles, for Ray). For a URL root the cell runs in a local
+    scratch folder and its notebook, model and, last, metrics are copied to the URL."""
 
     def __init__(self, study):
-        self.study, self.lock, self.last = study, threading.Lock(), 0.0
+        self.study = study
 
-    def parameters(self, cell):
-        p = dict(cell.parameters, params_hash=cell.params_hash,
-                 metrics_path=str(self.study.metrics(cell)),
+    def parameters(self, cell, out):
+        p = dict(cell.parameters, params_hash=cell.params_hash, metrics_path=str(out.metrics(cell)),
                  checkpoint_dir=str(self.study.checkpoints(cell)) if cell.parameters["checkpoint"] else None)
         if cell.kind == "base":
-            p["model_path"] = str(self.study.model(cell.id))
+            p["model_path"] = str(out.model(cell.id))
         else:
             p["source_model_path"] = str(self.study.model(cell.source)) if cell.source else None
         return p
 
     def __call__(self, cell):
-        out = self.study.notebook(cell)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        self.study.metrics(cell).unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "papermill", str(NOTEBOOKS / f"{cell.notebook}.ipynb"), str(out),
-               "-y", json.dumps(self.parameters(cell)), "--cwd", str(out.parent),
-               "--no-progress-bar", "--log-level", "ERROR"]
-        with self.lock:
-            time.sleep(max(0.0, self.last + LAUNCH_GAP - time.monotonic()))
-            self.last = time.monotonic()
+        store.remove(self.study.metrics(cell))
+        if not store.is_url(self.study.root):
+            return self._papermill(cell, self.study)
+        with tempfile.TemporaryDirectory(prefix=f"transferlib-{cell.id}-") as scratch:
+            out = replace(self.study, root=Path(scratch))
+            try:
+                metrics = self._papermill(cell, out)
+            finally:
+                if out.notebook(cell).exists():  # the log, of a failed cell too
+                    store.put(out.notebook(cell), self.study.notebook(cell))
+            if cell.kind == "base":
+                store.put(out.model(cell.id), self.study.model(cell.id))
+            store.put(out.metrics(cell), self.study.metrics(cell))  # last: done from here on
+            return metrics
+
+    def _papermill(self, cell, out):
+        """Execute ``cell`` into the folder study ``out``; its metrics, or an error."""
+        notebook = out.notebook(cell)
+        notebook.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "papermill", str(NOTEBOOKS / f"{cell.notebook}.ipynb"),
+               str(notebook), "-y", json.dumps(self.parameters(cell, out)),
+               "--cwd", str(notebook.parent), "--no-progress-bar", "--log-level", "ERROR"]
+        with _kernel_start_slot():
             start = time.perf_counter()
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                     preexec_fn=_die_with_parent)
         log = proc.communicate()[0]
-        metrics = self.study.done(cell)
+        metrics = out.done(cell)
         if proc.returncode or metrics is None:
             raise RuntimeError(log.strip().splitlines()[-1] if log.strip() else
                                f"papermill exited with {proc.returncode}")
         metrics["wall_seconds"] = time.perf_counter() - start
-        write_text_atomic(self.study.metrics(cell), json.dumps(metrics, indent=1))
+        write_text_atomic(out.metrics(cell), json.dumps(metrics, indent=1))
         return metrics
 
 
-def run(params_path, *, results_dir=None, workers=1, dry_run=False, summary=True, out=print):
-    """Run a study's cells not yet done, then its summary. Returns the process exit code."""
+def run(params_path, *, results_dir=None, executor=None, workers=None, address=None,
+        dry_run=False, summary=True, out=print):
+    """Run a study's cells not yet done, then its summary. Returns the process exit code.
+
+    ``executor`` ("local" or "ray") and ``address`` (Ray's) default to the params' values;
+    ``workers`` (cells at once) is the local executor's.
+    """
     study = load_study(params_path, results_dir)
+    execute = _executor(study, executor or study.params.executor, workers,
+                        address or study.params.ray_address)
     done = sync_table(study)
     todo = [c for c in study.cells if c.id not in done]
     if dry_run:
@@ -183,12 +241,15 @@ def run(params_path, *, results_dir=None, workers=1, dry_run=False, summary=True
         # Decode the dataset once, here, so that cells (and parallel workers) start warm.
         sources.load(study.params.dataset, sources.stored_size(study.params.image_size),
                      data_dir=study.params.data_dir)
-    failed = _execute(study, todo, workers, out)
+    bar = tqdm(total=len(study.cells), initial=len(study.cells) - len(todo), unit="cell",
+               desc=study.params.study, dynamic_ncols=True)
+    failed = execute(study, todo, bar)
+    bar.close()
     if summary and study.table.exists() and _summary_is_stale(study):
         try:
             run_summary(study)
         except Exception as e:  # the cells' results stand; report the summary's failure
-            failed["summary"] = (study.root / "summary.ipynb", str(e))
+            failed["summary"] = (study.driver_dir / "summary.ipynb", str(e))
     if failed:
         out(f"{len(failed)} failed:")
         for cell_id, (notebook, error) in failed.items():
@@ -198,23 +259,56 @@ def run(params_path, *, results_dir=None, workers=1, dry_run=False, summary=True
     return 0
 
 
-def _execute(study, todo, workers, out):
-    """Run ``todo`` with up to ``workers`` at once, each after the cells it needs.
+def _executor(study, name, workers, address):
+    """``execute(study, todo, bar) -> failed``: the local executor, or Ray's (imported only
+    here); a ParamsError, before any compute, where Ray is asked for and cannot be had."""
+    if name == "local":
+        return partial(_execute_locally, workers=workers or 1)
+    if workers is not None:
+        raise ParamsError(study.params.source, [
+            f"--workers {workers}: the ray executor runs as many cells at once as the cluster's "
+            "CPUs and GPUs allow; set cpus_per_cell / gpus_per_cell instead"])
+    try:
+        from . import ray_executor
+    except ImportError as e:
+        raise ParamsError(study.params.source, [
+            f"executor: ray cannot be imported ({e}); install it with "
+            "pip install -r requirements-ray.txt, or use the local executor"]) from None
+    return partial(ray_executor.execute, address=address)
+
+
+def record(study, cell, outcome, failed, bar):
+    """Book one finished cell: its row in results.csv from the metrics ``outcome()`` returns,
+    or, where ``outcome()`` raises, its error in ``failed``."""
+    try:
+        results.append_row(study.table, row(cell, outcome()))
+        study.publish(study.table.name)
+    except Exception as e:
+        failed[cell.id] = (study.notebook(cell), str(e))
+        tqdm.write(f"{cell.id} failed: {e}")
+    bar.update()
+
+
+def not_run(study, cell, blocked, failed, bar):
+    """Book a cell that cannot run because the base cell ``blocked`` failed."""
+    failed[cell.id] = (study.notebook(cell), f"not run: {blocked} failed")
+    bar.update()
+
+
+def _execute_locally(study, todo, bar, *, workers):
+    """Run ``todo`` in up to ``workers`` threads at once, each after the cells it needs.
     Returns {cell id: (notebook, error)} of the cells that failed or could not run."""
-    launch = _Launcher(study)
+    launch = Launcher(study)
     waiting, failed, running = list(todo), {}, {}
     pending_ids = {c.id for c in todo}
-    bar = tqdm(total=len(study.cells), initial=len(study.cells) - len(todo), unit="cell",
-               desc=study.params.study, dynamic_ncols=True)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         while waiting or running:
             for cell in list(waiting):
                 blocked = [n for n in cell.needs if n in failed]
                 if blocked:
                     waiting.remove(cell)
-                    failed[cell.id] = (study.notebook(cell), f"not run: {blocked[0]} failed")
                     pending_ids.discard(cell.id)
-                    bar.update()
+                    not_run(study, cell, blocked[0], failed, bar)
                 elif len(running) < workers and not any(n in pending_ids for n in cell.needs):
                     waiting.remove(cell)
                     running[pool.submit(launch, cell)] = cell
@@ -224,30 +318,27 @@ def _execute(study, todo, workers, out):
             for future in finished:
                 cell = running.pop(future)
                 pending_ids.discard(cell.id)
-                try:
-                    results.append_row(study.table, row(cell, future.result()))
-                except Exception as e:
-                    failed[cell.id] = (study.notebook(cell), str(e))
-                    tqdm.write(f"{cell.id} failed: {e}")
-                bar.update()
-    bar.close()
+                record(study, cell, future.result, failed, bar)
     return failed
 
 
 def _summary_is_stale(study):
-    html = study.root / "summary.html"
+    html = study.driver_dir / "summary.html"
     return not html.exists() or html.stat().st_mtime < study.table.stat().st_mtime
 
 
 def run_summary(study):
-    """Execute the summary notebook into the study folder and export it to HTML."""
+    """Execute the summary notebook into the driver's folder, export it to HTML and publish
+    them with the figures."""
     import papermill
     from nbconvert import HTMLExporter
 
-    out = study.root / "summary.ipynb"
-    papermill.execute_notebook(str(NOTEBOOKS / "summary.ipynb"), str(out), cwd=str(study.root),
-                               parameters={"study_dir": str(study.root),
-                                           "dataset": study.params.dataset},
-                               progress_bar=False)
-    html, _ = HTMLExporter(embed_images=True).from_filename(str(out))
-    (study.root / "summary.html").write_text(html)
+    here = study.driver_dir
+    papermill.execute_notebook(str(NOTEBOOKS / "summary.ipynb"), str(here / "summary.ipynb"),
+                               cwd=str(here), progress_bar=False,
+                               parameters={"study_dir": str(here), "dataset": study.params.dataset,
+                                           "models_dir": str(store.join(study.root, "models"))})
+    html, _ = HTMLExporter(embed_images=True).from_filename(str(here / "summary.ipynb"))
+    (here / "summary.html").write_text(html)
+    study.publish(*sorted(p.name for p in here.iterdir() if p.is_file() and p.suffix != ".lock"
+                          and not p.name.startswith(".")))

@@ -1,10 +1,11 @@
 """The steps a cell's notebook runs, one call each: data, source network, outputs."""
 
 import json
+import os
 
 import keras
 
-from . import data, sources
+from . import data, sources, store
 from .atomic import write_atomic, write_text_atomic
 from .models import caffenet
 
@@ -24,11 +25,22 @@ def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, 
 
 
 def source_model(path, *, num_classes, image_size, width):
-    """The base network saved at ``path``; with no path (random-weights cells) a fresh
-    CaffeNet that only lends its architecture."""
+    """The base network saved at ``path`` (a file or a URL, see ``store``); with no path
+    (random-weights cells) a fresh CaffeNet that only lends its architecture."""
     if path:
-        return keras.models.load_model(path, compile=False)
+        return load_model(path)
     return caffenet(num_classes, image_size, width)
+
+
+def load_model(path):
+    """The network saved at ``path``, fetched first to a temporary file where it is a URL."""
+    if not store.is_url(path):
+        return keras.models.load_model(path, compile=False)
+    local = store.fetch(path)
+    try:
+        return keras.models.load_model(local, compile=False)
+    finally:
+        os.unlink(local)
 
 
 def save(result, *, metrics_path, params_hash="", model=None, model_path=None):
@@ -42,5 +54,5 @@ def save(result, *, metrics_path, params_hash="", model=None, model_path=None):
 
 
 def conv1_weights(model_path):
-    """conv1's kernel [k, k, 3, filters] of the network saved at ``model_path``."""
-    return keras.models.load_model(model_path, compile=False).get_layer("conv1").get_weights()[0]
+    """conv1's kernel [k, k, 3, filters] of the network saved at ``model_path`` (or URL)."""
+    return load_model(model_path).get_layer("conv1").get_weights()[0]
