@@ -95,6 +95,12 @@ def test_class_ids_and_empty_file(tmp_path):
     ({"data_dir": 5}, ["data_dir: got 5; expected null or a folder path"]),
     ({"study": "a/b"}, ["study: got 'a/b'"]),
     ({"seed": -3}, ["seed: got -3"]),
+    ({"cka_images": -1}, ["cka_images: got -1; expected an integer >= 0"]),
+    ({"reduced_images_per_class": [50, 0]}, ["reduced_images_per_class: 0 not allowed",
+                                             "an integer k >= 1"]),
+    ({"reduced_images_per_class": [50, 10]}, ["reduced_images_per_class: got [50, 10]; "
+                                              "expected increasing values"]),
+    ({"reduced_layers": [8]}, ["reduced_layers: 8 not allowed"]),
 ])
 def test_each_mistake_names_its_key(d, expected):
     message = error(d)

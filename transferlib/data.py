@@ -67,18 +67,11 @@ def pipelines(subset, *, image_size, batch_size, seed):
     if subset.train_images.shape[1] < image_size:
         raise ValueError(f"images are stored at {subset.train_images.shape[1]} px, smaller than the "
                          f"{image_size} px crop; load them at sources.stored_size({image_size})")
-    mean, std = channel_stats(subset.train_images)
-    offset = (subset.val_images.shape[1] - image_size) // 2
-
-    def standardise(image):
-        return (tf.cast(image, tf.float32) - mean) / std
+    stats = channel_stats(subset.train_images)
 
     def augment(image, label):
         image = tf.image.random_crop(image, (image_size, image_size, 3))
-        return standardise(tf.image.random_flip_left_right(image)), label
-
-    def centre(image, label):
-        return standardise(image[offset:offset + image_size, offset:offset + image_size]), label
+        return _standardise(tf.image.random_flip_left_right(image), stats), label
 
     order = np.random.default_rng(seed).permutation(len(subset.train_labels))  # classes arrive sorted
     train = (tf.data.Dataset.from_tensor_slices((subset.train_images[order], subset.train_labels[order]))
@@ -86,9 +79,24 @@ def pipelines(subset, *, image_size, batch_size, seed):
              .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
              .batch(batch_size)
              .prefetch(tf.data.AUTOTUNE))
-    val = (tf.data.Dataset.from_tensor_slices((subset.val_images, subset.val_labels))
-           .map(centre, num_parallel_calls=tf.data.AUTOTUNE)
-           .batch(batch_size)
-           .cache()
-           .prefetch(tf.data.AUTOTUNE))
-    return train, val
+    val = validation(subset.val_images, subset.val_labels, stats, image_size=image_size,
+                     batch_size=batch_size).cache()
+    return train, val.prefetch(tf.data.AUTOTUNE)
+
+
+def validation(images, labels, stats, *, image_size, batch_size):
+    """Batches of (centre crop standardised with ``stats`` = (mean, std) per channel, label):
+    validation inputs as a network trained on the half of those ``stats`` sees them."""
+    offset = (images.shape[1] - image_size) // 2
+
+    def centre(image, label):
+        return _standardise(image[offset:offset + image_size, offset:offset + image_size], stats), label
+
+    return (tf.data.Dataset.from_tensor_slices((images, labels))
+            .map(centre, num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(batch_size))
+
+
+def _standardise(image, stats):
+    mean, std = stats
+    return (tf.cast(image, tf.float32) - mean) / std

@@ -3,7 +3,8 @@
 Layout of ``RESULTS/<study>/``: ``cells/<cell>.ipynb`` (each cell's executed notebook, its
 log), ``cells/<cell>.json`` (its metrics, written last, atomically: a cell is done when this
 file exists with the cell's params_hash), ``models/<cell>.keras`` (base networks),
-``results.csv`` (one row per done cell), ``summary.ipynb``, ``summary.html`` and the figures.
+``results.csv`` (one row per done cell), ``params.yaml`` (the params as run, for the summary),
+``summary.ipynb``, ``summary.html``, the figures and ``cka.csv`` (the layer similarities).
 """
 
 import ctypes
@@ -18,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from tqdm import tqdm
 
 from . import grid, results, sources
@@ -77,6 +79,7 @@ def row(cell, metrics):
     """The results.csv row of a finished cell."""
     return {"cell": cell.id, "split": cell.split, "kind": cell.kind, "source": cell.source,
             "target": cell.target, "n": cell.n, "fine_tuned": cell.fine_tuned,
+            "images_per_class": cell.images_per_class,
             "top1": metrics["top1"], "top5": metrics["top5"], "best10_top1": metrics["best10_top1"],
             "epochs": metrics["epochs"], "train_seconds": metrics["train_seconds"],
             "wall_seconds": metrics.get("wall_seconds", metrics["train_seconds"]),
@@ -170,6 +173,7 @@ def run(params_path, *, results_dir=None, workers=1, dry_run=False, summary=True
         out(f"to run: {len(todo)} cells, about {estimate_seconds(study, todo) / 60:.0f} min "
             f"with 1 worker")
         return 0
+    write_text_atomic(study.root / "params.yaml", yaml.safe_dump(study.params.to_dict(), sort_keys=False))
     if todo:
         # Decode the dataset once, here, so that cells (and parallel workers) start warm.
         sources.load(study.params.dataset, sources.stored_size(study.params.image_size),
