@@ -88,7 +88,8 @@ def test_class_count_is_a_seeded_sample_in_dataset_order():
 
 
 def test_parameters():
-    cells = {c.id: c for c in grid.expand(study(treatments=["AnB+", "random"], layers=[2]), WNIDS)}
+    cells = {c.id: c for c in grid.expand(study(treatments=["AnB+", "random"], layers=[2],
+                                                 cka_images=0), WNIDS)}
     base, transfer, random = cells["r0-baseA"], cells["r0-A2B+"], cells["r0-R2B"]
     json.dumps([c.parameters for c in cells.values()])
     assert base.parameters["cell"] == "r0-baseA" and base.parameters["n"] == 0
@@ -104,7 +105,7 @@ def test_parameters():
     assert random.parameters["random_first"] and random.parameters["source"] == ""
     seeds = [c.parameters["seed"] for c in cells.values()]
     assert len(set(seeds)) == len(seeds)
-    again = grid.expand(study(treatments=["AnB+", "random"], layers=[2]), WNIDS)
+    again = grid.expand(study(treatments=["AnB+", "random"], layers=[2], cka_images=0), WNIDS)
     assert seeds == [c.parameters["seed"] for c in again]
 
 
@@ -142,7 +143,8 @@ def test_a_changed_half_changes_exactly_its_cells():
     reference = hashes(study(classes=classes, **params))
     changed = hashes(study(classes=classes + [natural[5]], **params))  # only half B (natural) grows
     cells = grid.expand(study(classes=classes, **params), WNIDS)
-    affected = {c.id for c in cells if c.target == "B" or c.source == "mmn-baseB"}
+    # ... and the fine-tuned copies, whose layer similarity uses validation images of both halves
+    affected = {c.id for c in cells if c.target == "B" or c.source == "mmn-baseB" or c.fine_tuned}
     assert {k for k in reference if changed[k] != reference[k]} == affected
     assert "mmn-B5A" in affected and "mmn-A5A" not in affected
 
@@ -204,6 +206,7 @@ PARAMS_FILES = sorted((ROOT / "params").glob("*.yaml"))
 # The grid sizes each params file's header states.
 DOCUMENTED_CELLS = {"smoke.yaml": 7, "quick.yaml": 30, "tiny-imagenet.yaml": 8 + 280, "cifar100.yaml": 6 + 210,
                     "paper.yaml": 5 * (2 + 56) + 8, "imagenet-fast.yaml": 5 * (2 + 56) + 8}
+DOCUMENTED_CELLS = {"smoke.yaml": 9, "quick.yaml": 36, "tiny-imagenet.yaml": 8 + 280, "cifar100.yaml": 6 + 210}
 
 
 @pytest.mark.parametrize("path", PARAMS_FILES, ids=[p.name for p in PARAMS_FILES])
@@ -219,3 +222,40 @@ def test_params_files_expand(path, monkeypatch):
     cells = grid.expand(params, class_names)
     assert any(c.kind == "base" for c in cells) and cells[0].kind == "base"
     assert len(cells) == DOCUMENTED_CELLS[path.name]
+
+
+def test_reduced_data_cells():
+    params = study(treatments=["AnB"], layers=[2], directions=["AnB", "BnA"],
+                   reduced_images_per_class=[10, 50], reduced_layers=[3, 7])
+    cells = {c.id: c for c in grid.expand(params, WNIDS)}
+    reduced = {i: c for i, c in cells.items() if c.images_per_class}
+    assert sorted(reduced) == sorted(f"r0-{x}-k{k}" for k in (10, 50) for x in (
+        "baseB", "A3B+", "A7B+", "baseA", "B3A+", "B7A+"))
+    for cell in reduced.values():
+        k = int(cell.id.rsplit("-k", 1)[1])
+        assert cell.parameters["images_per_class"] == cell.images_per_class == k
+        assert "cka_images" not in cell.parameters
+        if cell.kind == "base":
+            assert cell.needs == () and cell.notebook == "base"
+        else:  # AnB+ copies the base trained on all the data of the other half
+            assert (cell.kind, cell.fine_tuned, cell.needs) == ("transfer", True, (cell.source,))
+            assert cells[cell.source].images_per_class == 0 and cell.source[-1] != cell.target
+    assert all(c.images_per_class == 0 for i, c in cells.items() if i not in reduced)
+    assert len({c.params_hash for c in reduced.values()}) == len(reduced)  # k is in the hash
+    without = hashes(study(treatments=["AnB"], layers=[2], directions=["AnB", "BnA"]))
+    assert without == {i: cells[i].params_hash for i in without}
+
+
+def test_fine_tuned_copies_measure_their_similarity_to_the_base():
+    cells = grid.expand(study(layers=[2], cka_images=300), WNIDS)
+    halves = grid.halves(study(), WNIDS)["r0"]
+    for cell in cells:
+        if cell.fine_tuned:
+            assert cell.parameters["cka_images"] == 300
+            assert cell.parameters["cka_classes"] == halves["A"] + halves["B"]
+        else:
+            assert "cka_images" not in cell.parameters
+    off = {c.id: c for c in grid.expand(study(layers=[2], cka_images=0), WNIDS)}
+    assert all("cka_images" not in c.parameters for c in off.values())
+    changed = [c.id for c in cells if c.params_hash != off[c.id].params_hash]
+    assert sorted(changed) == sorted(c.id for c in cells if c.fine_tuned)

@@ -109,6 +109,12 @@ def test_class_ids_and_empty_file(tmp_path):
     ({"gpus_per_cell": -0.5}, ["gpus_per_cell: got -0.5; expected a number >= 0"]),
     ({"cpus_per_cell": 0}, ["cpus_per_cell: got 0; expected a number > 0"]),
     ({"ray_address": 6379}, ["ray_address: got 6379; expected null or a Ray address"]),
+    ({"cka_images": -1}, ["cka_images: got -1; expected an integer >= 0"]),
+    ({"reduced_images_per_class": [50, 0]}, ["reduced_images_per_class: 0 not allowed",
+                                             "an integer k >= 1"]),
+    ({"reduced_images_per_class": [50, 10]}, ["reduced_images_per_class: got [50, 10]; "
+                                              "expected increasing values"]),
+    ({"reduced_layers": [8]}, ["reduced_layers: 8 not allowed"]),
 ])
 def test_each_mistake_names_its_key(d, expected):
     message = error(d)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_results import study_rows
+from test_results import reduced_rows, study_rows
 from transferlib import plots
 
 STUDIES = {
@@ -38,6 +38,32 @@ def test_figures_render(name, tmp_path):
         _save(plots.figure2(df, reference=reference), tmp_path / f"figure2_{reference}.png")
         _save(plots.figure3(df, reference=reference), tmp_path / f"figure3_{reference}.png")
     _save(plots.learning_curves(df), tmp_path / "curves.png")
+    _save(plots.generality(df), tmp_path / "generality.png")
+    with_reduced = pd.DataFrame(study_rows(**STUDIES[name]) + reduced_rows())
+    _save(plots.reduced_data(with_reduced), tmp_path / "reduced.png")
+    _save(plots.similarity(cka_table(df), with_reduced), tmp_path / "similarity.png")
+
+
+def cka_table(df):
+    """A made-up layer similarity table of the fine-tuned networks of ``df`` and of each split's
+    bases, falling with the layer."""
+    layers = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+    rows = [(s, f"{s}-baseB", f"{s}-baseA", "base", 0, i, name, 1 - i / 9, "h")
+            for s in df.split.unique() for i, name in enumerate(layers, 1)]
+    for r in df[df.fine_tuned].itertuples():
+        pooled = "selffer+" if r.kind == "selffer" else "transfer+"
+        rows += [(r.split, r.cell, r.source, pooled, r.n, i, name, 1 - i / (9 + r.n), "h")
+                 for i, name in enumerate(layers, 1)]
+    return pd.DataFrame(rows, columns=["split", "cell", "reference", "treatment", "n", "layer",
+                                       "layer_name", "cka", "params_hash"])
+
+
+def test_new_figures_say_what_the_study_lacks():
+    df = pd.DataFrame(study_rows(splits=("r0",), random=False))
+    assert _texts(plots.reduced_data(df)) == ["not in this study"] * 2
+    assert _texts(plots.generality(df.iloc[:0])) == ["not in this study"] * 2
+    assert _texts(plots.similarity(cka_table(df.iloc[:0]), df)) == ["not in this study"] * 3
+    assert _texts(plots.similarity(cka_table(df), df)) == []
 
 
 def test_figure3_says_what_the_study_lacks():

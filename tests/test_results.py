@@ -25,9 +25,10 @@ SHAPES = {
 DISSIMILAR_TRANSFER = (0, -.01, -.03, -.08, -.14, -.2, -.35)
 
 
-def _row(cell, split, kind, source, target, n, fine_tuned, top1):
+def _row(cell, split, kind, source, target, n, fine_tuned, top1, images_per_class=0):
     return dict(cell=cell, split=split, kind=kind, source=source, target=target, n=n,
-                fine_tuned=fine_tuned, top1=top1, top5=min(1.0, top1 + 0.2),
+                fine_tuned=fine_tuned, images_per_class=images_per_class, top1=top1,
+                top5=min(1.0, top1 + 0.2),
                 best10_top1=top1 + 0.001, epochs=3, train_seconds=1.5, wall_seconds=9.5, params_hash="abc",
                 history=[top1 / 3, top1 / 2, top1])
 
@@ -293,3 +294,56 @@ def test_history_is_json_in_the_file(tmp_path):
     results.append_row(path, {**row, "history": np.array([0.25, 0.5])})
     raw = pd.read_csv(path, dtype=str)
     assert json.loads(raw.history[0]) == [0.25, 0.5]
+
+
+def reduced_rows(ks=(10, 50), ns=(3, 7), split="r0"):
+    """Reduced-data cells of one split, direction AnB: baseB and AnB+ per n at each k, the
+    copies gaining more from the base the fewer the images."""
+    rows = []
+    for k in ks:
+        base = 0.1 + k / 500
+        rows.append(_row(f"{split}-baseB-k{k}", split, "base", "", "B", 0, False, base, k))
+        rows += [_row(f"{split}-A{n}B+-k{k}", split, "transfer", f"{split}-baseA", "B", n, True,
+                      base + n / k, k) for n in ns]
+    return rows
+
+
+def test_generality_separates_co_adaptation_from_specificity(study):
+    top1 = dict(zip(study.cell, study.top1))
+    table = results.generality(study)
+    assert list(table.index) == list(range(1, 8))
+    for n in range(1, 8):
+        pairs = [(top1[f"{s}-base{x}"], top1[f"{s}-{x}{n}{x}"], top1[f"{s}-{o}{n}{x}"])
+                 for s in ("r0", "r1") for x, o in (("B", "A"), ("A", "B"))]  # mmn left out
+        row = table.loc[n]
+        assert row.networks == 4
+        assert row["AnB / baseB"] == pytest.approx(np.mean([t / b for b, _, t in pairs]), rel=1e-12)
+        assert row["AnB / BnB"] == pytest.approx(np.mean([t / s for _, s, t in pairs]), rel=1e-12)
+        assert row["co-adaptation"] == pytest.approx(np.mean([b - s for b, s, _ in pairs]), abs=1e-12)
+        assert row["specificity"] == pytest.approx(np.mean([s - t for _, s, t in pairs]), abs=1e-12)
+        assert row["co-adaptation"] + row["specificity"] == pytest.approx(row.baseB - row.AnB, abs=1e-12)
+
+
+def test_reduced_cells_stay_out_of_the_papers_numbers(study, tmp_path):
+    both = write(tmp_path / "results.csv", study_rows() + reduced_rows())
+    pd.testing.assert_frame_equal(results.table1(both), results.table1(study))
+    pd.testing.assert_frame_equal(results.generality(both), results.generality(study))
+    assert results.findings(both) == results.findings(study)
+    assert len(results.label(both)) == len(study)
+    assert len(results.reduced_data(study)) == 0
+
+
+def test_reduced_data_gain_over_the_base_of_the_same_k(tmp_path):
+    df = write(tmp_path / "results.csv", study_rows(splits=("r0",)) + reduced_rows())
+    top1 = dict(zip(df.cell, df.top1))
+    table = results.reduced_data(df).set_index(["treatment", "n", "images_per_class"])
+    for k in (10, 50):
+        assert table.loc[("base", 0, k), "mean"] == top1[f"r0-baseB-k{k}"]
+        assert np.isnan(table.loc[("base", 0, k), "gain"])
+        assert table.loc[("base", 0, k), "full"] == top1["r0-baseB"]
+        for n in (3, 7):
+            row = table.loc[("transfer+", n, k)]
+            assert row.gain == pytest.approx(top1[f"r0-A{n}B+-k{k}"] - top1[f"r0-baseB-k{k}"], abs=1e-12)
+            assert row.full == top1[f"r0-A{n}B+"]
+            assert row.full_gain == pytest.approx(top1[f"r0-A{n}B+"] - top1["r0-baseB"], abs=1e-12)
+    assert (table.networks == 1).all() and len(table) == 6

@@ -19,7 +19,8 @@ from transferlib import results
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "params" / "smoke.yaml"
-SMOKE_CELLS = ["r0-baseA", "r0-baseB", "r0-B2B", "r0-B2B+", "r0-A2B", "r0-A2B+", "r0-R2B"]
+SMOKE_CELLS = ["r0-baseA", "r0-baseB", "r0-B2B", "r0-B2B+", "r0-A2B", "r0-A2B+", "r0-R2B",
+               "r0-baseB-k10", "r0-A2B+-k10"]
 
 pytestmark = pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")
 
@@ -57,12 +58,16 @@ def test_smoke_study_leaves_every_file(smoke):
     for cell in SMOKE_CELLS:
         assert (smoke / "cells" / f"{cell}.ipynb").is_file()
         assert json.loads((smoke / "cells" / f"{cell}.json").read_text())["epochs"] == 1
-    assert sorted(p.name for p in (smoke / "models").iterdir()) == ["r0-baseA.keras", "r0-baseB.keras"]
+    assert sorted(p.name for p in (smoke / "models").iterdir()) == [
+        "r0-baseA.keras", "r0-baseB-k10.keras", "r0-baseB.keras"]
     for name in ["summary.ipynb", "figure2.png", "figure3.png", "table1.csv", "learning_curves.png",
-                 "conv1-r0-baseA.png", "conv1-r0-baseB.png"]:
+                 "conv1-r0-baseA.png", "conv1-r0-baseB.png", "similarity.png", "cka.csv",
+                 "generality.png", "generality.csv", "reduced_data.png"]:
         assert (smoke / name).stat().st_size > 0, name
     html = (smoke / "summary.html").read_text()
     assert "data:image/png;base64" in html and "Finding 5" in html
+    for section in ("Layer similarity", "Generality per layer", "Reduced data", "Learning curves"):
+        assert section in html
 
 
 def test_results_table_has_one_row_per_cell(smoke):
@@ -80,6 +85,53 @@ def test_table1_equals_the_numbers_of_results_csv(smoke):
     anb_plus = rows.top1["r0-A2B+"]
     assert table.loc["2", "AnB+ - baseB"] == pytest.approx(anb_plus - rows.top1["r0-baseB"], abs=1e-12)
     assert table.loc["2", "AnB+ - BnB+"] == pytest.approx(anb_plus - rows.top1["r0-B2B+"], abs=1e-12)
+
+
+def test_layer_similarity_of_the_smoke_study(smoke):
+    cka = pd.read_csv(smoke / "cka.csv")
+    pairs = {cell: (g.reference.iloc[0], g.treatment.iloc[0], list(g.layer_name))
+             for cell, g in cka.groupby("cell")}
+    layers = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"]
+    assert pairs == {"r0-baseB": ("r0-baseA", "base", layers),
+                     "r0-B2B+": ("r0-baseB", "selffer+", layers),
+                     "r0-A2B+": ("r0-baseA", "transfer+", layers)}
+    assert cka.cka.between(0, 1).all()
+    metrics = json.loads((smoke / "cells" / "r0-A2B+.json").read_text())
+    assert list(cka[cka.cell == "r0-A2B+"].cka) == pytest.approx(list(metrics["cka"].values()), rel=1e-12)
+
+
+def test_cka_of_a_trained_network_with_itself_is_one(smoke, data_cache, monkeypatch):
+    import keras
+    from transferlib import grid, steps
+    from transferlib.params import load_params
+    monkeypatch.setenv("TRANSFER_DATA_DIR", str(SHARED_DATASETS))
+    monkeypatch.setenv("TRANSFER_CACHE_DIR", str(data_cache))
+    params = load_params(smoke / "params.yaml")
+    halves = grid.halves(params, grid.dataset_classes(params))["r0"]
+    base_a = keras.models.load_model(smoke / "models" / "r0-baseA.keras", compile=False)
+    same = steps.layer_similarity(base_a, halves["A"], base_a, halves["A"],
+                                  classes=halves["A"] + halves["B"], count=params.cka_images,
+                                  dataset=params.dataset, image_size=params.image_size)
+    assert same == pytest.approx(dict.fromkeys(same, 1.0), abs=1e-6)
+
+
+def test_generality_matches_results_csv(smoke):
+    top1 = pd.read_csv(smoke / "results.csv").set_index("cell").top1
+    row = pd.read_csv(smoke / "generality.csv", index_col="n").loc[2]
+    assert row["AnB / baseB"] == pytest.approx(top1["r0-A2B"] / top1["r0-baseB"], rel=1e-12)
+    assert row["AnB / BnB"] == pytest.approx(top1["r0-A2B"] / top1["r0-B2B"], rel=1e-12)
+    assert row["co-adaptation"] == pytest.approx(top1["r0-baseB"] - top1["r0-B2B"], abs=1e-12)
+    assert row["specificity"] == pytest.approx(top1["r0-B2B"] - top1["r0-A2B"], abs=1e-12)
+
+
+def test_reduced_data_cells_train_on_k_images_per_class(smoke):
+    df = results.read(smoke).set_index("cell")
+    assert df.loc["r0-baseB-k10"].images_per_class == df.loc["r0-A2B+-k10"].images_per_class == 10
+    assert (df.drop(["r0-baseB-k10", "r0-A2B+-k10"]).images_per_class == 0).all()
+    for cell, images in (("r0-baseB-k10", 2 * 10), ("r0-A2B+-k10", 2 * 10), ("r0-baseB", 2 * 500)):
+        log = (smoke / "cells" / f"{cell}.ipynb").read_text()
+        assert f"2 classes, {images} training images, 100 validation images" in log, cell
+    assert df.loc["r0-A2B+-k10"].source == "r0-baseA"  # copies the base trained on all the data
 
 
 def test_cell_notebooks_are_their_logs(smoke):
@@ -106,11 +158,11 @@ def test_dry_run_lists_done_cells_and_what_a_change_reruns(smoke, data_cache, tm
     wider = params_file(tmp_path, layers=[2, 3])
     assert "to run: 5 cells" in cli(wider, "--results", smoke.parent, "--dry-run", cache=data_cache).stdout
     batch = params_file(tmp_path, batch_size=16)
-    assert "to run: 7 cells" in cli(batch, "--results", smoke.parent, "--dry-run", cache=data_cache).stdout
+    assert f"to run: {len(SMOKE_CELLS)} cells" in cli(batch, "--results", smoke.parent, "--dry-run", cache=data_cache).stdout
 
 
 def test_runner_killed_mid_cell_then_rerun_finishes_each_cell_once(tmp_path, data_cache, tiny_imagenet):
-    params = params_file(tmp_path, treatments=["AnB"], study="killed")
+    params = params_file(tmp_path, treatments=["AnB"], reduced_images_per_class=[], study="killed")
     study = tmp_path / "results" / "killed"
     proc = cli(params, "--results", tmp_path / "results", cache=data_cache, wait=False)
     deadline = time.monotonic() + 300
@@ -133,7 +185,8 @@ def test_runner_killed_mid_cell_then_rerun_finishes_each_cell_once(tmp_path, dat
 
 
 def test_failed_cells_do_not_stop_the_others(tmp_path, data_cache, tiny_imagenet):
-    params = params_file(tmp_path, treatments=["AnB"], lr=1e12, study="diverges")
+    params = params_file(tmp_path, treatments=["AnB"], reduced_images_per_class=[], lr=1e12,
+                         study="diverges")
     run = cli(params, "--results", tmp_path, cache=data_cache)
     assert run.returncode == 1
     assert "3 failed" in run.stdout

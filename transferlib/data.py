@@ -105,6 +105,13 @@ def record_pipelines(records, *, image_size, batch_size, seed):
     return tfdata.record_pipelines(records, image_size=image_size, batch_size=batch_size, seed=seed)
 
 
+def centre_crops(images, image_size, mean, scale):
+    """The centre ``image_size`` crops of uint8 ``images``, normalised: (x - mean) / scale."""
+    start = (images.shape[1] - image_size) // 2
+    crops = images[:, start:start + image_size, start:start + image_size]
+    return (crops.astype(np.float32) - mean) / scale
+
+
 class ArrayBatches(keras.utils.PyDataset):
     """Batches of uint8 images cropped, mirrored and normalised in numpy (no TensorFlow).
 
@@ -132,9 +139,8 @@ class ArrayBatches(keras.utils.PyDataset):
             images = images[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
             mirror = self.rng.random(n) < 0.5
             images[mirror] = images[mirror, :, ::-1]
-        else:
-            images = images[:, slack // 2:slack // 2 + self.size, slack // 2:slack // 2 + self.size]
-        return (images.astype(np.float32) - self.mean) / self.scale, self.labels[index]
+            return (images.astype(np.float32) - self.mean) / self.scale, self.labels[index]
+        return centre_crops(images, self.size, self.mean, self.scale), self.labels[index]
 
     def on_epoch_end(self):
         if self.augment:

@@ -7,6 +7,10 @@ before it; the base of each target half is always run, as the reference. ``all_c
 cells trained on all the study's classes (split ``all``, target ``AB``): their base
 ``all-baseAB`` (the paper's 1000-class network) and, with "random", ``all-R<n>AB``, the paper's
 random frozen weights, which it trained on all 1000 classes.
+For each k of
+``reduced_images_per_class`` (the official code's reduced-* networks) a direction adds its target
+half's base and AnB+ at each n of ``reduced_layers``, copying the full-data base, both trained on
+the first k training images per class: ids end in "-k<k>" ("r0-baseB-k50", "r0-A3B+-k50").
 
 A cell's ``params_hash`` covers its notebook parameters and the hashes of the cells it needs,
 so a change reaches exactly the cells it affects. Where data and results live, and how a cell
@@ -35,13 +39,15 @@ ALL = "all"  # the split of the cells trained on all classes; their target is "A
 class Cell:
     """One network of the study, named as in the paper (see CONTRACT.md)."""
 
-    id: str            # "r0-baseA", "r0-A3B+", "mmn-B5B", "r1-R4A", "all-baseAB", "all-R3AB"
+    id: str            # "r0-baseA", "r0-A3B+", "mmn-B5B", "r1-R4A", "all-baseAB", "all-R3AB",
+    #                    "r0-A3B+-k50"
     split: str         # "r<seed>", "mmn" or "all"
     kind: str          # base | selffer | transfer | random
     source: str        # the base cell it copies layers from; "" for base and random
     target: str        # "A" or "B": the half it trains on; "AB": all the study's classes
     n: int             # copied (random: frozen) layers; 0 for base
     fine_tuned: bool
+    images_per_class: int  # k of a reduced-data cell: the first k training images per class; 0: all
     notebook: str      # "base" or "transfer"
     parameters: dict = field(hash=False)  # papermill parameters, JSON-able
     params_hash: str
@@ -143,8 +149,9 @@ def describe(cells):
 
 
 def _split_cells(params, split, members):
-    """One split's cells: the bases that are needed, then per direction, n and treatment."""
-    specs = []  # (target half, n, source half or None for random, fine-tuned)
+    """One split's cells: the bases that are needed, then per direction, n and treatment, then
+    the reduced-data cells per k: the target half's base and AnB+ at each of ``reduced_layers``."""
+    specs = []  # (target half, n, source half or None for base and random, fine-tuned, k)
     for direction in params.directions:
         target = direction[-1]
         other = "A" if target == "B" else "B"
@@ -152,23 +159,33 @@ def _split_cells(params, split, members):
             for treatment in params.treatments:
                 source = (None if treatment == "random"
                           else target if treatment.startswith("B") else other)
-                specs.append((target, n, source, treatment.endswith("+")))
-    needed = {t for t, _, _, _ in specs} | {s for _, _, s, _ in specs if s}
+                specs.append((target, n, source, treatment.endswith("+"), 0))
+    for k in params.reduced_images_per_class:
+        for direction in params.directions:
+            target, other = direction[-1], direction[0]
+            specs.append((target, 0, None, False, k))
+            specs += [(target, n, other, True, k) for n in params.reduced_layers]
+    needed = {t for t, *_ in specs} | {s for _, _, s, _, _ in specs if s}
     bases = {h: _cell(params, split, h, members[h]) for h in sorted(needed)}
     yield from bases.values()
-    for target, n, source, fine in specs:
-        yield _cell(params, split, target, members[target], n, bases.get(source), fine)
+    for target, n, source, fine, k in specs:
+        yield _cell(params, split, target, members[target], n, bases.get(source), fine, k,
+                    cka_classes=members["A"] + members["B"])
 
 
-def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False):
-    """A base cell (n = 0), a cell copying ``n`` layers of ``base``, or a random one."""
+def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, images_per_class=0,
+          cka_classes=()):
+    """A base cell (n = 0), a cell copying ``n`` layers of ``base``, or a random one; trained on
+    the first ``images_per_class`` training images per class (0: all). A fine-tuned copy on all
+    the data measures its layer similarity to ``base`` on validation images of ``cka_classes``."""
+    suffix = f"-k{images_per_class}" if images_per_class else ""
     if n == 0:
-        kind, cell_id = "base", f"{split}-base{target}"
+        kind, cell_id = "base", f"{split}-base{target}{suffix}"
     elif base is None:
-        kind, cell_id = "random", f"{split}-R{n}{target}"
+        kind, cell_id = "random", f"{split}-R{n}{target}{suffix}"
     else:
         kind = "selffer" if base.target == target else "transfer"
-        cell_id = f"{split}-{base.target}{n}{target}{'+' if fine_tuned else ''}"
+        cell_id = f"{split}-{base.target}{n}{target}{'+' if fine_tuned else ''}{suffix}"
     source = base.id if base else ""
     parameters = {
         "dataset": params.dataset, "data_dir": params.data_dir,
@@ -185,12 +202,17 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False):
     }
     if n:
         parameters |= {"fine_tune": fine_tuned, "random_first": kind == "random"}
+    if images_per_class:
+        parameters["images_per_class"] = images_per_class
+    elif base is not None and fine_tuned and params.cka_images:
+        parameters |= {"cka_images": params.cka_images, "cka_classes": list(cka_classes)}
     needs = (base,) if base else ()
     hashed = {k: v for k, v in parameters.items() if k not in _UNHASHED
               and (k not in _HASHED_WHEN_SET or v != _HASHED_WHEN_SET[k])}
     blob = json.dumps([hashed, [b.params_hash for b in needs]], sort_keys=True,
                       separators=(",", ":"), allow_nan=False)
     return Cell(id=cell_id, split=split, kind=kind, source=source, target=target, n=n,
-                fine_tuned=fine_tuned, notebook="transfer" if n else "base",
-                parameters=parameters, params_hash=hashlib.sha256(blob.encode()).hexdigest()[:16],
+                fine_tuned=fine_tuned, images_per_class=images_per_class,
+                notebook="transfer" if n else "base", parameters=parameters,
+                params_hash=hashlib.sha256(blob.encode()).hexdigest()[:16],
                 needs=tuple(b.id for b in needs))

@@ -48,6 +48,11 @@ class Params:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     seed: int = 0                   # class sample and per-cell seeds
+    cka_images: int = 500           # validation images (both halves) for the layer similarity
+                                    # (linear CKA) of each fine-tuned network to its base; 0: none
+    reduced_images_per_class: tuple = ()  # k: extra base and AnB+ cells trained on the first k
+                                          # training images per class (the official reduced-*)
+    reduced_layers: tuple = (3, 7)  # the n of those AnB+ cells (copying the full-data base)
     precision: str = "float32"      # or mixed_bfloat16, mixed_float16 (with loss scaling)
     jit_compile: bool = False       # XLA-compile the training step
     distribute: bool = False        # one cell on every visible GPU (tf.distribute.MirroredStrategy)
@@ -288,6 +293,10 @@ _CHECKS = {
     "momentum": _real(lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "weight_decay": _real(lambda v: v >= 0, "a number >= 0"),
     "seed": _integer(lambda v: 0 <= v < 2**32, "an integer in 0..2**32-1"),
+    "cka_images": _integer(lambda v: v >= 0, "an integer >= 0 (0: no layer similarity)"),
+    "reduced_images_per_class": _list(_integer(lambda v: v >= 1, "an integer k >= 1"),
+                                      empty_ok=True, increasing=True),
+    "reduced_layers": _list(_integer(lambda v: 1 <= v <= 7, "an integer n in 1..7")),
     "precision": _one_of(PRECISIONS),
     "jit_compile": _checker("true or false", lambda v: isinstance(v, bool)),
     "distribute": _checker("true or false", lambda v: isinstance(v, bool)),

@@ -1,7 +1,9 @@
 """The paper's figures drawn from a results table (transferlib.results.read).
 
 figure2 and figure3 are the paper's Figures 2 and 3, conv1_filters shows learned first-layer
-features, learning_curves the per-epoch validation top-1 of every network. Each returns a
+features, learning_curves the per-epoch validation top-1 of every network; beyond the paper,
+similarity draws the layer similarity (linear CKA) next to the transfer curves, generality the
+per-layer generality scores and reduced_data the networks trained on k images per class. Each returns a
 matplotlib Figure built without pyplot (no global state, works under any backend, Agg
 included): `fig.savefig(path)` writes it; a notebook displays a returned Figure once
 `%matplotlib inline` has run. Both directions of a split are pooled under the paper's names
@@ -12,6 +14,7 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from transferlib import results
 
@@ -214,9 +217,19 @@ def conv1_filters(weights, title="conv1 filters", ax=None):
     return ax.figure
 
 
+def _mean_curve(curves):
+    """The per-epoch mean of validation curves of possibly different lengths."""
+    padded = np.full((len(curves), max(map(len, curves))), np.nan)
+    for i, h in enumerate(curves):
+        padded[i, :len(h)] = h
+    return np.nanmean(padded, axis=0)
+
+
 def learning_curves(df):
     """Per pooled treatment, validation top-1 per epoch (the history column): a thin line per
-    network, the mean thicker (solid for similar tasks, dash-dot for dissimilar)."""
+    network, the mean thicker with a marker per epoch (solid for similar tasks, dash-dot for
+    dissimilar), and in the other treatments' panels the bases' mean (similar tasks) dashed in
+    black, so that a lasting boost over the base can be seen epoch by epoch."""
     data = results.label(df)
     data = data[data.history.map(len) > 0]
     treatments = [t for t in results.POOLED if (data.pooled == t).any()]
@@ -228,24 +241,176 @@ def learning_curves(df):
     rows = math.ceil(len(treatments) / cols)
     fig = Figure(figsize=(4.5 * cols, 3.5 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, sharey=True, squeeze=False).ravel()
+    bases = data.history[(data.pooled == "base") & (data.tasks == "similar")].tolist()
     for ax, t in zip(axes, treatments):
         color = STYLE[t]["color"]
+        if bases and t != "base":
+            mean = _mean_curve(bases)
+            ax.plot(range(1, len(mean) + 1), mean, color="black", lw=1.2, ls="--", marker=".",
+                    label="base mean")
         for tasks, style in _TASKS.items():
             curves = data.history[(data.pooled == t) & (data.tasks == tasks)].tolist()
             if not curves:
                 continue
             for h in curves:
                 ax.plot(range(1, len(h) + 1), h, color=color, lw=0.6, alpha=0.35, ls=style["ls"])
-            padded = np.full((len(curves), max(map(len, curves))), np.nan)
-            for i, h in enumerate(curves):
-                padded[i, :len(h)] = h
-            ax.plot(range(1, padded.shape[1] + 1), np.nanmean(padded, axis=0), color=color,
-                    lw=2.2, ls=style["ls"], label=f"mean of {len(curves)}{style['suffix']}")
+            mean = _mean_curve(curves)
+            ax.plot(range(1, len(mean) + 1), mean, color=color, lw=2.2, ls=style["ls"],
+                    marker=STYLE[t]["marker"], ms=4, mfc=STYLE[t]["mfc"],
+                    label=f"mean of {len(curves)}{style['suffix']}")
         ax.set_title(STYLE[t]["label"])
         ax.set_xlabel("epoch")
         ax.set_ylabel("validation top-1")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.set_xlim(0.5, data.history.map(len).max() + 0.5)
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right", fontsize="small")
     for ax in axes[len(treatments):]:
         ax.set_axis_off()
+    return fig
+
+
+def _layer_names_axis(ax, ylabel, names):
+    ax.set_xticks(list(names), [f"{i}\n{name}" for i, name in names.items()])
+    ax.set_xlim(0.5, max(names, default=8) + 0.5)
+    ax.set_xlabel("layer")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+
+
+def _descendant_panel(ax, cka, pooled, title):
+    """CKA of each fine-tuned network to its base per layer: one line per n (mean over
+    networks), darker for larger n, a marker on layer n (the last copied one)."""
+    rows = cka[cka.treatment == pooled]
+    if not len(rows):
+        return _absent(ax, title)
+    ax.set_title(title)
+    ns = sorted(rows.n.unique())
+    color = STYLE[pooled]["color"]
+    for i, n in enumerate(ns):
+        mean = rows[rows.n == n].groupby("layer").cka.mean()
+        shade = 0.35 + 0.65 * (i + 1) / len(ns)
+        line, = ax.plot(mean.index, mean.values, color=color, alpha=shade, lw=1.5, label=f"n={n}")
+        if n in mean.index:
+            ax.plot(n, mean[n], marker=STYLE[pooled]["marker"], color=color, alpha=shade, ms=7)
+    ax.legend(loc="lower left", fontsize="small", ncols=2)
+
+
+def similarity(cka, df, metric="top1"):
+    """Layer similarity next to the transfer curves. Upper left: each treatment's mean metric
+    against n (as Figure 2, bottom). Upper right: linear CKA of baseA and baseB per layer (a
+    thin line per split, the mean thick). Bottom: CKA of AnB+ to baseA and of BnB+ to baseB per
+    layer, a line per n marked at layer n. ``cka`` is the table of ``steps.similarity_table``
+    (columns split, cell, reference, treatment, n, layer, layer_name, cka)."""
+    fig = Figure(figsize=(12, 9), layout="constrained")
+    (curves, bases), (transfer_ax, selffer_ax) = fig.subplots(2, 2)
+    _layer_axis(curves, _YLABEL[metric])
+    data = results.label(df)
+    data = data[data.tasks == "similar"]
+    if data.pooled.isin(_FIG2).any():
+        curves.set_title("transfer curves: mean per treatment (similar tasks)")
+        stats = results.summary_stats(data, metric)
+        _mean_lines(curves, stats, "similar", _FIG2, base_at_zero=_base_mean(stats, "similar"))
+        curves.legend(loc="lower left", fontsize="small")
+    else:
+        _absent(curves, "transfer curves")
+    names = dict(zip(cka.layer, cka.layer_name))
+    for ax in (bases, transfer_ax, selffer_ax):
+        _layer_names_axis(ax, "linear CKA", names)
+        ax.set_ylim(-0.02, 1.02)
+    pair = cka[cka.treatment == "base"]
+    if len(pair):
+        bases.set_title("baseA against baseB")
+        for _, rows in pair.groupby("split"):
+            bases.plot(rows.layer, rows.cka, color="black", lw=0.6, alpha=0.4)
+        mean = pair.groupby("layer").cka.mean()
+        bases.plot(mean.index, mean.values, color="black", marker="o", mfc="white", lw=2,
+                   label=f"mean of {pair.split.nunique()} split(s)")
+        bases.legend(loc="lower left", fontsize="small")
+    else:
+        _absent(bases, "baseA against baseB")
+    _descendant_panel(transfer_ax, cka, "transfer+", "AnB+ against its baseA")
+    _descendant_panel(selffer_ax, cka, "selffer+", "BnB+ against its baseB")
+    return fig
+
+
+def generality(df, metric="top1"):
+    """How general each layer is (results.generality). Left: AnB / baseB and AnB / BnB against
+    n. Right: the drop baseB - AnB per n stacked from its two effects, co-adaptation (baseB -
+    BnB) and specificity (BnB - AnB), in top-1 points; negative parts stack below zero."""
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    ratios, stacked = fig.subplots(1, 2)
+    for ax, ylabel in ((ratios, "ratio of top-1"), (stacked, "top-1 lost (points)")):
+        _layer_axis(ax, ylabel)
+        ax.set_xlim(0.5, 7.5)
+    table = results.generality(df, metric)
+    if not len(table):
+        _absent(ratios, "generality")
+        _absent(stacked, "co-adaptation and specificity")
+        return fig
+    ratios.set_title("generality of layer n (similar tasks)")
+    ratios.axhline(1, color="black", lw=1)
+    for column, t in (("AnB / baseB", "transfer"), ("AnB / BnB", "selffer")):
+        ratios.plot(table.index, table[column], marker=STYLE["transfer"]["marker"],
+                    color=STYLE[t]["color"], label=column)
+    ratios.legend(loc="best", fontsize="small")
+    stacked.set_title("baseB - AnB = co-adaptation + specificity")
+    stacked.axhline(0, color="black", lw=1)
+    up, down = np.zeros(len(table)), np.zeros(len(table))
+    for column, t in (("co-adaptation", "selffer"), ("specificity", "transfer")):
+        values = 100 * table[column].fillna(0).to_numpy()
+        bottom = np.where(values >= 0, up, down)
+        stacked.bar(table.index, values, bottom=bottom, width=0.6, color=STYLE[t]["color"],
+                    alpha=0.8, label=f"{column} ({'baseB - BnB' if t == 'selffer' else 'BnB - AnB'})")
+        up, down = up + np.maximum(values, 0), down + np.minimum(values, 0)
+    total = 100 * (table["co-adaptation"] + table["specificity"])
+    stacked.plot(table.index, total, ls="none", marker="_", ms=18, mew=2, color="black",
+                 label="baseB - AnB")
+    stacked.legend(loc="best", fontsize="small")
+    return fig
+
+
+def reduced_data(df, metric="top1"):
+    """Reduced-data networks (results.reduced_data), similar tasks. Left: the base and AnB+ per n
+    trained on the first k images per class, against k; dotted, the same networks on all the
+    data. Right: AnB+ minus the base of the same k, against k; dotted, the same on all the data
+    (Table 1's AnB+ - baseB)."""
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    acc, gain = fig.subplots(1, 2)
+    table = results.reduced_data(df, metric)
+    table = table[table.tasks == "similar"]
+    for ax, ylabel in ((acc, _YLABEL[metric]), (gain, "AnB+ - base (top-1 points)")):
+        ax.set_xlabel("training images per class (k)")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+    if not len(table):
+        _absent(acc, "reduced data")
+        _absent(gain, "where transfer helps most")
+        return fig
+    ks = sorted(table.images_per_class.unique())
+    for ax in (acc, gain):
+        ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(ks, [str(k) for k in ks])
+    acc.set_title("trained on the first k images per class")
+    gain.set_title("gain of AnB+ over the base at the same k")
+    gain.axhline(0, color="black", lw=1)
+    ns = sorted(table.n[table.treatment == "transfer+"].unique())
+    for t, n in [("base", 0)] + [("transfer+", n) for n in ns]:
+        rows = table[(table.treatment == t) & (table.n == n)]
+        shade = 1.0 if t == "base" else 0.4 + 0.6 * (ns.index(n) + 1) / len(ns)
+        style = dict(color=STYLE[t]["color"], alpha=shade, marker=STYLE[t]["marker"],
+                     mfc=STYLE[t]["mfc"])
+        name = "base" if t == "base" else f"AnB+ n={n}"
+        acc.plot(rows.images_per_class, rows["mean"], label=name, **style)
+        level = dict(ls=":", lw=1.2, color=style["color"], alpha=shade)
+        if rows.full.notna().any():
+            acc.axhline(rows.full.mean(), **level)
+        if t == "transfer+":
+            gain.plot(rows.images_per_class, 100 * rows.gain, label=name, **style)
+            if rows.full_gain.notna().any():
+                gain.axhline(100 * rows.full_gain.mean(), **level)
+    for ax in (acc, gain):
+        ax.plot([], [], ls=":", color="grey", label="all images (dotted)")
+        ax.legend(loc="best", fontsize="small")
     return fig

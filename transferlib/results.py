@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-COLUMNS = ("cell", "split", "kind", "source", "target", "n", "fine_tuned", "top1", "top5",
-           "best10_top1", "epochs", "train_seconds", "wall_seconds", "params_hash", "history")
+COLUMNS = ("cell", "split", "kind", "source", "target", "n", "fine_tuned", "images_per_class",
+           "top1", "top5", "best10_top1", "epochs", "train_seconds", "wall_seconds", "params_hash",
+           "history")
 KINDS = ("base", "selffer", "transfer", "random")
 METRICS = ("top1", "top5", "best10_top1")
 DISSIMILAR_SPLIT = "mmn"
@@ -36,7 +37,7 @@ EQUAL_TOL = 0.02         # |relative| <= 2% of the base's top-1: "equals its bas
 DROP_TOL = 0.02          # relative < -2%: "drops"; also the least gap that is "falls faster"
 NEAR_CHANCE_REL = -0.75  # relative <= -75%, a quarter of the base's top-1 left: "near chance"
 
-_INTS = ("n", "epochs")
+_INTS = ("n", "images_per_class", "epochs")
 _FLOATS = ("top1", "top5", "best10_top1", "train_seconds", "wall_seconds")
 _BOOLS = {"True": True, "true": True, "1": True, "False": False, "false": False, "0": False}
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -77,7 +78,7 @@ bases, and Table 1 as {layers: (AnB+ - baseB, AnB+ - BnB+)} in top-1 (0.016 = 1.
 
 def read(path):
     """The results table at `path` (a results.csv or the study directory holding one), typed:
-    n and epochs int, fine_tuned bool, the metrics float, history a list of floats."""
+    n, images_per_class and epochs int, fine_tuned bool, the metrics float, history a list of floats."""
     path = Path(path)
     if path.is_dir():
         path = path / "results.csv"
@@ -163,12 +164,15 @@ def _rewrite(path, update):
                     raise ValueError(f"{path} has columns {reader.fieldnames}, expected "
                                      f"{list(COLUMNS)}: move it aside to start a new table")
                 rows = list(reader)
+        new_rows = update(rows)
+        if path.exists() and new_rows == rows:
+            return  # unchanged: keep the file and its mtime (the summary is redrawn on change)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", newline="") as f:
                 writer = csv.DictWriter(f, fieldnames=COLUMNS)
                 writer.writeheader()
-                writer.writerows(update(rows))
+                writer.writerows(new_rows)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
@@ -193,8 +197,9 @@ def treatment(row, pooled=False):
 
 
 def label(df):
-    """A copy of `df` with the columns treatment, pooled and tasks (similar | dissimilar)."""
-    out = df.copy()
+    """The rows of `df` trained on all the data (images_per_class 0; the reduced-data cells are
+    left to `reduced_data`), with the columns treatment, pooled and tasks (similar | dissimilar)."""
+    out = df[df.images_per_class == 0].copy()
     out["treatment"] = [treatment(r) for r in out.to_dict("records")]
     out["pooled"] = [treatment(r, pooled=True) for r in out.to_dict("records")]
     out["tasks"] = np.where(out.split == DISSIMILAR_SPLIT, "dissimilar", "similar")
@@ -287,6 +292,57 @@ def table1(df, metric="top1"):
     return table.rename(columns={"over_base": "AnB+ - baseB", "over_selffer": "AnB+ - BnB+",
                                  "paper_over_base": "paper AnB+ - baseB",
                                  "paper_over_selffer": "paper AnB+ - BnB+"})
+
+
+GENERALITY = ("AnB / baseB", "AnB / BnB", "co-adaptation", "specificity")
+
+
+def generality(df, metric="top1"):
+    """How general each layer is, per n, on the similar-task splits, both directions pooled.
+
+    Per target half of a split: AnB / baseB and AnB / BnB (AnB and BnB frozen, of the same n,
+    split and target), and the paper's two effects separated, in top-1: co-adaptation = baseB -
+    BnB (lost when the upper layers must relearn alone on top of frozen ones) and specificity =
+    BnB - AnB (lost because the copied features come from the other task); they sum to baseB -
+    AnB. Columns: networks (AnB networks of the n), the mean baseB, BnB and AnB, and the mean of
+    each score over the networks (NaN where a term is missing).
+    """
+    rows = _with_base(df, metric)
+    rows = rows[rows.tasks == "similar"]
+    keys = ["split", "target", "n"]
+    selffer = rows[rows.pooled == "selffer"].set_index(keys)[metric].rename("selffer")
+    anb = rows[rows.pooled == "transfer"].join(selffer, on=keys)
+    anb = anb.assign(**{"AnB / baseB": anb[metric] / anb.base, "AnB / BnB": anb[metric] / anb.selffer,
+                        "co-adaptation": anb.base - anb.selffer, "specificity": anb.selffer - anb[metric]})
+    table = anb.groupby("n").agg(networks=(metric, "size"), baseB=("base", "mean"),
+                                 BnB=("selffer", "mean"), AnB=(metric, "mean"),
+                                 **{c: (c, "mean") for c in GENERALITY})
+    return table.astype({"networks": int})
+
+
+def reduced_data(df, metric="top1"):
+    """The reduced-data cells (images_per_class = k > 0), both directions pooled: per tasks,
+    treatment (base, transfer+), n (0 for base) and k the networks, their mean metric, and for
+    AnB+ the mean gain over the base of the same k, split and target half; `full` and
+    `full_gain` are the same on all the data (the full-data network of the same split, target,
+    treatment and n). NaN where a network has not finished. Where a copied, fine-tuned
+    network helps most: compare gain across k, and with full_gain."""
+    _check_metric(metric)
+    keys = ["split", "target", "kind", "n", "fine_tuned"]
+    full = df[df.images_per_class == 0].set_index(keys)[metric].rename("full")
+    data = df[df.images_per_class > 0].join(full, on=keys)
+    data["treatment"] = [treatment(r, pooled=True) for r in data.to_dict("records")]
+    data["tasks"] = np.where(data.split == DISSIMILAR_SPLIT, "dissimilar", "similar")
+    base = data.kind == "base"
+    for column, value in ((metric, "base"), ("full", "full_base")):
+        data = data.join(data[base].set_index(["split", "target", "images_per_class"])[column]
+                         .rename(value), on=["split", "target", "images_per_class"])
+    data["gain"] = np.where(base, math.nan, data[metric] - data.base)
+    data["full_gain"] = np.where(base, math.nan, data.full - data.full_base)
+    out = data.groupby(["tasks", "treatment", "n", "images_per_class"]).agg(
+        networks=(metric, "size"), mean=(metric, "mean"), gain=("gain", "mean"),
+        full=("full", "mean"), full_gain=("full_gain", "mean"))
+    return out.reset_index()
 
 
 def _pct(x):

@@ -5,7 +5,8 @@ log), ``cells/<cell>.json`` (its metrics, written last, atomically: a cell is do
 file exists with the cell's params_hash), ``models/<cell>.keras`` (base networks),
 ``checkpoints/<cell>-<params_hash>/`` (with ``checkpoint: true``, the backup of a cell still
 running or killed, from which its next run resumes),
-``results.csv`` (one row per done cell), ``summary.ipynb``, ``summary.html`` and the figures.
+``results.csv`` (one row per done cell), ``params.yaml`` (the params as run, for the summary),
+``summary.ipynb``, ``summary.html``, the figures and ``cka.csv`` (the layer similarities).
 RESULTS is a folder or a URL (see ``store``). Cells run here in threads (the local executor)
 or as Ray tasks (``ray_executor``); either way the driver books them into one results.csv.
 """
@@ -26,6 +27,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+import yaml
 from tqdm import tqdm
 
 from . import grid, results, sources, store
@@ -105,6 +107,7 @@ def row(cell, metrics):
     """The results.csv row of a finished cell."""
     return {"cell": cell.id, "split": cell.split, "kind": cell.kind, "source": cell.source,
             "target": cell.target, "n": cell.n, "fine_tuned": cell.fine_tuned,
+            "images_per_class": cell.images_per_class,
             "top1": metrics["top1"], "top5": metrics["top5"], "best10_top1": metrics["best10_top1"],
             "epochs": metrics["epochs"], "train_seconds": metrics["train_seconds"],
             "wall_seconds": metrics.get("wall_seconds", metrics["train_seconds"]),
@@ -237,6 +240,7 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
         out(f"to run: {len(todo)} cells, about {estimate_seconds(study, todo) / 60:.0f} min "
             f"with 1 worker")
         return 0
+    write_text_atomic(study.driver_dir / "params.yaml", yaml.safe_dump(study.params.to_dict(), sort_keys=False))
     if todo:
         # Decode the dataset once, here, so that cells (and parallel workers) start warm.
         sources.load(study.params.dataset, sources.stored_size(study.params.image_size),
@@ -337,7 +341,7 @@ def run_summary(study):
     papermill.execute_notebook(str(NOTEBOOKS / "summary.ipynb"), str(here / "summary.ipynb"),
                                cwd=str(here), progress_bar=False,
                                parameters={"study_dir": str(here), "dataset": study.params.dataset,
-                                           "models_dir": str(store.join(study.root, "models"))})
+                                           "results_root": str(study.root)})
     html, _ = HTMLExporter(embed_images=True).from_filename(str(here / "summary.ipynb"))
     (here / "summary.html").write_text(html)
     study.publish(*sorted(p.name for p in here.iterdir() if p.is_file() and p.suffix != ".lock"
