@@ -162,14 +162,15 @@ def test_dry_run_lists_done_cells_and_what_a_change_reruns(smoke, data_cache, tm
 
 
 def test_runner_killed_mid_cell_then_rerun_finishes_each_cell_once(tmp_path, data_cache, tiny_imagenet):
-    params = params_file(tmp_path, treatments=["AnB"], reduced_images_per_class=[], study="killed")
+    params = params_file(tmp_path, treatments=["AnB"], reduced_images_per_class=[], study="killed", epochs=4)
     study = tmp_path / "results" / "killed"
     proc = cli(params, "--results", tmp_path / "results", cache=data_cache, wait=False)
-    deadline = time.monotonic() + 300
-    while not (study / "cells" / "r0-baseA.json").exists() or not (study / "cells" / "r0-baseB.ipynb").exists():
+    deadline, second = time.monotonic() + 300, study / "cells" / "r0-baseB.ipynb"
+    # Kill once the second cell has its data and trains (its notebook is saved after each step).
+    while not (second.exists() and "training images" in second.read_text()):
         assert time.monotonic() < deadline and proc.poll() is None, "the study never reached its second cell"
-        time.sleep(0.2)
-    time.sleep(3)  # the second cell's kernel is up and running
+        time.sleep(0.1)
+    time.sleep(1)
     children = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

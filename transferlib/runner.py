@@ -11,18 +11,13 @@ RESULTS is a folder or a URL (see ``store``). Cells run here in threads (the loc
 or as Ray tasks (``ray_executor``); either way the driver books them into one results.csv.
 """
 
-import ctypes
-import fcntl
 import hashlib
 import json
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import closing
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -30,12 +25,11 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
-from . import grid, results, sources, store
+from . import grid, kernels, results, sources, store
 from .atomic import write_text_atomic
 from .params import ParamsError, load_params
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-LAUNCH_GAP = 2.0  # seconds between kernel starts: parallel launches can race for ports
 CELL_OVERHEAD = 8.0  # seconds per cell before training (kernel, imports, papermill), measured
 _A_PRIORI_RATE = {32: 1000.0, 64: 250.0, 227: 20.0}  # img/s on 2 CPU cores, for --dry-run only
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # kernels inherit it: no TF banner per cell
@@ -150,30 +144,15 @@ def estimate_seconds(study, cells):
     return total
 
 
-def _die_with_parent():
-    """In the child: get SIGKILL when the runner dies (so kill -9 leaves no orphan kernel)."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-@contextmanager
-def _kernel_start_slot():
-    """Wait until LAUNCH_GAP after this machine's last kernel start, and hold the slot while
-    starting one: a lock file shared by threads and processes (Ray workers) alike."""
-    lock_path = Path(tempfile.gettempdir()) / f"transferlib-kernel-start-{os.getuid()}.lock"
-    with open(lock_path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        time.sleep(max(0.0, os.fstat(lock.fileno()).st_mtime + LAUNCH_GAP - time.time()))
-        os.utime(lock.fileno())
-        yield
-
-
 class Launcher:
-    """Runs one cell's notebook with papermill in a subprocess and returns its metrics: the
-    same for every executor (it pickles, for Ray). For a URL root the cell runs in a local
-    scratch folder and its notebook, model and, last, metrics are copied to the URL."""
+    """Runs one cell's notebook with papermill in a kernel of its own and returns its metrics:
+    the same for every executor (it pickles, for Ray). Kernels come warm from ``kernels`` (a
+    ``kernels.KernelPool``) where given, else are started for the cell. For a URL root the
+    cell runs in a local scratch folder and its notebook, model and, last, metrics are copied
+    to the URL."""
 
-    def __init__(self, study):
-        self.study = study
+    def __init__(self, study, kernels=None):
+        self.study, self.kernels = study, kernels
 
     def parameters(self, cell, out):
         p = dict(cell.parameters, params_hash=cell.params_hash, metrics_path=str(out.metrics(cell)),
@@ -204,18 +183,12 @@ class Launcher:
         """Execute ``cell`` into the folder study ``out``; its metrics, or an error."""
         notebook = out.notebook(cell)
         notebook.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "papermill", str(NOTEBOOKS / f"{cell.notebook}.ipynb"),
-               str(notebook), "-y", json.dumps(self.parameters(cell, out)),
-               "--cwd", str(notebook.parent), "--no-progress-bar", "--log-level", "ERROR"]
-        with _kernel_start_slot():
-            start = time.perf_counter()
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                    preexec_fn=_die_with_parent)
-        log = proc.communicate()[0]
+        start = time.perf_counter()
+        km = self.kernels.take() if self.kernels else kernels.start(notebook.parent)
+        kernels.execute(NOTEBOOKS / f"{cell.notebook}.ipynb", notebook, self.parameters(cell, out), km)
         metrics = out.done(cell)
-        if proc.returncode or metrics is None:
-            raise RuntimeError(log.strip().splitlines()[-1] if log.strip() else
-                               f"papermill exited with {proc.returncode}")
+        if metrics is None:
+            raise RuntimeError(f"{notebook} ran but wrote no metrics with this cell's params_hash")
         metrics["wall_seconds"] = time.perf_counter() - start
         write_text_atomic(out.metrics(cell), json.dumps(metrics, indent=1))
         return metrics
@@ -302,10 +275,13 @@ def not_run(study, cell, blocked, failed, bar):
 def _execute_locally(study, todo, bar, *, workers):
     """Run ``todo`` in up to ``workers`` threads at once, each after the cells it needs.
     Returns {cell id: (notebook, error)} of the cells that failed or could not run."""
-    launch = Launcher(study)
+    if not todo:
+        return {}
+    warm = kernels.KernelPool(workers, study.driver_dir)
+    launch = Launcher(study, warm)
     waiting, failed, running = list(todo), {}, {}
     pending_ids = {c.id for c in todo}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool, closing(warm):
         while waiting or running:
             for cell in list(waiting):
                 blocked = [n for n in cell.needs if n in failed]
@@ -334,14 +310,12 @@ def _summary_is_stale(study):
 def run_summary(study):
     """Execute the summary notebook into the driver's folder, export it to HTML and publish
     them with the figures."""
-    import papermill
     from nbconvert import HTMLExporter
 
     here = study.driver_dir
-    papermill.execute_notebook(str(NOTEBOOKS / "summary.ipynb"), str(here / "summary.ipynb"),
-                               cwd=str(here), progress_bar=False,
-                               parameters={"study_dir": str(here), "dataset": study.params.dataset,
-                                           "results_root": str(study.root)})
+    kernels.execute(NOTEBOOKS / "summary.ipynb", here / "summary.ipynb", km=kernels.start(here),
+                    parameters={"study_dir": str(here), "dataset": study.params.dataset,
+                                "results_root": str(study.root)})
     html, _ = HTMLExporter(embed_images=True).from_filename(str(here / "summary.ipynb"))
     (here / "summary.html").write_text(html)
     study.publish(*sorted(p.name for p in here.iterdir() if p.is_file() and p.suffix != ".lock"
