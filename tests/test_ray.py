@@ -32,16 +32,16 @@ def on_ray(*args, address, cache, wait=True):
 
 
 def cell_processes(study):
-    """{pid: (cell id, the process that started it)} of papermill runs writing into ``study``."""
+    """{pid: (cell id, the Ray worker running it)} of the kernels executing cells of ``study``
+    (a cell's kernel works in the study's cells folder; its Ray task is named after the cell)."""
     found = {}
     for proc in psutil.process_iter(["cmdline"]):
-        cmdline = proc.info["cmdline"] or []
-        if "papermill" in cmdline and any(arg.startswith(str(study / "cells")) for arg in cmdline):
-            notebook = next(arg for arg in cmdline if arg.startswith(str(study / "cells")))
-            try:
-                found[proc.pid] = (os.path.basename(notebook).removesuffix(".ipynb"), proc.parent())
-            except psutil.NoSuchProcess:
-                pass
+        try:
+            if "ipykernel_launcher" in " ".join(proc.info["cmdline"] or []) and proc.cwd() == str(study / "cells"):
+                worker = proc.parent()
+                found[proc.pid] = (worker.cmdline()[0].removeprefix("ray::").split()[0], worker)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, IndexError):
+            pass
     return found
 
 
@@ -69,14 +69,15 @@ def test_smoke_study_on_ray_into_a_url_gives_the_local_executors_cells_and_table
     for cell in SMOKE_CELLS:
         assert (ray_smoke / "cells" / f"{cell}.ipynb").is_file()
         assert "epoch 1/1: loss" in (ray_smoke / "cells" / f"{cell}.ipynb").read_text()
-    assert sorted(p.name for p in (ray_smoke / "models").iterdir()) == ["r0-baseA.keras", "r0-baseB.keras"]
+    assert sorted(p.name for p in (ray_smoke / "models").iterdir()) == [
+        "r0-baseA.keras", "r0-baseB-k10.keras", "r0-baseB.keras"]
     assert "data:image/png;base64" in (ray_smoke / "summary.html").read_text()
     assert (ray_smoke / "conv1-r0-baseA.png").stat().st_size > 0  # drawn from the model at the URL
 
 
 def test_worker_killed_mid_cell_is_retried_and_the_study_completes(ray_address, tmp_path, data_cache,
                                                                     tiny_imagenet):
-    params = params_file(tmp_path, treatments=["random"], study="worker-killed")  # baseB, R2B
+    params = params_file(tmp_path, treatments=["random"], reduced_images_per_class=[], study="worker-killed")  # baseB, R2B
     study = tmp_path / "results" / "worker-killed"
     driver = on_ray(params, "--results", tmp_path / "results", address=ray_address, cache=data_cache,
                     wait=False)
@@ -94,7 +95,7 @@ def test_worker_killed_mid_cell_is_retried_and_the_study_completes(ray_address, 
 
 def test_driver_killed_mid_study_then_rerun_finishes_each_cell_once(ray_address, tmp_path, data_cache,
                                                                      tiny_imagenet):
-    params = params_file(tmp_path, treatments=["AnB"], study="driver-killed")
+    params = params_file(tmp_path, treatments=["AnB"], reduced_images_per_class=[], study="driver-killed")
     study = tmp_path / "results" / "driver-killed"
     driver = on_ray(params, "--results", tmp_path / "results", address=ray_address, cache=data_cache,
                     wait=False)
