@@ -116,8 +116,11 @@ def test_append_row_replaces_the_same_cell(tmp_path):
     base_a, base_b = study_rows(splits=("r0",), ns=(), random=False)
     write(path, [base_a, base_b, {**base_a, "top1": 0.123}])
     df = results.read(path)
-    assert list(df.cell) == ["r0-baseB", "r0-baseA"]
+    assert list(df.cell) == ["r0-baseA", "r0-baseB"]
     assert df.set_index("cell").loc["r0-baseA", "top1"] == 0.123
+    before = path.stat().st_mtime_ns
+    results.append_row(path, base_b)  # the same row again: the table is left as it is
+    assert path.stat().st_mtime_ns == before
 
 
 def test_append_row_refuses_wrong_keys_before_writing(tmp_path):

@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -57,3 +58,14 @@ def test_training_leaves_frozen_layers_bit_identical(tiny_imagenet, base, fine_t
     for i, name in enumerate(WEIGHT_LAYERS):
         unchanged = same(weights(model, name), before[name])
         assert unchanged == (i < 3 and not fine_tune), name
+
+
+def test_caffe_sgd_decays_kernels_and_doubles_the_bias_rate():
+    layer = keras.layers.Dense(2)
+    layer.build((None, 3))
+    kernel, bias = layer.kernel.numpy().copy(), layer.bias.numpy().copy()
+    grad_k, grad_b = np.full((3, 2), 0.5, "float32"), np.full(2, 0.25, "float32")
+    opt = train.CaffeSGD(learning_rate=0.1, momentum=0.9, coupled_weight_decay=0.01)
+    opt.apply([grad_k, grad_b], [layer.kernel, layer.bias])  # the first step: no momentum yet
+    np.testing.assert_allclose(layer.kernel.numpy(), kernel - 0.1 * (grad_k + 0.01 * kernel), rtol=1e-6)
+    np.testing.assert_allclose(layer.bias.numpy(), bias - 0.1 * 2 * grad_b, rtol=1e-6)

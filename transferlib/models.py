@@ -34,12 +34,11 @@ class GroupedConv2D(layers.Layer):
     """
 
     def __init__(self, filters, kernel_size, groups=2, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, **kwargs):
+                 bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
         self.filters, self.kernel_size, self.groups = filters, kernel_size, groups
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -48,8 +47,7 @@ class GroupedConv2D(layers.Layer):
                              f"must both divide into {self.groups} groups")
         k = self.kernel_size
         self.kernel = self.add_weight(name="kernel", shape=(k, k, channels // self.groups, self.filters),
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      initializer=self.kernel_initializer)
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer)
 
     def call(self, x):
@@ -65,8 +63,7 @@ class GroupedConv2D(layers.Layer):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "groups": self.groups,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)}
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer)}
 
 
 @keras.saving.register_keras_serializable("transferlib")
@@ -78,6 +75,10 @@ class LocalResponseNorm(layers.Layer):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def call(self, x):
+        if keras.backend.backend() == "tensorflow":  # TensorFlow's fused kernel: the same function, faster
+            import tensorflow as tf
+            return tf.nn.local_response_normalization(x, depth_radius=self.size // 2, bias=self.k,
+                                                      alpha=self.alpha / self.size, beta=self.beta)
         half = self.size // 2
         sq = ops.pad(ops.square(x), [(0, 0), (0, 0), (0, 0), (half, half)])
         channels = x.shape[-1]
@@ -116,7 +117,7 @@ def layer_initializers(name, seed, init="paper"):
     return kernel, keras.initializers.Constant(1.0 if bias_one else 0.0)
 
 
-def caffenet(num_classes, image_size=227, width=1.0, seed=0, init=None, weight_decay=5e-4):
+def caffenet(num_classes, image_size=227, width=1.0, seed=0, init=None):
     """The paper's CaffeNet: 5 conv + 3 fc weight layers, ReLU, LRN, 2 groups, dropout.
 
     At ``image_size=227`` and ``width=1.0`` this is the Caffe reference model layer for layer
@@ -132,38 +133,35 @@ def caffenet(num_classes, image_size=227, width=1.0, seed=0, init=None, weight_d
     elsewhere. The small variants default to ``"scaled"``: He-normal kernels and zero biases
     (fc8 keeps std 0.01), because the paper's values leave them at chance in a
     schedule of a few epochs (measured: 10% vs 42% top-1 on 10 Tiny ImageNet classes).
-    Kernels carry L2 regularisation equal to Caffe's ``weight_decay``; frozen layers
-    (``trainable=False``) contribute none. Inputs are mean-subtracted float images.
+    Weight decay is the optimiser's (``train.CaffeSGD``), as in Caffe. Inputs are mean-subtracted float images.
     """
     if image_size not in _STEM:
         raise ValueError(f"image_size must be one of {IMAGE_SIZES}, got {image_size}")
     return build(num_classes, image_size, tuple(scaled(f, width) for f in _CONV_FILTERS),
-                 scaled(_FC_UNITS[image_size], width), seed=seed, init=init,
-                 weight_decay=weight_decay)
+                 scaled(_FC_UNITS[image_size], width), seed=seed, init=init)
 
 
-def build(num_classes, image_size, conv_filters, fc_units, *, seed=0, init=None, weight_decay=5e-4):
+def build(num_classes, image_size, conv_filters, fc_units, *, seed=0, init=None):
     """The CaffeNet of ``caffenet`` with explicit filter counts of conv1..conv5 and fc6/fc7 units."""
     init = init or ("paper" if image_size == 227 else "scaled")
     k1, s1, pad = _STEM[image_size]
     f1, f2, f3, f4, f5 = conv_filters
     fc = fc_units
-    decay = keras.regularizers.L2(weight_decay / 2)  # d/dw of (wd/2)|w|^2 = Caffe's wd * w
 
     def conv(name, filters, kernel, **kw):
         k_init, b_init = layer_initializers(name, seed, init)
         return layers.Conv2D(filters, kernel, activation="relu", name=name, kernel_initializer=k_init,
-                             bias_initializer=b_init, kernel_regularizer=decay, **kw)
+                             bias_initializer=b_init, **kw)
 
     def grouped(name, filters, kernel):
         k_init, b_init = layer_initializers(name, seed, init)
         return GroupedConv2D(filters, kernel, groups=2, name=name, kernel_initializer=k_init,
-                             bias_initializer=b_init, kernel_regularizer=decay)
+                             bias_initializer=b_init)
 
     def dense(name, units, activation, **kw):
         k_init, b_init = layer_initializers(name, seed, init)
         return layers.Dense(units, activation=activation, name=name, kernel_initializer=k_init,
-                            bias_initializer=b_init, kernel_regularizer=decay, **kw)
+                            bias_initializer=b_init, **kw)
 
     def pool(name):
         return layers.MaxPooling2D(3, 2, padding=pad, name=name)

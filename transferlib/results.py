@@ -134,9 +134,14 @@ def _format(row):
 
 def append_row(path, row):
     """Add one finished cell's row (a dict with the keys COLUMNS) to the results table at
-    `path`, replacing any row with the same cell id."""
+    `path`, or replace the row with the same cell id in its place."""
     new = _format(row)
-    _rewrite(path, lambda rows: [r for r in rows if r["cell"] != new["cell"]] + [new])
+
+    def update(rows):
+        if any(r["cell"] == new["cell"] for r in rows):
+            return [new if r["cell"] == new["cell"] else r for r in rows]
+        return rows + [new]
+    _rewrite(path, update)
 
 
 def keep_only(path, hashes):

@@ -18,15 +18,25 @@ BEST_OF = 10  # the paper reports the mean of the 10 best validation top-1 value
 
 @keras.saving.register_keras_serializable("transferlib")
 class CaffeSGD(keras.optimizers.SGD):
-    """SGD with momentum where biases learn at twice the rate of weights, as in Caffe.
+    """SGD with momentum as Caffe's solver: weight decay added to the kernels' gradients
+    (``coupled_weight_decay``, before momentum), biases at twice the rate and undecayed.
 
     Doubling a bias's gradient doubles its step, since momentum SGD is linear in gradients.
+    Frozen layers are not trainable variables: neither updated nor decayed.
     """
+
+    def __init__(self, *args, coupled_weight_decay=5e-4, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.coupled_weight_decay = coupled_weight_decay
 
     def apply(self, grads, trainable_variables=None):
         variables = trainable_variables if trainable_variables is not None else self._trainable_variables
-        grads = [g * 2 if v.name == "bias" else g for g, v in zip(grads, variables)]
+        grads = [g * 2 if v.name == "bias" else g + self.coupled_weight_decay * v
+                 for g, v in zip(grads, variables)]
         return super().apply(grads, trainable_variables)
+
+    def get_config(self):
+        return {**super().get_config(), "coupled_weight_decay": self.coupled_weight_decay}
 
 
 def lr_schedule(lr, lr_drops, total_steps):
@@ -75,25 +85,26 @@ class _EpochLog(keras.callbacks.Callback):
                           f"val_top5 {logs['val_top5']:.4f}")
 
 
-def compile_model(model, *, lr, lr_drops, total_steps, momentum=0.9, jit_compile=False):
+def compile_model(model, *, lr, lr_drops, total_steps, momentum=0.9, weight_decay=5e-4, jit_compile=False):
     """Compile with CaffeSGD, cross-entropy, top-1 and top-5 accuracy (XLA if ``jit_compile``;
     under a mixed_float16 policy Keras wraps the optimizer in a LossScaleOptimizer)."""
     model.compile(
         jit_compile=jit_compile,
-        optimizer=CaffeSGD(learning_rate=lr_schedule(lr, lr_drops, total_steps), momentum=momentum),
+        optimizer=CaffeSGD(learning_rate=lr_schedule(lr, lr_drops, total_steps), momentum=momentum,
+                           coupled_weight_decay=weight_decay),
         loss="sparse_categorical_crossentropy",
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="top1"),
                  keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")])
 
 
 def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=None, lr=0.01,
-          lr_drops=PAPER_LR_DROPS, momentum=0.9, seed=0, jit_compile=False, checkpoint_dir=None,
-          progress=True, print_fn=print):
+          lr_drops=PAPER_LR_DROPS, momentum=0.9, weight_decay=5e-4, seed=0, jit_compile=False,
+          checkpoint_dir=None, progress=True, print_fn=print):
     """Train ``model`` for ``epochs`` of ``train_ds`` (validating after each), or for
     ``iterations`` steps of it, repeated (validating every ``val_every`` steps, as the paper).
 
-    The solver is the paper's: SGD momentum 0.9, weight decay 5e-4 on kernels (as the models'
-    L2 regularisers), biases at twice the learning rate, ``lr`` divided by 10 at the fractions
+    The solver is the paper's (``CaffeSGD``): SGD momentum 0.9, weight decay 5e-4 on kernels,
+    biases at twice the learning rate, ``lr`` divided by 10 at the fractions
     ``lr_drops`` of the schedule. Layers with ``trainable=False`` are not updated. With
     ``checkpoint_dir`` the training state (weights, optimiser, validations so far) is backed up
     there at every validation (Keras ``BackupAndRestore``), and a call that finds a backup
@@ -112,7 +123,7 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
             raise ValueError("the training pipeline is empty")
     keras.utils.set_random_seed(seed)
     compile_model(model, lr=lr, lr_drops=lr_drops, total_steps=steps * rounds, momentum=momentum,
-                  jit_compile=jit_compile)
+                  weight_decay=weight_decay, jit_compile=jit_compile)
     callbacks = [_EpochLog(rounds, print_fn, steps if iterations else None)]
     if checkpoint_dir:
         log = Path(checkpoint_dir) / "history.csv"
