@@ -183,11 +183,12 @@ def study_section(tmp, results):
     lines = ["## The quick study, from a cold start\n",
              f"`params/quick.yaml` ({len(df)} cells), empty decode cache and results folder: "
              f"**{wall / 60:.1f} min** (target <= 20 min: {verdict(wall <= 1200)}).\n",
-             "Cell overhead (wall time of each cell's notebook run minus its training time: "
-             f"papermill, data, model build, saving, CKA; kernels start warm): {overhead:.0f} s in all, "
-             f"{overhead / len(df):.1f} s a cell, **{share:.0%}** of the study's wall time "
-             f"(target <= 10%: {verdict(share <= 0.10)}). Everything but training (the above, the "
-             f"cold decode, the first kernel's start, the summary): {untrained:.0%} of the wall time.\n",
+             "Cell overhead (wall time of each cell's notebook run minus its training and its layer "
+             "similarity measurement: papermill, data, model build, saving; kernels start warm): "
+             f"{overhead:.0f} s in all, {overhead / len(df):.1f} s a cell, **{share:.0%}** of the study's "
+             f"wall time (target <= 10%: {verdict(share <= 0.10)}). The fine-tuned cells' CKA took "
+             f"{cka:.0f} s ({cka / wall:.0%}). Everything but training (the above, CKA, the cold decode, "
+             f"the first kernel's start, the summary): {untrained:.0%} of the wall time.\n",
              "## Scaling\n", "Time per cell against the training images (2 epochs, baseA, baseB, A2B):\n",
              "| images per half | cell wall s | cell training s |", "|---|---|---|"]
     cache = tmp / "cold-cache"

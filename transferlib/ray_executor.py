@@ -58,7 +58,7 @@ def _cell_env(params):
 
 
 def _result(ref):
-    """The finished task's metrics, or the cell's own error (its notebook's last log line)."""
+    """The finished task's metrics, or the cell's own error."""
     try:
         return ray.get(ref)
     except ray.exceptions.RayTaskError as e:

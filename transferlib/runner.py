@@ -30,7 +30,7 @@ from .atomic import write_text_atomic
 from .params import ParamsError, load_params
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-CELL_OVERHEAD = 8.0  # seconds per cell before training (kernel, imports, papermill), measured
+CELL_OVERHEAD = 2.0  # seconds per cell beside training (papermill, data, model, saving), measured
 _A_PRIORI_RATE = {32: 1000.0, 64: 250.0, 227: 20.0}  # img/s on 2 CPU cores, for --dry-run only
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # kernels inherit it: no TF banner per cell
 
