@@ -25,7 +25,7 @@ def test_a_study_runs_under_jax_without_tensorflow(tmp_path, data_cache, tiny_im
     probe = subprocess.run([sys.executable, "-c", "import tensorflow"], env=env, capture_output=True)
     assert probe.returncode != 0  # the blocker works
 
-    params = params_file(tmp_path, treatments=["AnB"], study="jax")
+    params = params_file(tmp_path, treatments=["AnB"], reduced_images_per_class=[], study="jax")
     run = subprocess.run([sys.executable, "-m", "transferlib", "run", str(params), "--results", str(tmp_path)],
                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr

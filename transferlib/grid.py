@@ -204,7 +204,7 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
         parameters |= {"fine_tune": fine_tuned, "random_first": kind == "random"}
     if images_per_class:
         parameters["images_per_class"] = images_per_class
-    elif base is not None and fine_tuned and params.cka_images:
+    elif base is not None and fine_tuned and params.cka_images and params.dataset not in sources.STREAMED:
         parameters |= {"cka_images": params.cka_images, "cka_classes": list(cka_classes)}
     needs = (base,) if base else ()
     hashed = {k: v for k, v in parameters.items() if k not in _UNHASHED

@@ -50,6 +50,7 @@ class Params:
     seed: int = 0                   # class sample and per-cell seeds
     cka_images: int = 500           # validation images (both halves) for the layer similarity
                                     # (linear CKA) of each fine-tuned network to its base; 0: none
+                                    # (none for datasets read as records, such as imagenet2012)
     reduced_images_per_class: tuple = ()  # k: extra base and AnB+ cells trained on the first k
                                           # training images per class (the official reduced-*)
     reduced_layers: tuple = (3, 7)  # the n of those AnB+ cells (copying the full-data base)

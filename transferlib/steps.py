@@ -22,13 +22,18 @@ def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, 
     """(subset, train pipeline, val pipeline) for ``classes``: a list of class ids, or a
     count k for the dataset's first k classes (handy when exploring in JupyterLab).
     Decoded arrays go through ``data.pipelines``, a streamed dataset's records (ImageNet at
-    227 px) through ``data.record_pipelines``."""
+    227 px) through ``data.record_pipelines``; prints what it read."""
     loaded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir)
     if isinstance(classes, int):
         classes = loaded.classes[:classes]
     subset = data.select(loaded, classes, max_per_class=max_per_class)
-    make = data.record_pipelines if isinstance(subset, sources.Records) else data.pipelines
-    train_ds, val_ds = make(subset, image_size=image_size, batch_size=batch_size, seed=seed)
+    if isinstance(subset, sources.Records):
+        print(f"{len(subset.classes)} classes, read from {dataset}'s records at every epoch")
+        train_ds, val_ds = data.record_pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed)
+    else:
+        print(f"{len(subset.classes)} classes, {len(subset.train_labels)} training images, "
+              f"{len(subset.val_labels)} validation images")
+        train_ds, val_ds = data.pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed)
     return subset, train_ds, val_ds
 
 
@@ -117,7 +122,7 @@ def similarity_table(study_dir, root=None):
     halves = None
     for split in sorted(df.split.unique()):
         a, b = f"{split}-baseA", f"{split}-baseB"
-        if not params.cka_images or a not in bases or b not in bases:
+        if not params.cka_images or params.dataset in sources.STREAMED or a not in bases or b not in bases:
             continue
         pair_hash = f"{bases[a]}/{bases[b]}/{params.cka_images}"
         if earlier is not None and (earlier.params_hash == pair_hash).any():
