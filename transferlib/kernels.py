@@ -48,7 +48,8 @@ def start(cwd, env=None, kernel_name="python3"):
     client.start_channels()
     try:
         client.wait_for_ready(timeout=120)
-        reply = client.execute_interactive(WARM_UP, silent=True, timeout=300)
+        reply = client.execute_interactive(WARM_UP, silent=True, timeout=300,
+                                           output_hook=lambda msg: None)  # import warnings: not the runner's
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"warming a kernel failed: {reply['content'].get('evalue')}")
     except BaseException:
