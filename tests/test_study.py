@@ -157,8 +157,10 @@ def test_dry_run_lists_done_cells_and_what_a_change_reruns(smoke, data_cache, tm
     # One more layer: only its cells are new. Another batch size: every cell is rerun.
     wider = params_file(tmp_path, layers=[2, 3])
     assert "to run: 5 cells" in cli(wider, "--results", smoke.parent, "--dry-run", cache=data_cache).stdout
+    table = (smoke / "results.csv").read_text()
     batch = params_file(tmp_path, batch_size=16)
     assert f"to run: {len(SMOKE_CELLS)} cells" in cli(batch, "--results", smoke.parent, "--dry-run", cache=data_cache).stdout
+    assert (smoke / "results.csv").read_text() == table  # a dry run changes nothing
 
 
 def test_runner_killed_mid_cell_then_rerun_finishes_each_cell_once(tmp_path, data_cache, tiny_imagenet):

@@ -108,29 +108,29 @@ def row(cell, metrics):
             "params_hash": cell.params_hash, "history": metrics["val_top1"]}
 
 
-def sync_table(study):
-    """Make results.csv hold exactly the done cells of the current grid; return their ids."""
-    done = {}
+def done_cells(study):
+    """{cell id: metrics} of the cells of the current grid done with their current parameters."""
+    return {c.id: m for c in study.cells if (m := study.done(c)) is not None}
+
+
+def sync_table(study, done):
+    """Make results.csv hold exactly the ``done`` cells (``done_cells``) of the current grid."""
     for cell in study.cells:
-        metrics = study.done(cell)
-        if metrics is not None:
-            done[cell.id] = metrics
-            results.append_row(study.table, row(cell, metrics))
+        if cell.id in done:
+            results.append_row(study.table, row(cell, done[cell.id]))
     if study.table.exists():
         results.keep_only(study.table, {c.id: c.params_hash for c in study.cells if c.id in done})
         study.publish(study.table.name)
-    return set(done)
 
 
-def estimate_seconds(study, cells):
-    """Rough wall time of ``cells``: measured cells of the same notebook where there are some,
-    else an a-priori rate for the image size at 500 training images per class (or the
-    iterations' images)."""
+def estimate_seconds(study, cells, done):
+    """Rough wall time of ``cells``: the mean of the ``done`` cells (``done_cells``) of the same
+    notebook where there are some, else an a-priori rate for the image size at 500 training
+    images per class (or the iterations' images)."""
     measured = {}
     for cell in study.cells:
-        metrics = study.done(cell)
-        if metrics:
-            measured.setdefault(cell.notebook, []).append(metrics.get("wall_seconds", 0.0))
+        if cell.id in done:
+            measured.setdefault(cell.notebook, []).append(done[cell.id].get("wall_seconds", 0.0))
     total = 0.0
     for cell in cells:
         if measured.get(cell.notebook):
@@ -204,15 +204,16 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
     study = load_study(params_path, results_dir)
     execute = _executor(study, executor or study.params.executor, workers,
                         address or study.params.ray_address)
-    done = sync_table(study)
+    done = done_cells(study)
     todo = [c for c in study.cells if c.id not in done]
     if dry_run:
         out(grid.describe(study.cells))
         out(f"\n{study.root}: {len(done)} of {len(study.cells)} cells done"
             + (f" ({', '.join(sorted(done))})" if done else ""))
-        out(f"to run: {len(todo)} cells, about {estimate_seconds(study, todo) / 60:.0f} min "
+        out(f"to run: {len(todo)} cells, about {estimate_seconds(study, todo, done) / 60:.0f} min "
             f"with 1 worker")
         return 0
+    sync_table(study, done)
     write_text_atomic(study.driver_dir / "params.yaml", yaml.safe_dump(study.params.to_dict(), sort_keys=False))
     if todo:
         # Decode the dataset once, here, so that cells (and parallel workers) start warm.
