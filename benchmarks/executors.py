@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-SMOKE = ROOT / "params" / "smoke.yaml"
+SMOKE = ROOT / "transferlib" / "studies" / "smoke.yaml"
 
 
 def smoke_seconds(*args):
@@ -51,7 +51,8 @@ ray.shutdown()
 
 
 def main():
-    from transferlib import params, sources
+    from transferlib import sources
+    from transferlib.driver import params
     smoke = params.load_params(SMOKE)
     sources.load(smoke.dataset, sources.stored_size(smoke.image_size))  # decoded into the cache
     local = smoke_seconds("--executor", "local", "--workers", "2")

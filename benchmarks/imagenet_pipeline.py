@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import numpy as np  # noqa: E402
 
 from fake_imagenet import write_fake_imagenet  # noqa: E402
-from transferlib import data, models, sources, train  # noqa: E402
+from transferlib import sources  # noqa: E402
+from transferlib.cell import data, models, train  # noqa: E402
 
 
 def pipeline_rate(data_dir, wnids, batch, batches):

@@ -26,7 +26,8 @@ BATCH, WARMUP, STEPS, CLASSES, WIDTH = 64, 20, 150, 10, 0.375
 
 
 def subset_and_stats():
-    from transferlib import data, sources
+    from transferlib import sources
+    from transferlib.cell import data
     dataset = sources.load("tiny_imagenet", sources.stored_size(32))
     subset = data.select(dataset, dataset.classes[:CLASSES])
     return subset, data.channel_stats(subset.train_images)
@@ -35,7 +36,7 @@ def subset_and_stats():
 def measure_transferlib(kind):
     """Training img/s of transferlib (TensorFlow backend, tf.data) after warm-up."""
     import keras
-    from transferlib import data, models, train
+    from transferlib.cell import data, models, train
     subset, _ = subset_and_stats()
     train_ds, _ = data.pipelines(subset, image_size=32, batch_size=BATCH, seed=0, kind=kind)
     model = models.caffenet(CLASSES, 32, WIDTH)
@@ -59,7 +60,7 @@ def measure_torch():
     """Training img/s of the idiomatic PyTorch loop on the same data."""
     import torch
     from benchmarks import torch_caffenet
-    from transferlib import models
+    from transferlib.cell import models
     torch.set_num_threads(os.cpu_count())
     subset, (mean, std) = subset_and_stats()
     convs = tuple(models.scaled(f, WIDTH) for f in (96, 256, 384, 384, 256))
@@ -69,7 +70,7 @@ def measure_torch():
 
 def measure_pipeline(kind):
     """img/s the training pipeline delivers alone (crop, mirror, standardise, batch)."""
-    from transferlib import data
+    from transferlib.cell import data
     subset, _ = subset_and_stats()
     train_ds, _ = data.pipelines(subset, image_size=32, batch_size=BATCH, seed=0, kind=kind)
     batches = iter(train_ds.repeat()) if kind == "tf" else (train_ds[i % len(train_ds)] for i in range(10**9))
@@ -94,7 +95,7 @@ def in_subprocess(name):
 
 def run_study(params, results, cache, workers=1):
     """Wall seconds of `python -m transferlib run` and its results table."""
-    from transferlib import results as table
+    from transferlib import table
     env = dict(os.environ, TRANSFER_CACHE_DIR=str(cache), TF_CPP_MIN_LOG_LEVEL="3")
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "transferlib", "run", str(params), "--results", str(results),
@@ -113,7 +114,7 @@ def step_seconds(notebook, call):
 
 
 def variant(tmp, name, **changes):
-    values = {**yaml.safe_load((ROOT / "params" / "quick.yaml").read_text()), "reduced_images_per_class": [],
+    values = {**yaml.safe_load((ROOT / "transferlib" / "studies" / "quick.yaml").read_text()), "reduced_images_per_class": [],
               **changes, "study": name}
     path = Path(tmp) / f"{name}.yaml"
     path.write_text(yaml.safe_dump(values))
@@ -175,7 +176,7 @@ def main():
 
 def study_section(tmp, results):
     """The quick study from a cold start, then the scaling runs (their studies kept in ``results``)."""
-    wall, df = run_study(ROOT / "params" / "quick.yaml", results, tmp / "cold-cache")
+    wall, df = run_study(ROOT / "transferlib" / "studies" / "quick.yaml", results, tmp / "cold-cache")
     cka = sum(step_seconds(results / "quick" / "cells" / f"{cell}.ipynb", "layer_similarity") for cell in df.cell)
     overhead = float((df.wall_seconds - df.train_seconds).sum()) - cka
     share = overhead / wall

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from transferlib import data, train
-from transferlib.models import caffenet
+from transferlib.cell import data, train
+from transferlib.cell.models import caffenet
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from conftest import SHARED_DATASETS, TINY_32PX
-from transferlib import grid, sources, splits
-from transferlib.params import TREATMENTS, Params, ParamsError, load_params
+from transferlib import sources, splits
+from transferlib.driver import grid
+from transferlib.driver.params import TREATMENTS, Params, ParamsError, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 # ImageNet-1k wnids in label order: real class ids for both kinds of split, without any data.
@@ -200,7 +201,7 @@ def test_tiny_imagenet_from_the_archive():
     assert len(grid.expand(params)) == 2 * (2 + 70)
 
 
-PARAMS_FILES = sorted((ROOT / "params").glob("*.yaml"))
+PARAMS_FILES = sorted((ROOT / "transferlib" / "studies").glob("*.yaml"))
 
 
 # The grid sizes each params file's header states.

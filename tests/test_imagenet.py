@@ -14,8 +14,10 @@ import tensorflow as tf
 import yaml
 from PIL import Image
 
-from transferlib import data, grid, sources, splits, tfdata
-from transferlib.params import load_params
+from transferlib import sources, splits
+from transferlib.cell import data, tfdata
+from transferlib.driver import grid
+from transferlib.driver.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,9 +108,9 @@ def test_one_study_end_to_end_at_227_px(fake_imagenet, tmp_path):
 
 
 def test_paper_params_file_is_the_paper_protocol():
-    params = load_params(ROOT / "params" / "paper.yaml")
+    params = load_params(ROOT / "transferlib" / "studies" / "paper.yaml")
     cells = grid.expand(params, sources.imagenet_classes())
-    assert len(cells) == 298 and "298 networks" in (ROOT / "params" / "paper.yaml").read_text()
+    assert len(cells) == 298 and "298 networks" in (ROOT / "transferlib" / "studies" / "paper.yaml").read_text()
     assert (params.batch_size, params.iterations, params.val_every, params.lr) == (256, 450_000, 1000, 0.01)
     assert [round(f * params.iterations) for f in params.lr_drops] == [100_000, 200_000, 300_000, 400_000]
     ids = {c.id for c in cells}

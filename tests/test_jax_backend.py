@@ -9,7 +9,7 @@ import pytest
 
 from conftest import SHARED_DATASETS, TINY_32PX
 from test_study import ROOT, params_file
-from transferlib import results
+from transferlib import table
 
 pytest.importorskip("jax")
 pytestmark = pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")
@@ -29,7 +29,7 @@ def test_a_study_runs_under_jax_without_tensorflow(tmp_path, data_cache, tiny_im
     run = subprocess.run([sys.executable, "-m", "transferlib", "run", str(params), "--results", str(tmp_path)],
                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
-    df = results.read(tmp_path / "jax")
+    df = table.read(tmp_path / "jax")
     assert sorted(df.cell) == ["r0-A2B", "r0-baseA", "r0-baseB"]
     assert (df.top1 > 0).all()
     notebook = (tmp_path / "jax" / "cells" / "r0-A2B.ipynb").read_text()

@@ -3,8 +3,8 @@ import pytest
 import keras
 import tensorflow as tf
 
-from transferlib import models
-from transferlib.models import WEIGHT_LAYERS, caffenet
+from transferlib.cell import models
+from transferlib.cell.models import WEIGHT_LAYERS, caffenet
 
 
 def weight_layers(model):

@@ -5,7 +5,7 @@ import re
 import pytest
 import yaml
 
-from transferlib.params import Params, ParamsError, load_params
+from transferlib.driver.params import Params, ParamsError, load_params
 
 MINIMAL = {"dataset": "cifar100", "epochs": 3}
 

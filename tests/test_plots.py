@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from test_results import reduced_rows, study_rows
-from transferlib import plots
+from transferlib.summary import plots
 
 STUDIES = {
     "full": dict(),
@@ -100,6 +100,6 @@ def test_conv1_filters_rejects_other_shapes():
 
 
 def test_no_tensorflow_import():
-    code = ("import sys, transferlib.results, transferlib.plots; "
+    code = ("import sys, transferlib.table, transferlib.summary.plots; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(plots.__file__).parents[1])

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from test_study import ROOT, SMOKE, SMOKE_CELLS, TINY_32PX, cli, mtimes, params_file
-from transferlib import results
+from transferlib import table
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")
@@ -62,8 +62,8 @@ def ray_smoke(ray_address, tmp_path_factory, data_cache, tiny_imagenet):
 
 
 def test_smoke_study_on_ray_into_a_url_gives_the_local_executors_cells_and_table(ray_smoke):
-    assert tuple(pd.read_csv(ray_smoke / "results.csv").columns) == results.COLUMNS
-    df = results.read(ray_smoke)
+    assert tuple(pd.read_csv(ray_smoke / "results.csv").columns) == table.COLUMNS
+    df = table.read(ray_smoke)
     assert sorted(df.cell) == sorted(SMOKE_CELLS)
     assert ((df.top1 > 0) & (df.top1 <= df.top5) & (df.wall_seconds > df.train_seconds)).all()
     for cell in SMOKE_CELLS:
@@ -89,7 +89,7 @@ def test_worker_killed_mid_cell_is_retried_and_the_study_completes(ray_address, 
     worker.kill()  # the Ray worker process itself, not just its papermill child
     log = driver.communicate(timeout=600)[0]
     assert driver.returncode == 0, log
-    assert sorted(results.read(study).cell) == ["r0-R2B", "r0-baseB"]  # each once
+    assert sorted(table.read(study).cell) == ["r0-R2B", "r0-baseB"]  # each once
     assert (study / "cells" / f"{cell}.json").stat().st_mtime > killed_at  # run again after the kill
 
 
@@ -113,12 +113,12 @@ def test_driver_killed_mid_study_then_rerun_finishes_each_cell_once(ray_address,
 
     done = on_ray(params, "--results", tmp_path / "results", address=ray_address, cache=data_cache)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert sorted(results.read(study).cell) == ["r0-A2B", "r0-baseA", "r0-baseB"]
+    assert sorted(table.read(study).cell) == ["r0-A2B", "r0-baseA", "r0-baseB"]
     assert {name: t for name, t in mtimes(study).items() if name in before} == before  # not rerun
 
 
 def test_local_executor_never_imports_ray(tmp_path, data_cache, tiny_imagenet):
-    code = ("import sys; from transferlib import runner; "
+    code = ("import sys; from transferlib.driver import runner; "
             f"runner.run({str(SMOKE)!r}, results_dir={str(tmp_path)!r}, dry_run=True, out=lambda s: None); "
             "assert 'ray' not in sys.modules, 'ray imported'")
     env = dict(os.environ, TRANSFER_DATA_DIR=str(TINY_32PX.parent), TRANSFER_CACHE_DIR=str(data_cache))

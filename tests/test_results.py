@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transferlib import results
+from transferlib import atomic, table as results_table, vocabulary
+from transferlib.summary import findings, paper
+from transferlib.summary import stats as summary
 
 # Relative change of each treatment from its base per n = 1..7 (paper-like shapes).
 SHAPES = {
@@ -61,8 +63,8 @@ def study_rows(splits=("r0", "r1", "mmn"), ns=range(1, 8), targets="AB", random=
 
 def write(path, rows):
     for row in rows:
-        results.append_row(path, row)
-    return results.read(path)
+        results_table.append_row(path, row)
+    return results_table.read(path)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +76,7 @@ def study(tmp_path_factory):
 def test_read_round_trips_types_and_values(tmp_path):
     rows = study_rows(splits=("r0",), ns=(1,), random=False)
     df = write(tmp_path / "results.csv", rows)
-    assert tuple(df.columns) == results.COLUMNS
+    assert tuple(df.columns) == results_table.COLUMNS
     assert df.n.dtype == np.int64 and df.epochs.dtype == np.int64
     assert df.fine_tuned.dtype == bool and df.top1.dtype == np.float64
     got = df.set_index("cell")
@@ -83,43 +85,43 @@ def test_read_round_trips_types_and_values(tmp_path):
         assert got.loc[row["cell"], "history"] == row["history"]
         assert got.loc[row["cell"], "fine_tuned"] == row["fine_tuned"]
     assert got.loc["r0-baseA", "source"] == ""
-    assert results.read(tmp_path).equals(df)  # the study directory works too
+    assert results_table.read(tmp_path).equals(df)  # the study directory works too
 
 
 def test_read_reports_missing_file_and_columns(tmp_path):
     with pytest.raises(FileNotFoundError, match="no results table"):
-        results.read(tmp_path / "nowhere.csv")
+        results_table.read(tmp_path / "nowhere.csv")
     pd.DataFrame({"cell": ["x"], "top1": [0.5]}).to_csv(tmp_path / "results.csv", index=False)
     with pytest.raises(ValueError, match="lacks the columns.*'split'"):
-        results.read(tmp_path)
+        results_table.read(tmp_path)
 
 
 def test_read_reports_bad_values(tmp_path):
     row = {k: str(v) for k, v in study_rows(splits=("r0",), ns=(), random=False)[0].items()}
     pd.DataFrame([{**row, "fine_tuned": "maybe"}]).to_csv(tmp_path / "results.csv", index=False)
     with pytest.raises(ValueError, match=r"cells \['r0-baseA'\] have a fine_tuned"):
-        results.read(tmp_path)
+        results_table.read(tmp_path)
     pd.DataFrame([{**row, "top1": "high"}]).to_csv(tmp_path / "results.csv", index=False)
     with pytest.raises(ValueError, match="unreadable value.*high"):
-        results.read(tmp_path)
+        results_table.read(tmp_path)
 
 
 def test_read_a_table_without_rows(tmp_path):
-    (tmp_path / "results.csv").write_text(",".join(results.COLUMNS) + "\n")
-    df = results.read(tmp_path)
+    (tmp_path / "results.csv").write_text(",".join(results_table.COLUMNS) + "\n")
+    df = results_table.read(tmp_path)
     assert len(df) == 0 and df.fine_tuned.dtype == bool and df.n.dtype == np.int64
-    assert all(supported is None for _, supported, _ in results.findings(df))
+    assert all(supported is None for _, supported, _ in findings.findings(df))
 
 
 def test_append_row_replaces_the_same_cell(tmp_path):
     path = tmp_path / "results.csv"
     base_a, base_b = study_rows(splits=("r0",), ns=(), random=False)
     write(path, [base_a, base_b, {**base_a, "top1": 0.123}])
-    df = results.read(path)
+    df = results_table.read(path)
     assert list(df.cell) == ["r0-baseA", "r0-baseB"]
     assert df.set_index("cell").loc["r0-baseA", "top1"] == 0.123
     before = path.stat().st_mtime_ns
-    results.append_row(path, base_b)  # the same row again: the table is left as it is
+    results_table.append_row(path, base_b)  # the same row again: the table is left as it is
     assert path.stat().st_mtime_ns == before
 
 
@@ -127,7 +129,7 @@ def test_append_row_refuses_wrong_keys_before_writing(tmp_path):
     path = tmp_path / "results.csv"
     row = study_rows(splits=("r0",), ns=(), random=False)[0]
     with pytest.raises(ValueError, match=r"missing keys \['history'\], unknown keys \['extra'\]"):
-        results.append_row(path, {**{k: v for k, v in row.items() if k != "history"},
+        results_table.append_row(path, {**{k: v for k, v in row.items() if k != "history"},
                                   "extra": 1})
     assert not path.exists()
 
@@ -135,31 +137,31 @@ def test_append_row_refuses_wrong_keys_before_writing(tmp_path):
 def test_append_row_leaves_the_table_whole_when_interrupted(tmp_path, monkeypatch):
     path = tmp_path / "results.csv"
     first, second = study_rows(splits=("r0",), ns=(), random=False)
-    results.append_row(path, first)
+    results_table.append_row(path, first)
     before = path.read_bytes()
 
     def killed(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(results.os, "replace", killed)
+    monkeypatch.setattr(atomic.os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
-        results.append_row(path, second)
+        results_table.append_row(path, second)
     assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv", "results.csv.lock"]
+    assert [p.name for p in tmp_path.iterdir()] == ["results.csv"]  # no temporary or lock file left
 
 
 def test_append_row_from_two_processes_loses_nothing(tmp_path):
     path = tmp_path / "results.csv"
     rows = study_rows(splits=("r0",), random=False)  # 58 rows
     with multiprocessing.get_context("spawn").Pool(2) as pool:
-        pool.starmap_async(results.append_row, [(path, r) for r in rows], chunksize=1).get(120)
-    df = results.read(path)
+        pool.starmap_async(results_table.append_row, [(path, r) for r in rows], chunksize=1).get(120)
+    df = results_table.read(path)
     assert sorted(df.cell) == sorted(r["cell"] for r in rows)
 
 
 def test_treatment_names():
     def name(kind, target, fine_tuned=False, pooled=False):
-        return results.treatment(dict(kind=kind, target=target, fine_tuned=fine_tuned), pooled)
+        return vocabulary.treatment(dict(kind=kind, target=target, fine_tuned=fine_tuned), pooled)
 
     assert [name("base", "A"), name("base", "B"), name("base", "B", pooled=True)] == [
         "baseA", "baseB", "base"]
@@ -184,7 +186,7 @@ def test_table1_equals_hand_computation(study):
                 d_self.append(transfer_plus - top1[f"{split}-{x}{n}{x}+"])
         over_base[n] = sum(d_base) / len(d_base)
         over_selffer[n] = sum(d_self) / len(d_self)
-    table = results.table1(study)
+    table = summary.table1(study)
     assert list(table.index) == ["1", "2", "3", "4", "5", "6", "7", "1-7", "3-7", "5-7"]
     for n in range(1, 8):
         assert table.loc[str(n), "networks"] == 4
@@ -197,13 +199,13 @@ def test_table1_equals_hand_computation(study):
             sum(over_base[n] for n in layers) / len(layers), abs=1e-15)
         assert table.loc[key, "AnB+ - BnB+"] == pytest.approx(
             sum(over_selffer[n] for n in layers) / len(layers), abs=1e-15)
-        assert table.loc[key, "paper AnB+ - baseB"] == results.PAPER_REFERENCE["table1"][key][0]
+        assert table.loc[key, "paper AnB+ - baseB"] == paper.PAPER_REFERENCE["table1"][key][0]
     assert table.loc["1-7", "networks"] == 28
 
 
 def test_table1_ranges_average_the_measured_layers(tmp_path):
     df = write(tmp_path / "results.csv", study_rows(splits=("r0",), ns=(2, 6), random=False))
-    table = results.table1(df)
+    table = summary.table1(df)
     assert list(table.index) == ["2", "6", "1-7", "3-7", "5-7"]
     assert table.loc["5-7", "AnB+ - baseB"] == table.loc["6", "AnB+ - baseB"]
     assert table.loc["1-7", "AnB+ - baseB"] == pytest.approx(
@@ -212,29 +214,29 @@ def test_table1_ranges_average_the_measured_layers(tmp_path):
 
 def test_relative_to_base(study):
     top1 = dict(zip(study.cell, study.top1))
-    rel = results.relative_to_base(study).set_index("cell")
+    rel = summary.relative_to_base(study).set_index("cell")
     assert "r0-baseA" not in rel.index and len(rel) == len(study) - 6
     for cell, base in (("r0-A3B", "r0-baseB"), ("r1-B7A+", "r1-baseA"), ("mmn-A7B", "mmn-baseB"),
                        ("r0-R4A", "r0-baseA")):
         assert rel.loc[cell, "relative"] == pytest.approx(top1[cell] / top1[base] - 1,
                                                           abs=1e-15)
-    orphan = results.relative_to_base(study[study.cell != "r1-baseA"]).set_index("cell")
+    orphan = summary.relative_to_base(study[study.cell != "r1-baseA"]).set_index("cell")
     assert math.isnan(orphan.loc["r1-B7A+", "relative"])
     assert not math.isnan(orphan.loc["r1-A7B+", "relative"])
 
 
 def test_t_quantile():
-    assert results.t_quantile(1) == 12.706 and results.t_quantile(30) == 2.042
-    assert results.t_quantile(40) == pytest.approx(2.021, abs=1e-3)
-    assert results.t_quantile(120) == pytest.approx(1.980, abs=1e-3)
-    assert results.t_quantile(30) > results.t_quantile(31) > results.t_quantile(10_000) > 1.96
+    assert summary.t_quantile(1) == 12.706 and summary.t_quantile(30) == 2.042
+    assert summary.t_quantile(40) == pytest.approx(2.021, abs=1e-3)
+    assert summary.t_quantile(120) == pytest.approx(1.980, abs=1e-3)
+    assert summary.t_quantile(30) > summary.t_quantile(31) > summary.t_quantile(10_000) > 1.96
 
 
 def test_summary_stats_mean_and_ci():
     rows = [_row(f"r{i}-A1B", f"r{i}", "transfer", f"r{i}-baseA", "B", 1, False, v)
             for i, v in enumerate((0.4, 0.5, 0.6))]
     rows.append(_row("mmn-A1B", "mmn", "transfer", "mmn-baseA", "B", 1, False, 0.3))
-    stats = results.summary_stats(pd.DataFrame(rows)).set_index("tasks")
+    stats = summary.summary_stats(pd.DataFrame(rows)).set_index("tasks")
     assert stats.loc["similar", "networks"] == 3
     assert stats.loc["similar", "mean"] == pytest.approx(0.5)
     assert stats.loc["similar", "ci95"] == pytest.approx(4.303 * 0.1 / math.sqrt(3))
@@ -243,26 +245,26 @@ def test_summary_stats_mean_and_ci():
 
 
 def test_summary_stats_relative_is_the_mean_of_relative_to_base(study):
-    rel = results.relative_to_base(study)
+    rel = summary.relative_to_base(study)
     expected = rel[(rel.pooled == "transfer") & (rel.n == 7) & (rel.tasks == "similar")]
-    stats = results.summary_stats(study, relative=True)
+    stats = summary.summary_stats(study, relative=True)
     got = stats[(stats.treatment == "transfer") & (stats.n == 7) & (stats.tasks == "similar")]
     assert got["mean"].item() == pytest.approx(expected.relative.mean())
-    assert set(stats.treatment) == set(results.POOLED) - {"base"}
+    assert set(stats.treatment) == set(vocabulary.POOLED) - {"base"}
 
 
 def test_findings_support_a_paper_like_study(study):
-    found = results.findings(study)
+    found = findings.findings(study)
     assert [f[0] for f in found] == [2, 3, 4, 5, 6, 7]
     assert all(supported for _, supported, _ in found), found
     text = dict((number, text) for number, _, text in found)
-    assert f"±{results.EQUAL_TOL:.0%}" in text[2] and "paper" in text[2]
+    assert f"±{findings.EQUAL_TOL:.0%}" in text[2] and "paper" in text[2]
     assert "supported" in text[6] and "-25.0%" in text[6]
 
 
 def test_findings_unmeasured_without_mmn_and_random(study):
     df = study[(study.split != "mmn") & (study.kind != "random")]
-    found = {number: (supported, text) for number, supported, text in results.findings(df)}
+    found = {number: (supported, text) for number, supported, text in findings.findings(df)}
     assert found[6] == (None, "Finding 6 (AnB falls faster with n on dissimilar tasks): not "
                               "measured: the study has no man-made/natural split.")
     assert found[7][0] is None and "no random-weights cells" in found[7][1]
@@ -272,19 +274,19 @@ def test_findings_unmeasured_without_mmn_and_random(study):
 def test_findings_refute_what_the_numbers_contradict(tmp_path):
     shapes = {**SHAPES, ("selffer", True): (-.1,) * 7, ("transfer", True): (-.05,) * 7}
     df = write(tmp_path / "results.csv", study_rows(splits=("r0",), random=False, shapes=shapes))
-    found = {number: supported for number, supported, _ in results.findings(df)}
+    found = {number: supported for number, supported, _ in findings.findings(df)}
     assert found[3] is False and found[5] is False and found[2] is True
 
 
 def test_findings_partial_grid_is_not_measured(tmp_path):
     df = write(tmp_path / "results.csv", study_rows(splits=("r0",), ns=(1, 2), random=False))
-    found = {number: (supported, text) for number, supported, text in results.findings(df)}
+    found = {number: (supported, text) for number, supported, text in findings.findings(df)}
     assert found[2][0] is None and "no BnB at n=3-6" in found[2][1]
     assert found[4][0] is None and "no AnB at n=4-7" in found[4][1]
 
 
 def test_paper_reference():
-    ref = results.PAPER_REFERENCE
+    ref = paper.PAPER_REFERENCE
     assert ref["base"]["mean"] == .6251 and ref["means"]["transfer+"][7] == .6465
     assert ref["relative"]["dissimilar"]["transfer"][7] == -.25
     assert ref["relative"]["similar"]["transfer"][7] == pytest.approx(.5425 / .6251 - 1)
@@ -294,7 +296,7 @@ def test_paper_reference():
 def test_history_is_json_in_the_file(tmp_path):
     path = tmp_path / "results.csv"
     row = study_rows(splits=("r0",), ns=(), random=False)[0]
-    results.append_row(path, {**row, "history": np.array([0.25, 0.5])})
+    results_table.append_row(path, {**row, "history": np.array([0.25, 0.5])})
     raw = pd.read_csv(path, dtype=str)
     assert json.loads(raw.history[0]) == [0.25, 0.5]
 
@@ -313,7 +315,7 @@ def reduced_rows(ks=(10, 50), ns=(3, 7), split="r0"):
 
 def test_generality_separates_co_adaptation_from_specificity(study):
     top1 = dict(zip(study.cell, study.top1))
-    table = results.generality(study)
+    table = summary.generality(study)
     assert list(table.index) == list(range(1, 8))
     for n in range(1, 8):
         pairs = [(top1[f"{s}-base{x}"], top1[f"{s}-{x}{n}{x}"], top1[f"{s}-{o}{n}{x}"])
@@ -329,17 +331,17 @@ def test_generality_separates_co_adaptation_from_specificity(study):
 
 def test_reduced_cells_stay_out_of_the_papers_numbers(study, tmp_path):
     both = write(tmp_path / "results.csv", study_rows() + reduced_rows())
-    pd.testing.assert_frame_equal(results.table1(both), results.table1(study))
-    pd.testing.assert_frame_equal(results.generality(both), results.generality(study))
-    assert results.findings(both) == results.findings(study)
-    assert len(results.label(both)) == len(study)
-    assert len(results.reduced_data(study)) == 0
+    pd.testing.assert_frame_equal(summary.table1(both), summary.table1(study))
+    pd.testing.assert_frame_equal(summary.generality(both), summary.generality(study))
+    assert findings.findings(both) == findings.findings(study)
+    assert len(vocabulary.label(both)) == len(study)
+    assert len(summary.reduced_data(study)) == 0
 
 
 def test_reduced_data_gain_over_the_base_of_the_same_k(tmp_path):
     df = write(tmp_path / "results.csv", study_rows(splits=("r0",)) + reduced_rows())
     top1 = dict(zip(df.cell, df.top1))
-    table = results.reduced_data(df).set_index(["treatment", "n", "images_per_class"])
+    table = summary.reduced_data(df).set_index(["treatment", "n", "images_per_class"])
     for k in (10, 50):
         assert table.loc[("base", 0, k), "mean"] == top1[f"r0-baseB-k{k}"]
         assert np.isnan(table.loc[("base", 0, k), "gain"])

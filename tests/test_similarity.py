@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from transferlib import models, similarity
+from transferlib.cell import models, similarity
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from conftest import SHARED_DATASETS, TINY_32PX
-from transferlib import results
+from transferlib import table
 
 ROOT = Path(__file__).resolve().parents[1]
-SMOKE = ROOT / "params" / "smoke.yaml"
+SMOKE = ROOT / "transferlib" / "studies" / "smoke.yaml"
 SMOKE_CELLS = ["r0-baseA", "r0-baseB", "r0-B2B", "r0-B2B+", "r0-A2B", "r0-A2B+", "r0-R2B",
                "r0-baseB-k10", "r0-A2B+-k10"]
 
@@ -71,7 +71,7 @@ def test_smoke_study_leaves_every_file(smoke):
 
 
 def test_results_table_has_one_row_per_cell(smoke):
-    df = results.read(smoke)
+    df = table.read(smoke)
     assert sorted(df.cell) == sorted(SMOKE_CELLS)
     row = df.set_index("cell").loc["r0-A2B+"]
     assert (row.kind, row.source, row.target, row.n, row.fine_tuned) == ("transfer", "r0-baseA", "B", 2, True)
@@ -102,8 +102,9 @@ def test_layer_similarity_of_the_smoke_study(smoke):
 
 def test_cka_of_a_trained_network_with_itself_is_one(smoke, data_cache, monkeypatch):
     import keras
-    from transferlib import grid, steps
-    from transferlib.params import load_params
+    from transferlib.cell import steps
+    from transferlib.driver import grid
+    from transferlib.driver.params import load_params
     monkeypatch.setenv("TRANSFER_DATA_DIR", str(SHARED_DATASETS))
     monkeypatch.setenv("TRANSFER_CACHE_DIR", str(data_cache))
     params = load_params(smoke / "params.yaml")
@@ -125,7 +126,7 @@ def test_generality_matches_results_csv(smoke):
 
 
 def test_reduced_data_cells_train_on_k_images_per_class(smoke):
-    df = results.read(smoke).set_index("cell")
+    df = table.read(smoke).set_index("cell")
     assert df.loc["r0-baseB-k10"].images_per_class == df.loc["r0-A2B+-k10"].images_per_class == 10
     assert (df.drop(["r0-baseB-k10", "r0-A2B+-k10"]).images_per_class == 0).all()
     for cell, images in (("r0-baseB-k10", 2 * 10), ("r0-A2B+-k10", 2 * 10), ("r0-baseB", 2 * 500)):
@@ -147,7 +148,7 @@ def test_second_run_executes_no_cell(smoke, data_cache):
     again = cli(SMOKE, "--results", smoke.parent, cache=data_cache)
     assert again.returncode == 0, again.stdout + again.stderr
     assert mtimes(smoke) == before
-    assert len(results.read(smoke)) == len(SMOKE_CELLS)
+    assert len(table.read(smoke)) == len(SMOKE_CELLS)
 
 
 def test_dry_run_lists_done_cells_and_what_a_change_reruns(smoke, data_cache, tmp_path):
@@ -183,7 +184,7 @@ def test_runner_killed_mid_cell_then_rerun_finishes_each_cell_once(tmp_path, dat
 
     done = cli(params, "--results", tmp_path / "results", cache=data_cache)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert sorted(results.read(study).cell) == ["r0-A2B", "r0-baseA", "r0-baseB"]
+    assert sorted(table.read(study).cell) == ["r0-A2B", "r0-baseA", "r0-baseB"]
     assert (study / "cells" / "r0-baseA.ipynb").stat().st_mtime_ns == first  # not run again
 
 

@@ -2,9 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from transferlib import data, train
-from transferlib.models import WEIGHT_LAYERS, caffenet
-from transferlib.transfer import transfer_model
+from transferlib.cell import data, train
+from transferlib.cell.models import WEIGHT_LAYERS, caffenet
+from transferlib.cell.transfer import transfer_model
 
 
 def weights(model, name):

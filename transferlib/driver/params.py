@@ -13,14 +13,14 @@ from pathlib import Path
 
 import yaml
 
-from .sources import STREAMED
+from ..cell_parameters import PRECISIONS
+from ..sources import STREAMED
 
 TREATMENTS = ("BnB", "BnB+", "AnB", "AnB+", "random")
 DIRECTIONS = ("AnB", "BnA")
 IMAGE_SIZES = (32, 64, 227)
 EXECUTORS = ("local", "ray")
 MAN_MADE_NATURAL = "man_made_natural"
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
 ALL_CLASSES = ("base", "random")  # cells trained on all the study's classes, not on a half
 
 

@@ -10,7 +10,7 @@ import os
 
 import keras
 
-from .params import PRECISIONS
+from ..cell_parameters import PRECISIONS
 
 
 class OneDevice:

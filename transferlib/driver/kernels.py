@@ -21,7 +21,7 @@ from jupyter_client.manager import KernelManager
 
 LAUNCH_GAP = 2.0  # seconds between kernel starts on a machine
 
-WARM_UP = "import keras, matplotlib.pyplot\nfrom transferlib import models, plots, steps, train, transfer"
+WARM_UP = "import keras, matplotlib.pyplot\nfrom transferlib.cell import devices, figures, models, steps, train, transfer"
 
 
 @contextmanager

@@ -8,8 +8,8 @@ had been resized to 256 x 256 first. Both share the crops and ``data.normalisati
 import numpy as np
 import tensorflow as tf
 
-from .data import SHUFFLE_BUFFER, normalisation
-from .sources import stored_size
+from ..sources import stored_size
+from .images import SHUFFLE_BUFFER, normalisation
 
 _RECORD_STATS_SAMPLE = 1024  # JPEGs decoded (centre crops) for the normalisation of a record subset
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import sources, splits
+from .. import sources, splits
 from .params import MAN_MADE_NATURAL, ParamsError
 
 _UNHASHED = ("data_dir", "jit_compile", "distribute", "memory_growth", "checkpoint")

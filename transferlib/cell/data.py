@@ -15,10 +15,9 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from .sources import Records
+from ..sources import Records
+from .images import centre_crops, normalisation
 
-SHUFFLE_BUFFER = 2048  # a buffer as large as the dataset delays the end of each epoch by seconds
-_STATS_SAMPLE = 10_000
 
 
 @dataclass(frozen=True)
@@ -64,20 +63,6 @@ def select(dataset, classes, max_per_class=None):
                   *pick(dataset.val_images, dataset.val_labels))
 
 
-def channel_stats(images):
-    """Per-channel mean and standard deviation of uint8 images (on a sample of at most 10,000)."""
-    step = max(1, len(images) // _STATS_SAMPLE)
-    sample = np.asarray(images[::step], np.float32)
-    return sample.mean(axis=(0, 1, 2)), sample.std(axis=(0, 1, 2))
-
-
-def normalisation(sample, image_size):
-    """(mean, scale) per channel from a training ``sample``: inputs become (x - mean) / scale,
-    with scale 1 at 227 px (the paper's mean subtraction) and the std at the small sizes."""
-    mean, std = channel_stats(sample)
-    return mean, np.ones(3, np.float32) if image_size == 227 else std
-
-
 def pipelines(subset, *, image_size, batch_size, seed, kind=None):
     """(train, val) pipelines of (normalised float32 image, label) batches of a ``Subset``.
 
@@ -103,13 +88,6 @@ def record_pipelines(records, *, image_size, batch_size, seed):
     """(train, val) tf.data pipelines of a ``sources.Records`` subset (see ``tfdata``)."""
     from . import tfdata
     return tfdata.record_pipelines(records, image_size=image_size, batch_size=batch_size, seed=seed)
-
-
-def centre_crops(images, image_size, mean, scale):
-    """The centre ``image_size`` crops of uint8 ``images``, normalised: (x - mean) / scale."""
-    start = (images.shape[1] - image_size) // 2
-    crops = images[:, start:start + image_size, start:start + image_size]
-    return (crops.astype(np.float32) - mean) / scale
 
 
 class ArrayBatches(keras.utils.PyDataset):

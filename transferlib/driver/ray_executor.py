@@ -11,7 +11,7 @@ import os
 
 import ray
 
-from .runner import Launcher, not_run, record
+from .executors import Launcher, not_run, record
 
 CELL_RETRIES = 3
 FORWARDED_ENV = ("TRANSFER_DATA_DIR", "TRANSFER_CACHE_DIR", "TF_CPP_MIN_LOG_LEVEL")

@@ -1,4 +1,4 @@
-"""The paper's figures drawn from a results table (transferlib.results.read).
+"""The paper's figures drawn from a results table (transferlib.table.read).
 
 figure2 and figure3 are the paper's Figures 2 and 3, conv1_filters shows learned first-layer
 features, learning_curves the per-epoch validation top-1 of every network; beyond the paper,
@@ -16,7 +16,10 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from transferlib import results
+from .. import vocabulary
+from ..cell.figures import conv1_filters  # noqa: F401  (the summary draws it too)
+from . import paper
+from . import stats as statistics
 
 STYLE = {
     "base": dict(marker="o", color="black", mfc="white", label="baseA, baseB"),
@@ -97,7 +100,7 @@ def figure2(df, reference=False, metric="top1"):
     for an ImageNet study."""
     fig = Figure(figsize=(9, 9), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, sharey=True)
-    data = results.label(df)
+    data = vocabulary.label(df)
     data = data[data.tasks == "similar"]
     for ax in (top, bottom):
         _layer_axis(ax, _YLABEL[metric])
@@ -109,10 +112,10 @@ def figure2(df, reference=False, metric="top1"):
     _scatter(top, data, metric, _FIG2)
     top.legend(loc="lower left", fontsize="small")
     bottom.set_title("mean per treatment, 95% CI")
-    stats = results.summary_stats(data, metric)
+    stats = statistics.summary_stats(data, metric)
     _mean_lines(bottom, stats, "similar", _FIG2, base_at_zero=_base_mean(stats, "similar"))
     if reference:
-        ref = results.PAPER_REFERENCE
+        ref = paper.PAPER_REFERENCE
         for i, t in enumerate(_FIG2[1:]):
             bottom.plot(range(8), [ref["base"]["mean"]] + list(ref["means"][t].values()),
                         color=STYLE[t]["color"], **_REFERENCE,
@@ -127,8 +130,8 @@ def _dissimilar_panel(ax, data, stats, metric):
     if not len(rows):
         return _absent(ax, title)
     ax.set_title(title)
-    _scatter(ax, rows, metric, results.POOLED)
-    _mean_lines(ax, stats, "dissimilar", results.POOLED, base_at_zero=_base_mean(stats,
+    _scatter(ax, rows, metric, vocabulary.POOLED)
+    _mean_lines(ax, stats, "dissimilar", vocabulary.POOLED, base_at_zero=_base_mean(stats,
                 "dissimilar"), ci=False, label=False)
     ax.legend(loc="lower left", fontsize="small")
 
@@ -152,15 +155,15 @@ def _random_panel(ax, data, stats, metric):
 
 def _relative_panel(ax, df, reference, metric):
     title = "mean relative to the base (same split and half)"
-    stats = results.summary_stats(df, metric, relative=True)
+    stats = statistics.summary_stats(df, metric, relative=True)
     if not len(stats):
         return _absent(ax, title)
     ax.set_title(title)
     ax.axhline(0, color="black", lw=1)
     for tasks in _TASKS:
-        _mean_lines(ax, stats, tasks, results.POOLED[1:], scale=100, base_at_zero=(0.0, 0.0))
+        _mean_lines(ax, stats, tasks, vocabulary.POOLED[1:], scale=100, base_at_zero=(0.0, 0.0))
     if reference:
-        ref = results.PAPER_REFERENCE["relative"]
+        ref = paper.PAPER_REFERENCE["relative"]
         for tasks, by_treatment in ref.items():
             for t, values in by_treatment.items():
                 ax.plot(range(8), [0] + [100 * v for v in values.values()],
@@ -183,38 +186,12 @@ def figure3(df, reference=False, metric="top1"):
     for ax in (left, right):
         _layer_axis(ax, _YLABEL[metric])
     _layer_axis(bottom, f"{_YLABEL[metric]} relative to base (%)")
-    data = results.label(df)
-    stats = results.summary_stats(df, metric)
+    data = vocabulary.label(df)
+    stats = statistics.summary_stats(df, metric)
     _dissimilar_panel(left, data, stats, metric)
     _random_panel(right, data, stats, metric)
     _relative_panel(bottom, df, reference, metric)
     return fig
-
-
-def conv1_filters(weights, title="conv1 filters", ax=None):
-    """conv1 kernels `weights` (array [k, k, 3, F], as Keras stores them) as a grid of small
-    RGB images, each filter scaled to its own min..max (constant filters grey)."""
-    w = np.asarray(weights, dtype=float)
-    if w.ndim != 4 or w.shape[2] != 3:
-        raise ValueError(f"conv1 weights must have shape [k, k, 3, filters], got {w.shape}")
-    k, filters = w.shape[0], w.shape[3]
-    lo = w.min(axis=(0, 1, 2), keepdims=True)
-    span = w.max(axis=(0, 1, 2), keepdims=True) - lo
-    norm = np.divide(w - lo, span, out=np.full_like(w, 0.5), where=span > 0)
-    cols = math.ceil(math.sqrt(filters))
-    rows = math.ceil(filters / cols)
-    mosaic = np.ones((rows * (k + 1) + 1, cols * (k + 1) + 1, 3))
-    for f in range(filters):
-        r, c = divmod(f, cols)
-        mosaic[1 + r * (k + 1):(r + 1) * (k + 1), 1 + c * (k + 1):(c + 1) * (k + 1)] = \
-            norm[..., f]
-    if ax is None:
-        fig = Figure(figsize=(0.5 * cols + 1, 0.5 * rows + 1), layout="constrained")
-        ax = fig.add_subplot()
-    ax.imshow(mosaic, interpolation="nearest")
-    ax.set_axis_off()
-    ax.set_title(title)
-    return ax.figure
 
 
 def _mean_curve(curves):
@@ -230,9 +207,9 @@ def learning_curves(df):
     network, the mean thicker with a marker per epoch (solid for similar tasks, dash-dot for
     dissimilar), and in the other treatments' panels the bases' mean (similar tasks) dashed in
     black, so that a lasting boost over the base can be seen epoch by epoch."""
-    data = results.label(df)
+    data = vocabulary.label(df)
     data = data[data.history.map(len) > 0]
-    treatments = [t for t in results.POOLED if (data.pooled == t).any()]
+    treatments = [t for t in vocabulary.POOLED if (data.pooled == t).any()]
     if not treatments:
         fig = Figure(figsize=(6, 4), layout="constrained")
         _absent(fig.add_subplot(), "learning curves")
@@ -305,11 +282,11 @@ def similarity(cka, df, metric="top1"):
     fig = Figure(figsize=(12, 9), layout="constrained")
     (curves, bases), (transfer_ax, selffer_ax) = fig.subplots(2, 2)
     _layer_axis(curves, _YLABEL[metric])
-    data = results.label(df)
+    data = vocabulary.label(df)
     data = data[data.tasks == "similar"]
     if data.pooled.isin(_FIG2).any():
         curves.set_title("transfer curves: mean per treatment (similar tasks)")
-        stats = results.summary_stats(data, metric)
+        stats = statistics.summary_stats(data, metric)
         _mean_lines(curves, stats, "similar", _FIG2, base_at_zero=_base_mean(stats, "similar"))
         curves.legend(loc="lower left", fontsize="small")
     else:
@@ -335,7 +312,7 @@ def similarity(cka, df, metric="top1"):
 
 
 def generality(df, metric="top1"):
-    """How general each layer is (results.generality). Left: AnB / baseB and AnB / BnB against
+    """How general each layer is (stats.generality). Left: AnB / baseB and AnB / BnB against
     n. Right: the drop baseB - AnB per n stacked from its two effects, co-adaptation (baseB -
     BnB) and specificity (BnB - AnB), in top-1 points; negative parts stack below zero."""
     fig = Figure(figsize=(12, 4.5), layout="constrained")
@@ -343,7 +320,7 @@ def generality(df, metric="top1"):
     for ax, ylabel in ((ratios, "ratio of top-1"), (stacked, "top-1 lost (points)")):
         _layer_axis(ax, ylabel)
         ax.set_xlim(0.5, 7.5)
-    table = results.generality(df, metric)
+    table = statistics.generality(df, metric)
     if not len(table):
         _absent(ratios, "generality")
         _absent(stacked, "co-adaptation and specificity")
@@ -371,13 +348,13 @@ def generality(df, metric="top1"):
 
 
 def reduced_data(df, metric="top1"):
-    """Reduced-data networks (results.reduced_data), similar tasks. Left: the base and AnB+ per n
+    """Reduced-data networks (stats.reduced_data), similar tasks. Left: the base and AnB+ per n
     trained on the first k images per class, against k; dotted, the same networks on all the
     data. Right: AnB+ minus the base of the same k, against k; dotted, the same on all the data
     (Table 1's AnB+ - baseB)."""
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     acc, gain = fig.subplots(1, 2)
-    table = results.reduced_data(df, metric)
+    table = statistics.reduced_data(df, metric)
     table = table[table.tasks == "similar"]
     for ax, ylabel in ((acc, _YLABEL[metric]), (gain, "AnB+ - base (top-1 points)")):
         ax.set_xlabel("training images per class (k)")

@@ -1,0 +1,41 @@
+"""The paper's vocabulary for a results table's rows.
+
+A row's ``treatment`` is baseA/baseB, BnB/AnA (selffer), AnB/BnA (transfer), a "+" for
+fine-tuned, or random; its ``pooled`` treatment drops the direction (base, selffer, selffer+,
+transfer, transfer+, random) so both directions of every split are averaged together, as in the
+paper's figures. ``tasks`` is "similar" for the random splits and "dissimilar" for the
+man-made/natural split.
+"""
+
+import numpy as np
+
+KINDS = ("base", "selffer", "transfer", "random")
+DISSIMILAR_SPLIT = "mmn"
+POOLED = ("base", "selffer", "selffer+", "transfer", "transfer+", "random")
+
+
+def treatment(row, pooled=False):
+    """The paper's name of a row's network: baseA/baseB, BnB/AnA, AnB/BnA (+ if fine-tuned) or
+    random; with pooled=True the name without direction: base, selffer(+), transfer(+), random."""
+    kind, target = row["kind"], row["target"]
+    plus = "+" if row["fine_tuned"] else ""
+    if kind == "random":
+        return "random"
+    if kind == "base":
+        return "base" if pooled else f"base{target}"
+    if pooled:
+        return kind + plus
+    source = target if kind == "selffer" else "AB"[target == "A"]
+    return f"{source}n{target}{plus}"
+
+
+def label(df):
+    """The rows of `df` trained on all the data (images_per_class 0; the reduced-data cells are
+    left to `reduced_data`), with the columns treatment, pooled and tasks (similar | dissimilar)."""
+    out = df[df.images_per_class == 0].copy()
+    out["treatment"] = [treatment(r) for r in out.to_dict("records")]
+    out["pooled"] = [treatment(r, pooled=True) for r in out.to_dict("records")]
+    out["tasks"] = np.where(out.split == DISSIMILAR_SPLIT, "dissimilar", "similar")
+    return out
+
+
