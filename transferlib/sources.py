@@ -143,6 +143,18 @@ def class_names(name, data_dir=None, cache_dir=None, download=True):
     raise CorruptDataError(f"{source} has no {FOLDER}/wnids.txt: is it Tiny ImageNet in its official layout?")
 
 
+def published_classes(name):
+    """The class ids of dataset ``name`` known without its data (for planning a study before
+    getting it), or None: Tiny ImageNet's 200 wnids, ImageNet's 1000 in tfds's order."""
+    if name == TINY_IMAGENET:
+        import importlib.resources
+        return importlib.resources.files("transferlib").joinpath(
+            "resources", "tiny_imagenet_wnids.txt").read_text().split()
+    if _is_imagenet(name):
+        return imagenet_classes()
+    return None
+
+
 def load(name, size, data_dir=None, cache_dir=None, download=True, skip_bad_images=False):
     """Dataset `name` with its images resized to `size` x `size`, decoded once and then cached.
 
