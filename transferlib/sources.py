@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from .atomic import write_text_atomic
 
@@ -337,7 +337,7 @@ def _read_tiny(source, wanted, progress=False):
     """
     if source.is_dir():
         paths = sorted(p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file())
-        for path in tqdm([p for p in paths if wanted(p)], desc=f"decode {source}", disable=not progress):
+        for path in tqdm([p for p in paths if wanted(p)], desc=f"decode {source.name}", disable=not progress):
             yield path, (source / path).read_bytes()
         return
     try:

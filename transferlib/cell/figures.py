@@ -6,9 +6,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
-def conv1_filters(weights, title="conv1 filters", ax=None):
+def conv1_filters(weights, title="conv1 filters", ax=None, caption=None):
     """conv1 kernels `weights` (array [k, k, 3, F], as Keras stores them) as a grid of small
-    RGB images, each filter scaled to its own min..max (constant filters grey)."""
+    RGB images, each filter scaled to its own min..max (constant filters grey), with
+    ``caption`` under the figure."""
     w = np.asarray(weights, dtype=float)
     if w.ndim != 4 or w.shape[2] != 3:
         raise ValueError(f"conv1 weights must have shape [k, k, 3, filters], got {w.shape}")
@@ -29,4 +30,6 @@ def conv1_filters(weights, title="conv1 filters", ax=None):
     ax.imshow(mosaic, interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(title)
+    if caption:
+        ax.figure.supxlabel(caption, fontsize="small", wrap=True)
     return ax.figure

@@ -1,23 +1,36 @@
 """The steps a cell's notebook runs, one call each: data, source network, training outputs,
-layer similarity."""
+layer similarity, and the small tables a notebook shows of them."""
 
 import json
 import os
+from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 
 from .. import sources, store
 from ..atomic import write_atomic, write_text_atomic
 from . import data, similarity
-from .models import caffenet
+from .models import WEIGHT_LAYERS, caffenet
 
-def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None):
+
+def standalone_path(name):
+    """Where a notebook run by hand (not by the runner) writes ``name``: in
+    $TRANSFER_RESULTS_DIR, else in results/notebooks/ under the folder JupyterLab was started
+    from ($PWD; a kernel works in its notebook's folder), never beside the notebooks."""
+    folder = sources.env_path("TRANSFER_RESULTS_DIR") or Path(os.environ.get("PWD") or os.getcwd()) / "results" / "notebooks"
+    return str(folder / name)
+
+
+def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None,
+              skip_bad_images=False):
     """(subset, train pipeline, val pipeline) for ``classes``: a list of class ids, or a
     count k for the dataset's first k classes (handy when exploring in JupyterLab).
     Decoded arrays go through ``data.pipelines``, a streamed dataset's records (ImageNet at
     227 px) through ``data.record_pipelines``; prints what it read."""
-    loaded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir)
+    loaded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir,
+                          skip_bad_images=skip_bad_images)
     if isinstance(classes, int):
         classes = loaded.classes[:classes]
     subset = data.select(loaded, classes, max_per_class=max_per_class)
@@ -31,12 +44,19 @@ def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, 
     return subset, train_ds, val_ds
 
 
-def source_model(path, *, num_classes, image_size, width):
-    """The base network saved at ``path`` (a file or a URL, see ``store``); with no path
-    (random-weights cells) a fresh CaffeNet that only lends its architecture."""
-    if path:
-        return load_model(path)
-    return caffenet(num_classes, image_size, width)
+def source_model(path, *, source, kind, num_classes, image_size, width):
+    """The base network ``source`` saved at ``path`` (a file or a URL, see ``store``; None: where
+    base.ipynb run by hand saves it), or for random-weights cells (``kind`` "random") a fresh
+    CaffeNet that only lends its architecture. A missing base is an error saying which file to
+    make: a transfer never silently starts from random weights."""
+    if kind == "random":
+        return caffenet(num_classes, image_size, width)
+    path = path or standalone_path(f"{source}.keras")
+    if not store.is_url(path) and not Path(path).is_file():
+        raise FileNotFoundError(f"no base network {source} at {path}: run base.ipynb first (with "
+                                f'cell = "{source}"), or set source_model_path to its .keras file')
+    print(f"copying layers 1..n of {source} from {path if store.is_url(path) else Path(path).name}")
+    return load_model(path)
 
 
 def load_model(path):
@@ -50,17 +70,46 @@ def load_model(path):
         os.unlink(local)
 
 
-def save(result, *, metrics_path, params_hash="", model=None, model_path=None, cka=None):
-    """Save the model (if ``model_path``) and then the metrics JSON the runner reads as 'done',
-    with the network's layer similarity to its base ``cka`` ({layer: linear CKA}) if given."""
-    if model_path:
+def save(result, *, cell, metrics_path=None, params_hash="", model=None, model_path=None, cka=None):
+    """Save the model (with ``model_path``, None: ``standalone_path``) and then the metrics JSON
+    the runner reads as 'done' (None: ``standalone_path``), with the network's layer similarity
+    to its base ``cka`` ({layer: linear CKA}) if given. Says where, in one line."""
+    if model is not None:
+        model_path = model_path or standalone_path(f"{cell}.keras")
         write_atomic(model_path, model.save)
+    metrics_path = metrics_path or standalone_path(f"{cell}.json")
     metrics = {**result.to_dict(), "params_hash": params_hash,
                "val_top1": [h["val_top1"] for h in result.history]}
     if cka is not None:
         metrics["cka"] = cka
     write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
-    return metrics
+    print(f"saved {cell}: " + ", ".join(Path(p).name for p in (model_path if model is not None else None, metrics_path) if p))
+
+
+def metrics_table(result):
+    """The validation results of ``result`` as a one-row table, to 4 significant digits."""
+    row = {"top-1": result.top1, "top-5": result.top5, "best-10 top-1": result.best10_top1,
+           "validations": result.epochs, "train seconds": result.train_seconds}
+    return pd.DataFrame([row]).style.format("{:.4g}").hide(axis="index")
+
+
+def layer_table(model, *, n=0, fine_tuned=False, kind="base"):
+    """One column per weight layer: where its weights come from (copied-frozen,
+    copied-fine-tuned, random-frozen or fresh), whether it learns, and its parameter count."""
+    origin = ("random-frozen" if kind == "random" else
+              "copied-fine-tuned" if fine_tuned else "copied-frozen")
+    columns = {}
+    for i, name in enumerate(WEIGHT_LAYERS, 1):
+        layer = model.get_layer(name)
+        columns[name] = {"weights": origin if i <= n else "fresh",
+                         "learns": "yes" if layer.trainable else "no",
+                         "parameters": f"{layer.count_params():,}"}
+    return pd.DataFrame(columns)
+
+
+def cka_table(cka):
+    """The layer similarities {layer: CKA} of a cell as a one-row table, to 3 decimals."""
+    return pd.DataFrame([cka], index=["CKA to the base"]).style.format("{:.3f}")
 
 
 def similarity_images(dataset, classes, count):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from tqdm import tqdm
+from tqdm.auto import tqdm
 from tqdm.keras import TqdmCallback
 
 # Caffe's reference solver: lr / 10 every 100,000 of 450,000 iterations.
@@ -143,10 +143,10 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
         callbacks += [keras.callbacks.CSVLogger(str(log), append=True),
                       keras.callbacks.BackupAndRestore(str(Path(checkpoint_dir) / "backup"))]
     if progress:
-        callbacks.append(TqdmCallback(epochs=rounds, verbose=0, leave=True, tqdm_class=tqdm))  # text: no widgets needed
+        callbacks.append(TqdmCallback(epochs=rounds, verbose=0, leave=True, tqdm_class=tqdm))  # a widget in a notebook
     start = time.perf_counter()
     fit = model.fit(data, validation_data=val_ds, epochs=rounds, steps_per_epoch=steps if iterations else None,
-                    verbose=0, callbacks=callbacks)
+                    verbose=0, shuffle=False, callbacks=callbacks)  # the pipelines shuffle
     seconds = time.perf_counter() - start
     if checkpoint_dir:
         history = _logged(log)

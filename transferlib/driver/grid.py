@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import sources, splits
+from .. import cell_parameters, sources, splits
 from .params import MAN_MADE_NATURAL, ParamsError
 
-_UNHASHED = ("data_dir", "jit_compile", "distribute", "memory_growth", "checkpoint")
-_HASHED_WHEN_SET = {"iterations": None, "val_every": None, "precision": "float32"}
+_RUNNER_SET = {"params_hash": "", "metrics_path": None, "model_path": None, "source_model_path": None,
+               "checkpoint_dir": None}  # paths and proofs the runner adds: none is hashed
 ALL = "all"  # the split of the cells trained on all classes; their target is "AB"
 
 
@@ -195,32 +195,26 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
         kind = "selffer" if base.target == target else "transfer"
         cell_id = f"{split}-{base.target}{n}{target}{'+' if fine_tuned else ''}{suffix}"
     source = base.id if base else ""
-    parameters = {
-        "dataset": params.dataset, "data_dir": params.data_dir,
-        "image_size": params.image_size, "width": params.width, "classes": list(classes),
-        "epochs": params.epochs, "iterations": params.iterations, "val_every": params.val_every,
-        "batch_size": params.batch_size, "lr": params.lr,
-        "lr_drops": list(params.lr_drops), "momentum": params.momentum,
-        "weight_decay": params.weight_decay, "precision": params.precision,
-        "jit_compile": params.jit_compile, "distribute": params.distribute,
-        "memory_growth": params.memory_growth, "checkpoint": params.checkpoint,
+    notebook = "transfer" if n else "base"
+    computed = {
+        "classes": list(classes), "images_per_class": images_per_class, "n": n,
+        "fine_tuned": fine_tuned, "kind": kind, "cka_images": 0, "cka_classes": [],
+        "cell": cell_id, "split": split, "target": target, "source": source,
         "seed": zlib.crc32(f"{params.seed}/{cell_id}".encode()) & 0x7FFFFFFF,
-        "cell": cell_id, "split": split, "kind": kind, "target": target, "n": n,
-        "fine_tuned": fine_tuned, "source": source,
     }
-    if n:
-        parameters |= {"fine_tune": fine_tuned, "random_first": kind == "random"}
-    if images_per_class:
-        parameters["images_per_class"] = images_per_class
-    elif base is not None and fine_tuned and params.cka_images and params.dataset not in sources.STREAMED:
-        parameters |= {"cka_images": params.cka_images, "cka_classes": list(cka_classes)}
+    if (base is not None and fine_tuned and not images_per_class and params.cka_images
+            and params.dataset not in sources.STREAMED):
+        computed |= {"cka_images": params.cka_images, "cka_classes": list(cka_classes)}
+    parameters = {p.name: getattr(params, p.name) if p.study else computed[p.name]
+                  for p in cell_parameters.for_notebook(notebook)
+                  if p.study or p.name in computed}  # the runner adds the paths
+    parameters = {k: list(v) if isinstance(v, tuple) else v for k, v in parameters.items()}
     needs = (base,) if base else ()
-    hashed = {k: v for k, v in parameters.items() if k not in _UNHASHED
-              and (k not in _HASHED_WHEN_SET or v != _HASHED_WHEN_SET[k])}
-    blob = json.dumps([hashed, [b.params_hash for b in needs]], sort_keys=True,
-                      separators=(",", ":"), allow_nan=False)
+    blob = json.dumps([cell_parameters.hashed(notebook, {**parameters, **_RUNNER_SET}),
+                       [b.params_hash for b in needs]],
+                      sort_keys=True, separators=(",", ":"), allow_nan=False)
     return Cell(id=cell_id, split=split, kind=kind, source=source, target=target, n=n,
                 fine_tuned=fine_tuned, images_per_class=images_per_class,
-                notebook="transfer" if n else "base", parameters=parameters,
+                notebook=notebook, parameters=parameters,
                 params_hash=hashlib.sha256(blob.encode()).hexdigest()[:16],
                 needs=tuple(b.id for b in needs))
