@@ -33,12 +33,15 @@ def _points(x):
     return f"{100 * x:+.1f}"
 
 
+def _count(k, what):
+    return f"{k} {what}{'' if k == 1 else 's'}"
+
+
 def _check(values, claim, what, scale=100.0, unit=" points"):
     """(verdict, clause) of one check on per-replicate ``values``: claim ("below", b), ("above",
     b) or ("within", tol) against the 95% interval of their mean."""
     mean, low, high = interval(values)
-    return _decide(mean, low, high, claim, what, f"{len(values)} replicate"
-                   f"{'' if len(values) == 1 else 's'}", scale, unit)
+    return _decide(mean, low, high, claim, what, _count(len(values), "replicate"), scale, unit)
 
 
 def _decide(mean, low, high, claim, what, replicates, scale=100.0, unit=" points"):
@@ -83,9 +86,14 @@ def _per_n(diff, group, pooled, value="difference"):
     return {n: g.set_index(["split", "target"])[value] for n, g in rows.groupby("n")}
 
 
+def _missing(name, ns):
+    return INCONCLUSIVE, f"no {name} at n={'-'.join(map(str, sorted({ns[0], ns[-1]})))}"
+
+
 def _equal_checks(series, ns, name):
-    return [_check(series[n], ("within", EQUAL_TOL), f"{name} - base at n={n}")
-            for n in ns if n in series]
+    checks = [_check(series[n], ("within", EQUAL_TOL), f"{name} - base at n={n}")
+              for n in ns if n in series]
+    return checks or [_missing(name, ns)]
 
 
 def _paper(treatment, ns, group="similar"):
@@ -106,6 +114,10 @@ def _finding2(diff):
         if 7 in bnb:
             recovery = (bnb[7] - bnb[dip]).dropna()
             checks.append(_check(recovery, ("above", 0.0), f"BnB at n=7 - BnB at n={dip}"))
+        else:
+            checks.append(_missing("BnB", (7,)))
+    else:
+        checks.append(_missing("BnB", (3, 6)))
     return _finding(2, claim, checks, [_paper("BnB", (1, 2, 5, 7))])
 
 
@@ -127,8 +139,8 @@ def _finding4(diff):
     if not anb:
         return _unmeasured(4, claim, "the study has no AnB")
     checks = _equal_checks(anb, (1, 2), "AnB")
-    checks += [_check(anb[n], ("below", 0.0), f"AnB - base at n={n}") for n in (4, 5, 6, 7)
-               if n in anb]
+    checks += ([_check(anb[n], ("below", 0.0), f"AnB - base at n={n}") for n in (4, 5, 6, 7)
+                if n in anb] or [_missing("AnB", (4, 7))])
     return _finding(4, claim, checks, [_paper("AnB", (1, 2, 4, 7))])
 
 
@@ -161,7 +173,8 @@ def _finding6(diff):
     check = _decide(mean, low, high, ("below", 0.0),
                     f"AnB - base at n={n}, dissimilar {_points(dis[n].mean())} minus similar "
                     f"{_points(sim[n].mean())}:",
-                    f"{len(dis[n])} dissimilar and {len(sim[n])} similar replicates")
+                    f"{_count(len(dis[n]), 'dissimilar replicate')} and "
+                    f"{_count(len(sim[n]), 'similar replicate')}")
     ref = PAPER_REFERENCE
     return _finding(6, claim, [check], [
         f"paper at n=7 {_points(ref['difference']['dissimilar']['AnB'][7])} dissimilar, "
@@ -191,7 +204,8 @@ def _finding7(df, diff, metric):
                               f"random minus dissimilar AnB (each - its base, mean over n="
                               f"{common[0]}-{common[-1]})" if len(common) > 1 else
                               f"random minus dissimilar AnB (each - its base, n={common[0]})",
-                              f"{len(mine)} random and {len(theirs)} dissimilar replicates"))
+                              f"{_count(len(mine), 'random replicate')} and "
+                              f"{_count(len(theirs), 'dissimilar replicate')}"))
     return _finding(7, claim, checks, [_paper("random", (1, 2, 3, 7)) + " (from the 1000-class "
                                        "base)"])
 
