@@ -98,10 +98,10 @@ def test_the_papers_findings_on_its_own_networks(paper):
     """What the paper's published networks support under the rule of 95% intervals over
     replicates (split x target half):
     2 (BnB) and 4 (AnB): supported, 4 and 8 replicates per n, tight intervals;
-    3 (BnB+ stays at base): inconclusive, 2 replicates (splits 0 and 1) whose lowest values
-    differ by 2.5 points (split 0's BnB+ at n=1 is 1.6 below its base);
-    5 (AnB+ beats base): supported, 2 replicates (+0.8 and +1.2 points over n), interval
-    [+0.3, +1.6] above 0;
+    3 (BnB+ stays at base): inconclusive, 2 replicates (splits 0 and 1, lowest +0.3 and +0.9
+    points): with 1 degree of freedom the interval, [-3.3, +4.4], crosses the -1 point bound;
+    5 (AnB+ beats base): supported, 2 replicates (+1.0 and +0.9 points over their n), close
+    enough that even t with 1 degree of freedom leaves the interval, [+0.3, +1.6], above 0;
     6 (dissimilar falls faster): supported, -25.0 against -8.3 at n=7, 2 and 8 replicates;
     7 (random weights): inconclusive, one random network per n (the 1000-class ones)."""
     found = findings.findings(paper, "best10_top1")
@@ -112,6 +112,7 @@ def test_the_papers_findings_on_its_own_networks(paper):
     assert "-25.0 minus similar -8.3" in text[6]
     assert "1-7 +1.67 (paper +1.6), 3-7 +1.88 (paper +1.8), 5-7 +2.06 (paper +2.1)" in text[5]
     assert "from 1 replicate, no interval" in text[7]
+    assert "[-3.3, +4.4] over 2 replicates" in text[3] and "[+0.3, +1.6] over 2" in text[5]
     for f in found:
         assert "nan" not in f.text and " 0 of " not in f.text, f.text
 

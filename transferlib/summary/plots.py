@@ -64,17 +64,19 @@ def _layer_axis(ax, ylabel):
     ax.grid(alpha=0.3)
 
 
-def _fit_y(ax, margin=0.08):
-    """The y axis spanning what is drawn on ``ax`` (lines and error bars), plus a margin."""
-    values = [y for line in ax.get_lines() for y in np.asarray(line.get_ydata(), float).ravel()]
-    for coll in ax.collections:
-        for seg in coll.get_segments():
-            values += list(np.asarray(seg)[:, 1])
+def _fit_y(*axes, margin=0.08):
+    """The y axis of ``axes`` (sharing it) spanning what is drawn on them (lines and error
+    bars), plus a margin."""
+    values = []
+    for ax in axes:
+        values += [y for line in ax.get_lines() for y in np.asarray(line.get_ydata(), float)]
+        values += [y for coll in ax.collections for seg in coll.get_segments() for _, y in seg]
     values = [v for v in values if math.isfinite(v)]
     if values:
         lo, hi = min(values), max(values)
         pad = margin * (hi - lo) or 0.01 * max(abs(hi), 1e-3)
-        ax.set_ylim(lo - pad, hi + pad)
+        for ax in axes:
+            ax.set_ylim(lo - pad, hi + pad)
 
 
 def _scatter(ax, data, metric, treatments):
@@ -149,7 +151,7 @@ def figure2(df, reference=False, metric=None):
                         color=STYLE[t]["color"], **_REFERENCE,
                         label=None if i else "paper, ImageNet (dashed)")
     bottom.legend(loc="lower left", fontsize="small")
-    _fit_y(top)
+    _fit_y(top, bottom)
     return fig
 
 
