@@ -102,7 +102,7 @@ def test_parameters():
         "precision": "float32", "jit_compile": False, "distribute": False, "memory_growth": False,
         "checkpoint": False, "cell": "r0-A2B+", "split": "r0", "kind": "transfer",
         "target": "B", "n": 2, "fine_tuned": True, "source": "r0-baseA", "fine_tune": True,
-        "random_first": False}
+        "random_first": False, "init": "he"}
     assert random.parameters["random_first"] and random.parameters["source"] == ""
     seeds = [c.parameters["seed"] for c in cells.values()]
     assert len(set(seeds)) == len(seeds)
@@ -135,6 +135,19 @@ def test_a_shared_value_changes_every_hash(change):
     changed = hashes(study(layers=[1, 2], **change))
     assert changed.keys() == reference.keys()
     assert all(changed[k] != reference[k] for k in reference)
+
+
+def test_init_enters_the_hash_only_when_not_the_image_sizes_default():
+    reference = hashes(study(layers=[1, 2]))
+    assert hashes(study(layers=[1, 2], init="he")) == reference  # 32 px: he is the default
+    paper = hashes(study(layers=[1, 2], init="paper"))
+    assert all(paper[k] != reference[k] for k in reference)
+    cells = grid.expand(study(layers=[1], init="paper"), WNIDS)
+    assert {c.parameters["init"] for c in cells} == {"paper"}
+    at_227 = grid.expand(study(layers=[1], image_size=227), WNIDS)
+    assert {c.parameters["init"] for c in at_227} == {"paper"}
+    assert hashes(study(layers=[1], image_size=227, init="paper")) == {
+        c.id: c.params_hash for c in at_227}
 
 
 def test_a_changed_half_changes_exactly_its_cells():

@@ -15,7 +15,8 @@ the first k training images per class: ids end in "-k<k>" ("r0-baseB-k50", "r0-A
 A cell's ``params_hash`` covers its notebook parameters and the hashes of the cells it needs,
 so a change reaches exactly the cells it affects. Where data and results live, and how a cell
 runs on its hardware (XLA, GPUs, memory growth, checkpoints), is not hashed; parameters added
-after the first studies enter the hash only when set, so earlier cells keep their hashes.
+after the first studies enter the hash only when set (``init``: when not the image size's
+default), so earlier cells keep their hashes.
 """
 
 import hashlib
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import sources, splits
+from ..cell_parameters import default_init
 from .params import MAN_MADE_NATURAL, ParamsError
 
 _UNHASHED = ("data_dir", "jit_compile", "distribute", "memory_growth", "checkpoint")
@@ -196,6 +198,7 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
         "weight_decay": params.weight_decay, "precision": params.precision,
         "jit_compile": params.jit_compile, "distribute": params.distribute,
         "memory_growth": params.memory_growth, "checkpoint": params.checkpoint,
+        "init": params.init or default_init(params.image_size),
         "seed": zlib.crc32(f"{params.seed}/{cell_id}".encode()) & 0x7FFFFFFF,
         "cell": cell_id, "split": split, "kind": kind, "target": target, "n": n,
         "fine_tuned": fine_tuned, "source": source,
@@ -207,8 +210,9 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
     elif base is not None and fine_tuned and params.cka_images and params.dataset not in sources.STREAMED:
         parameters |= {"cka_images": params.cka_images, "cka_classes": list(cka_classes)}
     needs = (base,) if base else ()
+    unset = {**_HASHED_WHEN_SET, "init": default_init(params.image_size)}
     hashed = {k: v for k, v in parameters.items() if k not in _UNHASHED
-              and (k not in _HASHED_WHEN_SET or v != _HASHED_WHEN_SET[k])}
+              and (k not in unset or v != unset[k])}
     blob = json.dumps([hashed, [b.params_hash for b in needs]], sort_keys=True,
                       separators=(",", ":"), allow_nan=False)
     return Cell(id=cell_id, split=split, kind=kind, source=source, target=target, n=n,

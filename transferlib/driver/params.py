@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from ..cell_parameters import PRECISIONS
+from ..cell_parameters import INITS, PRECISIONS
 from ..sources import STREAMED
 
 TREATMENTS = ("BnB", "BnB+", "AnB", "AnB+", "random")
@@ -48,6 +48,9 @@ class Params:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     seed: int = 0                   # class sample and per-cell seeds
+    init: str | None = None         # initial weights: "paper" (Gaussian std 0.01, 0.005 for fc6,
+    #                                 fc7; biases 0/1 as the prototxt) or "he" (He-normal, biases
+    #                                 0); None: paper at 227 px, he at 32 and 64 px
     cka_images: int = 500           # validation images (both halves) for the layer similarity
                                     # (linear CKA) of each fine-tuned network to its base; 0: none
                                     # (none for datasets read as records, such as imagenet2012)
@@ -294,6 +297,7 @@ _CHECKS = {
     "momentum": _real(lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "weight_decay": _real(lambda v: v >= 0, "a number >= 0"),
     "seed": _integer(lambda v: 0 <= v < 2**32, "an integer in 0..2**32-1"),
+    "init": _either(_NULL, _one_of(INITS)),
     "cka_images": _integer(lambda v: v >= 0, "an integer >= 0 (0: no layer similarity)"),
     "reduced_images_per_class": _list(_integer(lambda v: v >= 1, "an integer k >= 1"),
                                       empty_ok=True, increasing=True),
