@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import sources, splits
+from .. import sources, splits, vocabulary
 from ..cell_parameters import default_init
 from .params import MAN_MADE_NATURAL, ParamsError
 
@@ -65,8 +65,9 @@ def expand(params, class_names=None):
     """
     if class_names is None:
         class_names = dataset_classes(params)
+    seeds = {_name(s): s for s in params.splits}
     cells = [cell for split, members in halves(params, class_names).items()
-             for cell in _split_cells(params, split, members)]
+             for cell in _split_cells(params, split, members, params.treatments_of(seeds[split]))]
     if params.all_classes:
         classes = study_classes(params, class_names)
         cells.append(_cell(params, ALL, "AB", classes))
@@ -124,7 +125,7 @@ def halves(params, class_names):
     for split in params.splits:
         if split != MAN_MADE_NATURAL:
             a, b = splits.random_halves(classes, split)
-            out[f"r{split}"] = {"A": a, "B": b}
+            out[_name(split)] = {"A": a, "B": b}
             continue
         try:
             a, b = splits.man_made_natural(classes)
@@ -136,10 +137,15 @@ def halves(params, class_names):
                 problems.append(f"splits: {MAN_MADE_NATURAL} leaves half {half} ({group}) without "
                                 f"classes: none of the study's {len(classes)} classes is {group}; "
                                 "choose classes of both groups or drop this split")
-        out["mmn"] = {"A": a, "B": b}
+        out[_name(split)] = {"A": a, "B": b}
     if problems:
         raise ParamsError(params.source, problems)
     return out
+
+
+def _name(split):
+    """A split's name in cell ids: "r<seed>", or "mmn" for the man-made/natural split."""
+    return vocabulary.DISSIMILAR_SPLIT if split == MAN_MADE_NATURAL else f"r{split}"
 
 
 def describe(cells):
@@ -150,7 +156,7 @@ def describe(cells):
     return "\n".join(rows + [f"{len(cells)} cells"])
 
 
-def _split_cells(params, split, members):
+def _split_cells(params, split, members, treatments):
     """One split's cells: the bases that are needed, then per direction, n and treatment, then
     the reduced-data cells per k: the target half's base and AnB+ at each of ``reduced_layers``."""
     specs = []  # (target half, n, source half or None for base and random, fine-tuned, k)
@@ -158,7 +164,7 @@ def _split_cells(params, split, members):
         target = direction[-1]
         other = "A" if target == "B" else "B"
         for n in params.layers:
-            for treatment in params.treatments:
+            for treatment in treatments:
                 source = (None if treatment == "random"
                           else target if treatment.startswith("B") else other)
                 specs.append((target, n, source, treatment.endswith("+"), 0))
