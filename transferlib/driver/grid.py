@@ -8,7 +8,8 @@ cells trained on all the study's classes (split ``all``, target ``AB``): their b
 ``all-baseAB`` (the paper's 1000-class network) and, with "random", ``all-R<n>AB``, the paper's
 random frozen weights, which it trained on all 1000 classes.
 For each k of
-``reduced_images_per_class`` (the official code's reduced-* networks) a direction adds its target
+``reduced_images_per_class`` (beyond the paper: the official code's reduced-* networks are
+1000-class bases on k images per class, without transfer) a direction adds its target
 half's base and AnB+ at each n of ``reduced_layers``, copying the full-data base, both trained on
 the first k training images per class: ids end in "-k<k>" ("r0-baseB-k50", "r0-A3B+-k50").
 

@@ -56,7 +56,7 @@ class Params:
                                     # (linear CKA) of each fine-tuned network to its base; 0: none
                                     # (none for datasets read as records, such as imagenet2012)
     reduced_images_per_class: tuple = ()  # k: extra base and AnB+ cells trained on the first k
-                                          # training images per class (the official reduced-*)
+                                          # training images per class (beyond the paper)
     reduced_layers: tuple = (3, 7)  # the n of those AnB+ cells (copying the full-data base)
     precision: str = "float32"      # or mixed_bfloat16, mixed_float16 (with loss scaling)
     jit_compile: bool = False       # XLA-compile the training step
