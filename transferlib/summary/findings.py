@@ -15,7 +15,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from .paper import PAPER_REFERENCE
-from .stats import METRIC_NAMES, difference_interval, from_base, interval, table1
+from .stats import METRIC_NAMES, difference_interval, from_base, interval, reported_metric, table1
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 EQUAL_TOL = 0.01   # a difference within ±1 point of top-1: "equals its base"
@@ -80,10 +80,11 @@ def _unmeasured(number, claim, what):
                                                f"not measured: {what}.")
 
 
-def _per_n(diff, group, pooled, value="difference"):
-    """{n: Series of `value` per replicate (split, target)} of one tasks group and treatment."""
-    rows = diff[(diff.tasks == group) & (diff.pooled == pooled)].dropna(subset=[value])
-    return {n: g.set_index(["split", "target"])[value] for n, g in rows.groupby("n")}
+def _per_n(diff, group, pooled):
+    """{n: Series of differences per replicate (split, target)} of one tasks group and
+    treatment."""
+    rows = diff[(diff.tasks == group) & (diff.pooled == pooled)].dropna(subset=["difference"])
+    return {n: g.set_index(["split", "target"]).difference for n, g in rows.groupby("n")}
 
 
 def _missing(name, ns):
@@ -181,7 +182,7 @@ def _finding6(diff):
         f"{_points(ref['similar_AnB_difference_n7'])} similar"])
 
 
-def _finding7(df, diff, metric):
+def _finding7(diff, metric):
     claim = "random frozen layers fall at n=1,2, near chance from n=3, below dissimilar AnB"
     rnd = diff[diff.pooled == "random"].dropna(subset=["difference"])
     if not len(rnd):
@@ -210,13 +211,15 @@ def _finding7(df, diff, metric):
                                        "base)"])
 
 
-def findings(df, metric="top1"):
-    """The paper's findings 2-7 (PAPER.md) judged on this study's `metric`: a list of Finding
+def findings(df, metric=None):
+    """The paper's findings 2-7 (PAPER.md) judged on this study's `metric` (default: its
+    reported one, stats.reported_metric): a list of Finding
     (number, claim, verdict, text), the text quoting each check's mean, interval and replicates
     and the paper's numbers."""
+    metric = metric or reported_metric(df)
     diff = from_base(df, metric)
     return [_finding2(diff), _finding3(diff), _finding4(diff), _finding5(df, diff, metric),
-            _finding6(diff), _finding7(df, diff, metric)]
+            _finding6(diff), _finding7(diff, metric)]
 
 
 def verdict_table(found, metric):
