@@ -45,6 +45,8 @@ def _check(values, claim, what, scale=100.0, unit=" points"):
 
 
 def _decide(mean, low, high, claim, what, replicates, scale=100.0, unit=" points"):
+    """(verdict, clause) of a mean and its 95% interval (NaN bounds: no interval) against the
+    claim; values shown times ``scale`` (points) with ``unit``."""
     kind, bound = claim
     digits = 1 if scale == 100 else 2
     sign = "+" if unit else ""  # differences signed, shares not
