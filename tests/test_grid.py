@@ -102,7 +102,7 @@ def test_parameters():
         "precision": "float32", "jit_compile": False, "distribute": False, "memory_growth": False,
         "checkpoint": False, "cell": "r0-A2B+", "split": "r0", "kind": "transfer",
         "target": "B", "n": 2, "fine_tuned": True, "source": "r0-baseA", "skip_bad_images": False,
-        "images_per_class": 0, "cka_images": 0, "cka_classes": []}
+        "images_per_class": 0, "cka_images": 0, "cka_classes": [], "init": "he"}
     assert random.parameters["kind"] == "random" and random.parameters["source"] == ""
     seeds = [c.parameters["seed"] for c in cells.values()]
     assert len(set(seeds)) == len(seeds)
@@ -135,6 +135,34 @@ def test_a_shared_value_changes_every_hash(change):
     changed = hashes(study(layers=[1, 2], **change))
     assert changed.keys() == reference.keys()
     assert all(changed[k] != reference[k] for k in reference)
+
+
+def test_treatments_per_split():
+    cells = grid.expand(study(splits=[0, 1, "man_made_natural"], layers=[2], directions=["AnB"],
+                              treatments={0: ["BnB", "AnB+"], 1: ["AnB"], "man_made_natural": ["AnB"]}),
+                        WNIDS)
+    assert [c.id for c in cells if c.n] == ["r0-B2B", "r0-A2B+", "r1-A2B", "mmn-A2B"]
+    with pytest.raises(ParamsError, match=r"treatments: names the splits \[0\]; give the treatments of each"):
+        study(splits=[0, 1], treatments={0: ["BnB"]})
+    params = study(splits=[0, 1], treatments={0: ["BnB"], 1: ["AnB", "AnB+"]})
+    assert Params.from_dict(params.to_dict()) == params
+    assert params.treatments_of(1) == ("AnB", "AnB+")
+
+
+def test_init_enters_the_hash_only_when_not_the_image_sizes_default():
+    reference = hashes(study(layers=[1, 2]))
+    # as the grid hashed these cells before init existed (commit 2fa4328): they stay done
+    assert {k: reference[k] for k in ("r0-baseA", "r0-A2B+")} == {
+        "r0-baseA": "4313758c5f4405a8", "r0-A2B+": "754b927d8fc74ded"}
+    assert hashes(study(layers=[1, 2], init="he")) == reference  # 32 px: he is the default
+    paper = hashes(study(layers=[1, 2], init="paper"))
+    assert all(paper[k] != reference[k] for k in reference)
+    cells = grid.expand(study(layers=[1], init="paper"), WNIDS)
+    assert {c.parameters["init"] for c in cells} == {"paper"}
+    at_227 = grid.expand(study(layers=[1], image_size=227), WNIDS)
+    assert {c.parameters["init"] for c in at_227} == {"paper"}
+    assert hashes(study(layers=[1], image_size=227, init="paper")) == {
+        c.id: c.params_hash for c in at_227}
 
 
 def test_a_changed_half_changes_exactly_its_cells():
@@ -206,7 +234,8 @@ PARAMS_FILES = sorted((ROOT / "transferlib" / "studies").glob("*.yaml"))
 
 # The grid sizes each params file's header states.
 DOCUMENTED_CELLS = {"smoke.yaml": 9, "quick.yaml": 36, "tiny-imagenet.yaml": 8 + 280, "cifar100.yaml": 6 + 210,
-                    "paper.yaml": 5 * (2 + 56) + 8, "imagenet-fast.yaml": 5 * (2 + 56) + 8}
+                    "paper.yaml": 2 * (2 + 56) + 2 * (2 + 28) + 2 + 14 + 8,
+                    "paper-full.yaml": 5 * (2 + 56) + 8, "imagenet-fast.yaml": 5 * (2 + 56) + 8}
 
 
 @pytest.mark.parametrize("path", PARAMS_FILES, ids=[p.name for p in PARAMS_FILES])

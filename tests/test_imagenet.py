@@ -110,7 +110,14 @@ def test_one_study_end_to_end_at_227_px(fake_imagenet, tmp_path):
 def test_paper_params_file_is_the_paper_protocol():
     params = load_params(ROOT / "transferlib" / "studies" / "paper.yaml")
     cells = grid.expand(params, sources.imagenet_classes())
-    assert len(cells) == 298 and "298 networks" in (ROOT / "transferlib" / "studies" / "paper.yaml").read_text()
+    assert len(cells) == 200 and "200 networks" in (ROOT / "transferlib" / "studies" / "paper.yaml").read_text()
+    ids = {c.id for c in cells}  # the paper's treatments per split (both directions)
+    assert {"r0-A3B+", "r1-B3B+", "r2-A3B", "r3-B3B", "mmn-A7B", "mmn-B7A"} <= ids
+    assert not {"r2-A3B+", "r3-B3B+", "mmn-A7B+", "mmn-B7B"} & ids
+    assert {c.parameters["init"] for c in cells} == {"paper"}
+    params = load_params(ROOT / "transferlib" / "studies" / "paper-full.yaml")
+    cells = grid.expand(params, sources.imagenet_classes())
+    assert len(cells) == 298 and "298 networks" in (ROOT / "transferlib" / "studies" / "paper-full.yaml").read_text()
     assert (params.batch_size, params.iterations, params.val_every, params.lr) == (256, 450_000, 1000, 0.01)
     assert [round(f * params.iterations) for f in params.lr_drops] == [100_000, 200_000, 300_000, 400_000]
     ids = {c.id for c in cells}

@@ -3,7 +3,7 @@ import pytest
 import keras
 import tensorflow as tf
 
-from transferlib.cell import models
+from transferlib.cell import models, transfer
 from transferlib.cell.models import WEIGHT_LAYERS, caffenet
 
 
@@ -73,6 +73,23 @@ def test_paper_initialisation_at_227px():
         expected_std = 0.005 if name in ("fc6", "fc7") else 0.01
         assert abs(kernel.std() - expected_std) / expected_std < 0.05, name
         assert set(np.unique(bias)) == {1.0 if name in ("conv2", "conv4", "conv5", "fc6", "fc7") else 0.0}
+
+
+def test_init_he_or_paper_at_32px():
+    he, paper = caffenet(10, 32, seed=3), caffenet(10, 32, seed=3, init="paper")
+    for name in WEIGHT_LAYERS:
+        kernel, bias = (w.numpy() for w in he.get_layer(name).weights)
+        fan_in = np.prod(kernel.shape[:-1])
+        expected_std = 0.01 if name == "fc8" else np.sqrt(2 / fan_in)
+        assert abs(kernel.std() - expected_std) / expected_std < 0.1, name
+        assert set(np.unique(bias)) == {0.0}
+        kernel, bias = (w.numpy() for w in paper.get_layer(name).weights)
+        assert abs(kernel.std() - (0.005 if name in ("fc6", "fc7") else 0.01)) < 1e-3, name
+        assert set(np.unique(bias)) == {1.0 if name in ("conv2", "conv4", "conv5", "fc6", "fc7") else 0.0}
+    copy = transfer.transfer_model(he, 2, 10, fine_tune=True, seed=4, init="paper")
+    assert set(np.unique(copy.get_layer("conv4").bias.numpy())) == {1.0}  # new layers: paper's
+    with pytest.raises(ValueError, match="init must be one of"):
+        caffenet(10, 32, init="scaled")
 
 
 def test_seed_makes_weights_repeat_and_differ():

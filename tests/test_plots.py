@@ -1,4 +1,5 @@
-"""transferlib.plots: every figure renders to PNG for full, partial and single-network studies.
+"""transferlib.summary.plots: every figure renders to PNG for full, partial and single-network
+studies, and draws what the summary's tables hold, checked through its matplotlib objects.
 
 The studies are the synthetic fixture of test_results (made-up numbers for pure functions).
 """
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 
 from test_results import reduced_rows, study_rows
-from transferlib.summary import plots
+from transferlib.summary import plots, stats
 
 STUDIES = {
     "full": dict(),
@@ -51,7 +52,7 @@ def cka_table(df):
     rows = [(s, f"{s}-baseB", f"{s}-baseA", "base", 0, i, name, 1 - i / 9, "h")
             for s in df.split.unique() for i, name in enumerate(layers, 1)]
     for r in df[df.fine_tuned].itertuples():
-        pooled = "selffer+" if r.kind == "selffer" else "transfer+"
+        pooled = "BnB+" if r.kind == "selffer" else "AnB+"
         rows += [(r.split, r.cell, r.source, pooled, r.n, i, name, 1 - i / (9 + r.n), "h")
                  for i, name in enumerate(layers, 1)]
     return pd.DataFrame(rows, columns=["split", "cell", "reference", "treatment", "n", "layer",
@@ -66,18 +67,91 @@ def test_new_figures_say_what_the_study_lacks():
     assert _texts(plots.similarity(cka_table(df), df)) == []
 
 
-def test_figure3_says_what_the_study_lacks():
+def test_figure3_draws_only_the_panels_the_study_has():
     df = pd.DataFrame(study_rows(splits=("r0",), random=False))
-    assert _texts(plots.figure3(df)) == ["not in this study"] * 2
-    assert _texts(plots.figure3(pd.DataFrame(study_rows()))) == []
+    assert len(plots.figure3(df).axes) == 1 and _texts(plots.figure3(df)) == []
+    full = plots.figure3(pd.DataFrame(study_rows()))
+    assert len(full.axes) == 3 and _texts(full) == []
     assert len(_texts(plots.figure2(df.iloc[:0]))) == 2
 
 
-def test_figure2_draws_ci_only_over_several_networks():
-    several = plots.figure2(pd.DataFrame(study_rows(splits=("r0",))))
-    single = plots.figure2(pd.DataFrame(study_rows(splits=("r0",), targets="B")))
-    assert several.axes[1].containers[0].has_yerr
-    assert not any(c.has_yerr for c in single.axes[1].containers)
+def _lines(ax):
+    return {line.get_label(): line for line in ax.get_lines()}
+
+
+def _stat(table, tasks, treatment):
+    s = table[(table.tasks == tasks) & (table.treatment == treatment)]
+    return list(s.n), list(s["mean"])
+
+
+@pytest.mark.parametrize("validations, metric", [(3, "top1"), (60, "best10_top1")])
+def test_figure2_plots_the_summary_tables_numbers(validations, metric):
+    df = pd.DataFrame(study_rows(splits=("r0", "r1"))).assign(validations=validations)
+    fig = plots.figure2(df)
+    assert stats.METRIC_NAMES[metric] in fig.get_suptitle()
+    top, bottom = fig.axes
+    assert top.get_ylabel() == stats.METRIC_NAMES[metric]
+    table = stats.summary_stats(df, metric)
+    _, (base,) = _stat(table, "similar", "base")
+    data = df[df.split.isin(["r0", "r1"])]
+    for t, style in plots.STYLE.items():
+        if t == "random":
+            continue
+        ns, means = _stat(table, "similar", t)
+        line = _lines(bottom)[style["label"]]
+        if t == "base":
+            assert list(line.get_xdata()) == [0] and list(line.get_ydata()) == [base]
+        else:
+            assert list(line.get_xdata()) == [0] + ns
+            assert list(line.get_ydata()) == pytest.approx([base] + means, abs=1e-15)
+        labelled = plots.vocabulary.label(data)
+        rows = labelled[labelled.pooled == t]
+        assert sorted(_lines(top)[style["label"]].get_ydata()) == sorted(rows[metric])
+
+
+def test_figure3_plots_the_differences_in_points():
+    df = pd.DataFrame(study_rows())
+    fig = plots.figure3(df)
+    assert "final top-1" in fig.get_suptitle()
+    bottom = fig.axes[-1]
+    table = stats.summary_stats(df, "top1", difference=True)
+    for tasks, suffix in (("similar", ""), ("dissimilar", " (man-made/natural)")):
+        ns, means = _stat(table, tasks, "AnB")
+        line = _lines(bottom)["transfer AnB" + suffix]
+        assert list(line.get_xdata()) == [0] + ns
+        assert list(line.get_ydata()) == pytest.approx([0] + [100 * m for m in means])
+    left = fig.axes[0]
+    natural = df[(df.split == "mmn") & (df.target == "B")]
+    line = _lines(left)["target natural"]
+    assert line.get_ydata()[0] == natural[natural.kind == "base"].top1.item()
+    assert line.get_ydata()[7] == natural[(natural.kind == "transfer") & ~natural.fine_tuned
+                                          & (natural.n == 7)].top1.item()
+
+
+def _drawn(ax):
+    """The lowest and highest value drawn on ``ax`` and the axes sharing its y axis."""
+    values = []
+    for sibling in ax.get_shared_y_axes().get_siblings(ax):
+        values += [y for line in sibling.get_lines() for y in line.get_ydata()]
+        values += [y for coll in sibling.collections for seg in coll.get_segments() for _, y in seg]
+    return min(values), max(values)
+
+
+def test_axes_follow_the_data_and_cis_need_three_replicates():
+    rows = study_rows(splits=("r0",), random=False)  # 2 networks per point: no CI
+    for row in rows:
+        if row["kind"] == "base":  # bases far apart: a 2-network CI would span ~1.3
+            row["top1"] = 0.45 if row["target"] == "A" else 0.55
+    single = plots.figure2(pd.DataFrame(rows))
+    assert not single.axes[1].collections  # no error bars
+    several = plots.figure2(pd.DataFrame(study_rows(splits=("r0", "r1"))))
+    assert several.axes[1].collections  # 4 networks per point: 95% CI bars
+    for fig in (single, several, plots.figure3(pd.DataFrame(study_rows()))):
+        for ax in fig.axes:
+            lo, hi = _drawn(ax)
+            bottom, top = ax.get_ylim()
+            assert bottom <= lo and hi <= top
+            assert top - bottom <= 1.2 * (hi - lo), (ax.get_title(), (bottom, top), (lo, hi))
 
 
 def test_conv1_filters_normalises_each_filter(tmp_path):

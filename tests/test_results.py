@@ -1,4 +1,4 @@
-"""transferlib.results: the results table and the arithmetic on it.
+"""transferlib.table and transferlib.summary: the results table and the arithmetic on it.
 
 The rows are a synthetic fixture for pure functions (made-up top-1 values with a known shape),
 not a stand-in for training: every expectation is computed here by hand from the rows.
@@ -7,6 +7,7 @@ not a stand-in for training: every expectation is computed here by hand from the
 import json
 import math
 import multiprocessing
+import re
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ def _row(cell, split, kind, source, target, n, fine_tuned, top1, images_per_clas
     return dict(cell=cell, split=split, kind=kind, source=source, target=target, n=n,
                 fine_tuned=fine_tuned, images_per_class=images_per_class, top1=top1,
                 top5=min(1.0, top1 + 0.2),
-                best10_top1=top1 + 0.001, epochs=3, train_seconds=1.5, wall_seconds=9.5, params_hash="abc",
+                best10_top1=top1 + 0.001, validations=3, train_seconds=1.5, wall_seconds=9.5, params_hash="abc",
                 history=[top1 / 3, top1 / 2, top1])
 
 
@@ -77,7 +78,7 @@ def test_read_round_trips_types_and_values(tmp_path):
     rows = study_rows(splits=("r0",), ns=(1,), random=False)
     df = write(tmp_path / "results.csv", rows)
     assert tuple(df.columns) == results_table.COLUMNS
-    assert df.n.dtype == np.int64 and df.epochs.dtype == np.int64
+    assert df.n.dtype == np.int64 and df.validations.dtype == np.int64
     assert df.fine_tuned.dtype == bool and df.top1.dtype == np.float64
     got = df.set_index("cell")
     for row in rows:
@@ -110,7 +111,19 @@ def test_read_a_table_without_rows(tmp_path):
     (tmp_path / "results.csv").write_text(",".join(results_table.COLUMNS) + "\n")
     df = results_table.read(tmp_path)
     assert len(df) == 0 and df.fine_tuned.dtype == bool and df.n.dtype == np.int64
-    assert all(supported is None for _, supported, _ in findings.findings(df))
+    assert {f.verdict for f in findings.findings(df)} == {findings.INCONCLUSIVE}
+
+
+def test_a_table_with_the_old_epochs_column_reads_and_grows(tmp_path):
+    path = tmp_path / "results.csv"
+    first, second = study_rows(splits=("r0",), ns=(), random=False)
+    write(path, [first])
+    old = path.read_text().replace(",validations,", ",epochs,")
+    path.write_text(old)
+    assert results_table.read(path).validations.tolist() == [3]
+    results_table.append_row(path, second)
+    assert path.read_text().splitlines()[0] == ",".join(results_table.COLUMNS)
+    assert results_table.read(path).validations.tolist() == [3, 3]
 
 
 def test_append_row_replaces_the_same_cell(tmp_path):
@@ -170,36 +183,65 @@ def test_treatment_names():
     assert [name("transfer", "B"), name("transfer", "B", True), name("transfer", "A", True)] == [
         "AnB", "AnB+", "BnA+"]
     assert [name("selffer", "A", True, True), name("transfer", "A", False, True)] == [
-        "selffer+", "transfer"]
+        "BnB+", "AnB"]  # pooled: the paper's (and params files') names, whatever the direction
     assert name("random", "A") == name("random", "B", pooled=True) == "random"
+
+
+def test_the_1000_class_cells_are_their_own_group(tmp_path):
+    rows = study_rows(splits=("r0",), ns=(1,), random=False)
+    rows += [_row("all-baseAB", "all", "base", "", "AB", 0, False, 0.9),
+             _row("all-R1AB", "all", "random", "", "AB", 1, False, 0.45)]
+    df = write(tmp_path / "results.csv", rows)
+    labelled = vocabulary.label(df).set_index("cell")
+    assert labelled.loc["all-baseAB", "tasks"] == "all classes"
+    assert labelled.loc["r0-baseA", "tasks"] == "similar"
+    stats = summary.summary_stats(df)
+    half_bases = stats[(stats.tasks == "similar") & (stats.treatment == "base")]
+    assert half_bases.networks.item() == 2  # the 1000-class base is not a third half base
+    assert half_bases["mean"].item() == pytest.approx(df.top1[df.cell.isin(
+        ["r0-baseA", "r0-baseB"])].mean())
+    random = summary.from_base(df).set_index("cell").loc["all-R1AB"]
+    assert random.difference == pytest.approx(0.45 - 0.9)  # from the 1000-class base
+
+
+def test_the_reported_metric_is_the_papers_only_on_a_long_schedule(study):
+    assert summary.reported_metric(study) == "top1"  # 3 validations: the final value
+    long = study.assign(validations=summary.CONVERGED)
+    assert summary.reported_metric(long) == "best10_top1"
+    short_one = long.assign(validations=np.where(long.cell == "r0-A3B", 49, 50))
+    assert summary.reported_metric(short_one) == "top1"
+    reduced = short_one.assign(images_per_class=np.where(short_one.cell == "r0-A3B", 10, 0))
+    assert summary.reported_metric(reduced) == "best10_top1"  # reduced-data cells do not count
 
 
 def test_table1_equals_hand_computation(study):
     top1 = dict(zip(study.cell, study.top1))
-    over_base, over_selffer = {}, {}
+    similar = [f"{split}-base{x}" for split in ("r0", "r1") for x in "AB"]  # mmn left out
+    base = np.mean([top1[c] for c in similar])
+    over_base, over_selffer, paired = {}, {}, {}
     for n in range(1, 8):
-        d_base, d_self = [], []
-        for split in ("r0", "r1"):  # the similar-task splits; mmn is left out
-            for x, s in (("B", "A"), ("A", "B")):
-                transfer_plus = top1[f"{split}-{s}{n}{x}+"]
-                d_base.append(transfer_plus - top1[f"{split}-base{x}"])
-                d_self.append(transfer_plus - top1[f"{split}-{x}{n}{x}+"])
-        over_base[n] = sum(d_base) / len(d_base)
-        over_selffer[n] = sum(d_self) / len(d_self)
+        plus = {(split, x): top1[f"{split}-{s}{n}{x}+"]
+                for split in ("r0", "r1") for x, s in (("B", "A"), ("A", "B"))}
+        selffer = [top1[f"{split}-{x}{n}{x}+"] for split, x in plus]
+        over_base[n] = 100 * (np.mean(list(plus.values())) - base)
+        over_selffer[n] = 100 * (np.mean(list(plus.values())) - np.mean(selffer))
+        paired[n] = 100 * np.mean([v - top1[f"{split}-base{x}"] for (split, x), v in plus.items()])
     table = summary.table1(study)
     assert list(table.index) == ["1", "2", "3", "4", "5", "6", "7", "1-7", "3-7", "5-7"]
+    assert table.columns.name == "final top-1, points"
     for n in range(1, 8):
         assert table.loc[str(n), "networks"] == 4
-        assert table.loc[str(n), "AnB+ - baseB"] == pytest.approx(over_base[n], abs=1e-15)
-        assert table.loc[str(n), "AnB+ - BnB+"] == pytest.approx(over_selffer[n], abs=1e-15)
+        assert table.loc[str(n), "AnB+ - base"] == pytest.approx(over_base[n], abs=1e-12)
+        assert table.loc[str(n), "AnB+ - BnB+"] == pytest.approx(over_selffer[n], abs=1e-12)
+        assert table.loc[str(n), "AnB+ - base, paired"] == pytest.approx(paired[n], abs=1e-12)
     for lo, hi in ((1, 7), (3, 7), (5, 7)):
         layers = range(lo, hi + 1)
         key = f"{lo}-{hi}"
-        assert table.loc[key, "AnB+ - baseB"] == pytest.approx(
-            sum(over_base[n] for n in layers) / len(layers), abs=1e-15)
+        assert table.loc[key, "AnB+ - base"] == pytest.approx(
+            sum(over_base[n] for n in layers) / len(layers), abs=1e-12)
         assert table.loc[key, "AnB+ - BnB+"] == pytest.approx(
-            sum(over_selffer[n] for n in layers) / len(layers), abs=1e-15)
-        assert table.loc[key, "paper AnB+ - baseB"] == paper.PAPER_REFERENCE["table1"][key][0]
+            sum(over_selffer[n] for n in layers) / len(layers), abs=1e-12)
+        assert table.loc[key, "paper AnB+ - base"] == paper.PAPER_REFERENCE["table1"][key][0]
     assert table.loc["1-7", "networks"] == 28
 
 
@@ -207,22 +249,21 @@ def test_table1_ranges_average_the_measured_layers(tmp_path):
     df = write(tmp_path / "results.csv", study_rows(splits=("r0",), ns=(2, 6), random=False))
     table = summary.table1(df)
     assert list(table.index) == ["2", "6", "1-7", "3-7", "5-7"]
-    assert table.loc["5-7", "AnB+ - baseB"] == table.loc["6", "AnB+ - baseB"]
-    assert table.loc["1-7", "AnB+ - baseB"] == pytest.approx(
-        (table.loc["2", "AnB+ - baseB"] + table.loc["6", "AnB+ - baseB"]) / 2)
+    assert table.loc["5-7", "AnB+ - base"] == table.loc["6", "AnB+ - base"]
+    assert table.loc["1-7", "AnB+ - base"] == pytest.approx(
+        (table.loc["2", "AnB+ - base"] + table.loc["6", "AnB+ - base"]) / 2)
 
 
-def test_relative_to_base(study):
+def test_from_base_is_a_difference_in_accuracy(study):
     top1 = dict(zip(study.cell, study.top1))
-    rel = summary.relative_to_base(study).set_index("cell")
-    assert "r0-baseA" not in rel.index and len(rel) == len(study) - 6
+    diff = summary.from_base(study).set_index("cell")
+    assert "r0-baseA" not in diff.index and len(diff) == len(study) - 6
     for cell, base in (("r0-A3B", "r0-baseB"), ("r1-B7A+", "r1-baseA"), ("mmn-A7B", "mmn-baseB"),
                        ("r0-R4A", "r0-baseA")):
-        assert rel.loc[cell, "relative"] == pytest.approx(top1[cell] / top1[base] - 1,
-                                                          abs=1e-15)
-    orphan = summary.relative_to_base(study[study.cell != "r1-baseA"]).set_index("cell")
-    assert math.isnan(orphan.loc["r1-B7A+", "relative"])
-    assert not math.isnan(orphan.loc["r1-A7B+", "relative"])
+        assert diff.loc[cell, "difference"] == pytest.approx(top1[cell] - top1[base], abs=1e-15)
+    orphan = summary.from_base(study[study.cell != "r1-baseA"]).set_index("cell")
+    assert math.isnan(orphan.loc["r1-B7A+", "difference"])
+    assert not math.isnan(orphan.loc["r1-A7B+", "difference"])
 
 
 def test_t_quantile():
@@ -230,6 +271,23 @@ def test_t_quantile():
     assert summary.t_quantile(40) == pytest.approx(2.021, abs=1e-3)
     assert summary.t_quantile(120) == pytest.approx(1.980, abs=1e-3)
     assert summary.t_quantile(30) > summary.t_quantile(31) > summary.t_quantile(10_000) > 1.96
+
+
+def test_intervals_over_replicates():
+    mean, low, high = summary.interval([0.4, 0.5, 0.6])
+    assert (mean, high - mean) == pytest.approx((0.5, 4.303 * 0.1 / math.sqrt(3)))
+    assert mean - low == pytest.approx(high - mean)
+    assert summary.interval([0.4])[0] == 0.4 and math.isnan(summary.interval([0.4])[1])
+    # Welch: variances 0.01 and 0.0025 over 3 and 2 replicates -> se^2 = 0.01/3 + 0.0025/2,
+    # dof = se^4 / ((0.01/3)^2 / 2 + (0.0025/2)^2 / 1) = 2.95..., t interpolated at it
+    diff, low, high = summary.difference_interval([0.4, 0.5, 0.6], [0.25, 0.32071])
+    se2 = 0.01 / 3 + 0.0025 / 2
+    dof = se2 ** 2 / ((0.01 / 3) ** 2 / 2 + (0.0025 / 2) ** 2)
+    assert 2 < dof < 3
+    t = 4.303 + (dof - 2) * (3.182 - 4.303)
+    assert diff == pytest.approx(0.5 - 0.285355)
+    assert high - diff == pytest.approx(t * math.sqrt(se2), rel=1e-4)
+    assert math.isnan(summary.difference_interval([0.4, 0.5], [0.3])[1])
 
 
 def test_summary_stats_mean_and_ci():
@@ -244,53 +302,87 @@ def test_summary_stats_mean_and_ci():
     assert math.isnan(stats.loc["dissimilar", "ci95"])
 
 
-def test_summary_stats_relative_is_the_mean_of_relative_to_base(study):
-    rel = summary.relative_to_base(study)
-    expected = rel[(rel.pooled == "transfer") & (rel.n == 7) & (rel.tasks == "similar")]
-    stats = summary.summary_stats(study, relative=True)
-    got = stats[(stats.treatment == "transfer") & (stats.n == 7) & (stats.tasks == "similar")]
-    assert got["mean"].item() == pytest.approx(expected.relative.mean())
+def test_summary_stats_difference_is_the_mean_of_differences_from_base(study):
+    diff = summary.from_base(study)
+    expected = diff[(diff.pooled == "AnB") & (diff.n == 7) & (diff.tasks == "similar")]
+    stats = summary.summary_stats(study, difference=True)
+    got = stats[(stats.treatment == "AnB") & (stats.n == 7) & (stats.tasks == "similar")]
+    assert got["mean"].item() == pytest.approx(expected.difference.mean())
     assert set(stats.treatment) == set(vocabulary.POOLED) - {"base"}
+
+
+def _verdicts(df):
+    return {f.number: f.verdict for f in findings.findings(df)}
 
 
 def test_findings_support_a_paper_like_study(study):
     found = findings.findings(study)
-    assert [f[0] for f in found] == [2, 3, 4, 5, 6, 7]
-    assert all(supported for _, supported, _ in found), found
-    text = dict((number, text) for number, _, text in found)
-    assert f"±{findings.EQUAL_TOL:.0%}" in text[2] and "paper" in text[2]
-    assert "supported" in text[6] and "-25.0%" in text[6]
+    assert [f.number for f in found] == [2, 3, 4, 5, 6, 7]
+    assert all(f.verdict == findings.SUPPORTED for f in found), found
+    text = {f.number: f.text for f in found}
+    assert "over 4 replicates" in text[2] and "95% interval [" in text[2] and "paper" in text[2]
+    assert "2 dissimilar replicates and 4 similar replicates" in text[6] and "-25.0 dissimilar" in text[6]
+    for f in found:
+        assert "nan" not in f.text and " of 1 " not in f.text, f.text
+
+
+def test_one_replicate_is_never_supported(tmp_path):
+    df = write(tmp_path / "results.csv", study_rows(splits=("r0", "mmn"), targets="B"))
+    found = findings.findings(df)
+    assert {f.verdict for f in found} == {findings.INCONCLUSIVE}
+    for f in found:
+        assert "no interval" in f.text and re.search(r"\b1 (\w+ )?replicate\b", f.text), f.text
+        assert "nan" not in f.text and "replicates" not in f.text, f.text
+
+
+def test_an_interval_across_the_bound_is_inconclusive(tmp_path):
+    rows = study_rows(splits=("r0", "r1"), random=False)
+    for row in rows:  # AnB+ 3 points above its base in r0, 2 below in r1: the mean, +0.5, is noise
+        if row["kind"] == "transfer" and row["fine_tuned"]:
+            base = next(r["top1"] for r in rows if r["cell"] == f"{row['split']}-base{row['target']}")
+            row["top1"] = base + (0.03 if row["split"] == "r0" else -0.02)
+    assert _verdicts(write(tmp_path / "results.csv", rows))[5] == findings.INCONCLUSIVE
 
 
 def test_findings_unmeasured_without_mmn_and_random(study):
     df = study[(study.split != "mmn") & (study.kind != "random")]
-    found = {number: (supported, text) for number, supported, text in findings.findings(df)}
-    assert found[6] == (None, "Finding 6 (AnB falls faster with n on dissimilar tasks): not "
-                              "measured: the study has no man-made/natural split.")
-    assert found[7][0] is None and "no random-weights cells" in found[7][1]
-    assert all(found[n][0] for n in (2, 3, 4, 5))
+    found = {f.number: f for f in findings.findings(df)}
+    assert found[6].text == ("Finding 6 (AnB falls faster with n on dissimilar tasks): "
+                             "inconclusive: not measured: the study has no man-made/natural split.")
+    assert found[7].verdict == findings.INCONCLUSIVE and "no random-weights cells" in found[7].text
+    assert all(found[n].verdict == findings.SUPPORTED for n in (2, 3, 4, 5))
 
 
-def test_findings_refute_what_the_numbers_contradict(tmp_path):
+def test_findings_contradict_what_the_numbers_contradict(tmp_path):
     shapes = {**SHAPES, ("selffer", True): (-.1,) * 7, ("transfer", True): (-.05,) * 7}
-    df = write(tmp_path / "results.csv", study_rows(splits=("r0",), random=False, shapes=shapes))
-    found = {number: supported for number, supported, _ in findings.findings(df)}
-    assert found[3] is False and found[5] is False and found[2] is True
+    df = write(tmp_path / "results.csv", study_rows(splits=("r0", "r1"), random=False,
+                                                    shapes=shapes))
+    found = _verdicts(df)
+    assert found[3] == found[5] == findings.CONTRADICTED and found[2] == findings.SUPPORTED
 
 
-def test_findings_partial_grid_is_not_measured(tmp_path):
-    df = write(tmp_path / "results.csv", study_rows(splits=("r0",), ns=(1, 2), random=False))
-    found = {number: (supported, text) for number, supported, text in findings.findings(df)}
-    assert found[2][0] is None and "no BnB at n=3-6" in found[2][1]
-    assert found[4][0] is None and "no AnB at n=4-7" in found[4][1]
+def test_findings_partial_grid(tmp_path):
+    df = write(tmp_path / "results.csv", study_rows(splits=("r0", "r1"), ns=(1, 2), random=False))
+    found = {f.number: f for f in findings.findings(df)}
+    assert found[2].verdict == findings.INCONCLUSIVE and "no BnB at n=3-6" in found[2].text
+    assert found[4].verdict == findings.INCONCLUSIVE and "no AnB at n=4-7" in found[4].text
+    assert "within ±1.0): supported" in found[4].text  # what was measured is still judged
+
+
+def test_verdict_table_names_the_metric(study):
+    table = findings.verdict_table(findings.findings(study), "top1")
+    assert list(table.index) == [2, 3, 4, 5, 6, 7]
+    assert list(table.columns) == ["claim", "verdict", "evidence"]
+    assert table.columns.name == "final top-1" and (table.verdict == "supported").all()
 
 
 def test_paper_reference():
     ref = paper.PAPER_REFERENCE
-    assert ref["base"]["mean"] == .6251 and ref["means"]["transfer+"][7] == .6465
-    assert ref["relative"]["dissimilar"]["transfer"][7] == -.25
-    assert ref["relative"]["similar"]["transfer"][7] == pytest.approx(.5425 / .6251 - 1)
-    assert ref["table1"]["5-7"] == (.021, .017)
+    assert ref["base"]["mean"] == .6251 and ref["means"]["AnB+"][7] == .6465
+    assert ref["difference"]["dissimilar"]["AnB"][7] == -.25
+    assert ref["difference"]["similar"]["AnB"][7] == pytest.approx(.5425 - .6251)
+    assert ref["difference"]["similar"]["random"][3] == pytest.approx(.0011 - .5763)
+    assert ref["table1"]["5-7"] == (2.1, 1.7)
 
 
 def test_history_is_json_in_the_file(tmp_path):
@@ -336,6 +428,7 @@ def test_reduced_cells_stay_out_of_the_papers_numbers(study, tmp_path):
     assert findings.findings(both) == findings.findings(study)
     assert len(vocabulary.label(both)) == len(study)
     assert len(summary.reduced_data(study)) == 0
+    assert summary.reported_metric(both) == summary.reported_metric(study)
 
 
 def test_reduced_data_gain_over_the_base_of_the_same_k(tmp_path):
@@ -347,7 +440,7 @@ def test_reduced_data_gain_over_the_base_of_the_same_k(tmp_path):
         assert np.isnan(table.loc[("base", 0, k), "gain"])
         assert table.loc[("base", 0, k), "full"] == top1["r0-baseB"]
         for n in (3, 7):
-            row = table.loc[("transfer+", n, k)]
+            row = table.loc[("AnB+", n, k)]
             assert row.gain == pytest.approx(top1[f"r0-A{n}B+-k{k}"] - top1[f"r0-baseB-k{k}"], abs=1e-12)
             assert row.full == top1[f"r0-A{n}B+"]
             assert row.full_gain == pytest.approx(top1[f"r0-A{n}B+"] - top1["r0-baseB"], abs=1e-12)

@@ -1,4 +1,13 @@
-"""transferlib.similarity: linear CKA and its use on networks' layers."""
+"""transferlib.cell.similarity: linear CKA and its use on networks' layers.
+
+The reference CKA here is written independently of the module: HSIC with an explicit centring
+matrix H = I - 11^T / n (biased) and Song et al.'s unbiased HSIC as its U-statistic, the mean
+over every 4 distinct images of the kernel's symmetrised core (JMLR 2012, eq. 4), not the
+closed form the module uses.
+"""
+
+import itertools
+import math
 
 import numpy as np
 import pytest
@@ -11,6 +20,64 @@ def features():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 20))
     return x, x @ rng.normal(size=(20, 15)) + rng.normal(size=(60, 15))  # y: related to x
+
+
+def _reference_hsic(k, l, unbiased):
+    n = len(k)
+    if not unbiased:
+        h = np.eye(n) - np.ones((n, n)) / n
+        return np.trace(k @ h @ l @ h) / (n - 1) ** 2
+    total = 0.0
+    for i, j, q, r in itertools.permutations(range(n), 4):
+        total += k[i, j] * l[i, j] + k[i, j] * l[q, r] - 2 * k[i, j] * l[i, q]
+    return total / math.perm(n, 4)
+
+
+def reference_cka(x, y, unbiased):
+    x, y = np.reshape(x, (len(x), -1)), np.reshape(y, (len(y), -1))
+    k, l = x @ x.T, y @ y.T  # uncentred features: H (or the U-statistic) does the centring
+    return _reference_hsic(k, l, unbiased) / math.sqrt(
+        _reference_hsic(k, k, unbiased) * _reference_hsic(l, l, unbiased))
+
+
+@pytest.mark.parametrize("unbiased", [True, False])
+def test_cka_equals_the_reference_on_small_matrices(unbiased):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(7, 3)) + 5  # offset: centring matters
+    y = x[:, :2] @ rng.normal(size=(2, 4)) + rng.normal(size=(7, 4)) - 2
+    assert similarity.linear_cka(x, y, unbiased) == pytest.approx(reference_cka(x, y, unbiased),
+                                                                  rel=1e-10)
+    other = similarity.linear_cka(x, y, not unbiased)
+    assert abs(other - reference_cka(x, y, unbiased)) > 1e-3  # the two estimators differ
+
+
+def test_cka_by_hand_one_feature():
+    # One feature each: biased linear CKA is the squared Pearson correlation. x = 0,1,2,3 and
+    # y = 0,1,2,4 centre to (-1.5,-.5,.5,1.5) and (-1.75,-.75,.25,2.25): covariance sum 6.5,
+    # squares 5 and 8.75, so CKA = 6.5^2 / (5 x 8.75) = 169/175.
+    x, y = [[0.], [1.], [2.], [3.]], [[0.], [1.], [2.], [4.]]
+    assert similarity.linear_cka(x, y, unbiased=False) == pytest.approx(169 / 175, rel=1e-12)
+    assert reference_cka(x, y, unbiased=False) == pytest.approx(169 / 175, rel=1e-12)
+
+
+def test_centred_and_uncentred_cka_differ():
+    # y = 5 - x: centred, y = -x, the same representation (CKA 1, either estimator). Uncentred,
+    # ||y^T x||^2 / (||x^T x|| ||y^T y||) = (4+6+6+4)^2 / (30 x 30) = 4/9.
+    x, y = np.array([[1.], [2.], [3.], [4.]]), np.array([[4.], [3.], [2.], [1.]])
+    uncentred = np.sum((y.T @ x) ** 2) / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y))
+    assert uncentred == pytest.approx(4 / 9)
+    for unbiased in (True, False):
+        assert similarity.linear_cka(x, y, unbiased) == pytest.approx(1, abs=1e-12)
+        assert reference_cka(x, y, unbiased) == pytest.approx(1, abs=1e-12)
+
+
+def test_unbiased_cka_does_not_rate_wide_unrelated_layers_alike():
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(60, 2000)), rng.normal(size=(60, 2000))  # unrelated, many features
+    assert similarity.linear_cka(x, y, unbiased=False) > 0.9  # the biased estimator's inflation
+    assert abs(similarity.linear_cka(x, y)) < 0.1
+    with pytest.raises(ValueError, match="4 images or more"):
+        similarity.linear_cka(x[:3], y[:3])
 
 
 def test_cka_of_a_representation_with_itself_is_one(features):

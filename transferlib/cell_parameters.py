@@ -9,6 +9,7 @@ from the study's Params field of the same name; the others the grid or the runne
 from dataclasses import dataclass
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
+INITS = ("paper", "he")  # a network's initial weights (models.layer_initializers)
 NOTEBOOKS = ("base", "transfer")
 # The two standalone examples: baseA on Tiny ImageNet's first 10 classes, A3B+ on the next 10.
 _HALF_A = ["n01443537", "n01629819", "n01641577", "n01644900", "n01698640", "n01742172",
@@ -31,6 +32,7 @@ class CellParameter:
     hashed: str = "always"    # "always"; "when set": only when not the default (added after the
     #                           first studies, so that their cells keep their hashes); "never"
     study: bool = False       # the study's Params value of the same name
+    unset: object = None      # "when set" against this function of the cell's values, not the default
 
     def setting_in(self, notebook):
         return notebook in self.setting if isinstance(self.setting, tuple) else self.setting
@@ -52,6 +54,8 @@ PARAMETERS = (
     _p("images_per_class", 0, "k > 0: only the first k training images of each class", hashed="when set"),
     _p("image_size", 32, "32, 64 or 227", study=True),
     _p("width", 0.375, "scales every layer's filters and units", study=True),
+    _p("init", None, '"paper" or "he"; None: paper at 227 px, he at 32 and 64 px', hashed="when set",
+       unset=lambda values: default_init(values["image_size"])),
     # What is copied (transfer.ipynb)
     _p("n", {"base": 0, "transfer": 3}, "layers copied from the base: 1..7", setting=("transfer",)),
     _p("fine_tuned", {"base": False, "transfer": True}, "True: copied layers learn (AnB+); False: frozen (AnB)", setting=("transfer",)),
@@ -104,8 +108,15 @@ def hashed(notebook, values):
     out = {}
     for p in for_notebook(notebook):
         value = values[p.name]
-        if p.hashed == "always" or (p.hashed == "when set" and value != p.default_in(notebook)):
+        unset = p.unset(values) if p.unset else p.default_in(notebook)
+        if p.hashed == "always" or (p.hashed == "when set" and value != unset):
             out[p.name] = value
     if notebook == "transfer":
         out |= {"fine_tune": values["fine_tuned"], "random_first": values["kind"] == "random"}
     return out
+
+
+def default_init(image_size):
+    """The paper's initialisation at its 227 px; He's at 32 and 64 px, where the paper's leaves
+    a short schedule at chance (models.caffenet)."""
+    return "paper" if image_size == 227 else "he"

@@ -18,24 +18,26 @@ from .atomic import write_atomic
 from .vocabulary import KINDS
 
 COLUMNS = ("cell", "split", "kind", "source", "target", "n", "fine_tuned", "images_per_class",
-           "top1", "top5", "best10_top1", "epochs", "train_seconds", "wall_seconds", "params_hash",
+           "top1", "top5", "best10_top1", "validations", "train_seconds", "wall_seconds", "params_hash",
            "history")
 
-_INTS = ("n", "images_per_class", "epochs")
+_INTS = ("n", "images_per_class", "validations")
+_RENAMED = {"epochs": "validations"}  # old column names, read as the new ones
 _FLOATS = ("top1", "top5", "best10_top1", "train_seconds", "wall_seconds")
 _BOOLS = {"True": True, "true": True, "1": True, "False": False, "false": False, "0": False}
 
 
 def read(path):
     """The results table at `path` (a results.csv or the study directory holding one), typed:
-    n, images_per_class and epochs int, fine_tuned bool, the metrics float, history a list of floats."""
+    n, images_per_class and validations int, fine_tuned bool, the metrics float, history a list
+    of floats. A table written before a column was renamed (``epochs``) reads as today's."""
     path = Path(path)
     if path.is_dir():
         path = path / "results.csv"
     if not path.is_file():
         raise FileNotFoundError(f"no results table at {path}: run the study's cells first "
                                 "(or pass the study directory that holds results.csv)")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False).rename(columns=_RENAMED)
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path} lacks the columns {missing}; expected {list(COLUMNS)}")
@@ -116,10 +118,10 @@ def _rewrite(path, update):
         if path.exists():
             with open(path, newline="") as f:
                 reader = csv.DictReader(f)
-                if tuple(reader.fieldnames or ()) != COLUMNS:
+                if tuple(_RENAMED.get(c, c) for c in reader.fieldnames or ()) != COLUMNS:
                     raise ValueError(f"{path} has columns {reader.fieldnames}, expected "
                                      f"{list(COLUMNS)}: move it aside to start a new table")
-                rows = list(reader)
+                rows = [{_RENAMED.get(k, k): v for k, v in r.items()} for r in reader]
         new_rows = update(rows)
         if path.exists() and new_rows == rows:
             return  # unchanged: keep the file and its mtime (the summary is redrawn on change)

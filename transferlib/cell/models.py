@@ -9,6 +9,8 @@ import zlib
 import keras
 from keras import layers, ops
 
+from ..cell_parameters import INITS, default_init
+
 WEIGHT_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
 
 # Filters of conv1..conv5 and units of fc6, fc7 at width 1.0.
@@ -103,16 +105,17 @@ def layer_seed(seed, name):
 def layer_initializers(name, seed, init="paper"):
     """(kernel, bias) initialisers of weight layer ``name``.
 
-    ``init="paper"``: Gaussian std 0.01 (0.005 for fc6, fc7). ``init="scaled"``: Gaussian with
-    He's std sqrt(2 / fan_in) below fc8 (fc8 keeps 0.01). Biases as the paper in both.
+    ``init="paper"``: Gaussian std 0.01 (0.005 for fc6, fc7), biases 1 on conv2, conv4, conv5,
+    fc6, fc7 and 0 elsewhere, as the paper's prototxt. ``init="he"``: Gaussian with He's std
+    sqrt(2 / fan_in) below fc8 (fc8 keeps 0.01), biases 0.
     """
     layer_seed_ = layer_seed(seed, name)
-    if init == "scaled" and name != "fc8":
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    if init == "he" and name != "fc8":
         kernel = keras.initializers.HeNormal(seed=layer_seed_)
-    elif init in ("paper", "scaled"):
-        kernel = keras.initializers.RandomNormal(stddev=_INIT_STD.get(name, 0.01), seed=layer_seed_)
     else:
-        raise ValueError(f"init must be 'paper' or 'scaled', got {init!r}")
+        kernel = keras.initializers.RandomNormal(stddev=_INIT_STD.get(name, 0.01), seed=layer_seed_)
     bias_one = name in _BIAS_ONE and init == "paper"
     return kernel, keras.initializers.Constant(1.0 if bias_one else 0.0)
 
@@ -128,9 +131,10 @@ def caffenet(num_classes, image_size=227, width=1.0, seed=0, init=None):
         16/8/4/2 px at 32 px input and 32/16/8/4 px at 64 px;
       - fc6 and fc7 have 1024 units (not 4096), as they see 2x2 or 4x4 positions, not 6x6.
     ``width`` scales every filter and unit count (rounded to a multiple of 8) for CPU budgets.
-    Initialisation (``init``, drawn from ``seed``): at 227 px the paper's, Gaussian std 0.01
+    Initialisation (``init``: "paper" or "he", drawn from ``seed``; None: the image size's
+    ``default_init``): at 227 px the paper's, Gaussian std 0.01
     (conv, fc8) and 0.005 (fc6, fc7), biases 1 on conv2, conv4, conv5, fc6, fc7 and 0
-    elsewhere. The small variants default to ``"scaled"``: He-normal kernels and zero biases
+    elsewhere. The small variants default to ``"he"``: He-normal kernels and zero biases
     (fc8 keeps std 0.01), because the paper's values leave them at chance in a
     schedule of a few epochs (measured: 10% vs 42% top-1 on 10 Tiny ImageNet classes).
     Weight decay is the optimiser's (``train.CaffeSGD``), as in Caffe. Inputs are mean-subtracted float images.
@@ -143,7 +147,7 @@ def caffenet(num_classes, image_size=227, width=1.0, seed=0, init=None):
 
 def build(num_classes, image_size, conv_filters, fc_units, *, seed=0, init=None):
     """The CaffeNet of ``caffenet`` with explicit filter counts of conv1..conv5 and fc6/fc7 units."""
-    init = init or ("paper" if image_size == 227 else "scaled")
+    init = init or default_init(image_size)
     k1, s1, pad = _STEM[image_size]
     f1, f2, f3, f4, f5 = conv_filters
     fc = fc_units

@@ -39,6 +39,11 @@ class CaffeSGD(keras.optimizers.SGD):
         return {**super().get_config(), "coupled_weight_decay": self.coupled_weight_decay}
 
 
+def best_mean(values, k=BEST_OF):
+    """The paper's metric: the mean of the ``k`` highest of ``values`` (all of them if fewer)."""
+    return float(np.mean(sorted(values, reverse=True)[:k]))
+
+
 def lr_schedule(lr, lr_drops, total_steps):
     """Piecewise-constant lr: ``lr`` divided by 10 at each fraction ``lr_drops`` of the steps."""
     if not lr_drops:
@@ -153,9 +158,8 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
         log.unlink()
     else:
         history = [{k: float(v[i]) for k, v in fit.history.items()} for i in range(rounds)]
-    val_top1 = sorted((h["val_top1"] for h in history), reverse=True)
     return TrainResult(history=history, top1=history[-1]["val_top1"], top5=history[-1]["val_top5"],
-                       best10_top1=float(np.mean(val_top1[:BEST_OF])), epochs=rounds,
+                       best10_top1=best_mean([h["val_top1"] for h in history]), epochs=rounds,
                        train_seconds=seconds, iterations=rounds * steps)
 
 

@@ -8,14 +8,16 @@ cells trained on all the study's classes (split ``all``, target ``AB``): their b
 ``all-baseAB`` (the paper's 1000-class network) and, with "random", ``all-R<n>AB``, the paper's
 random frozen weights, which it trained on all 1000 classes.
 For each k of
-``reduced_images_per_class`` (the official code's reduced-* networks) a direction adds its target
+``reduced_images_per_class`` (beyond the paper: the official code's reduced-* networks are
+1000-class bases on k images per class, without transfer) a direction adds its target
 half's base and AnB+ at each n of ``reduced_layers``, copying the full-data base, both trained on
 the first k training images per class: ids end in "-k<k>" ("r0-baseB-k50", "r0-A3B+-k50").
 
 A cell's ``params_hash`` covers its notebook parameters and the hashes of the cells it needs,
 so a change reaches exactly the cells it affects. Where data and results live, and how a cell
 runs on its hardware (XLA, GPUs, memory growth, checkpoints), is not hashed; parameters added
-after the first studies enter the hash only when set, so earlier cells keep their hashes.
+after the first studies enter the hash only when set (``init``: when not the image size's
+default), so earlier cells keep their hashes.
 """
 
 import hashlib
@@ -64,8 +66,9 @@ def expand(params, class_names=None):
     """
     if class_names is None:
         class_names = dataset_classes(params)
+    seeds = {split_name(s): s for s in params.splits}
     cells = [cell for split, members in halves(params, class_names).items()
-             for cell in _split_cells(params, split, members)]
+             for cell in _split_cells(params, split, members, params.treatments_of(seeds[split]))]
     if params.all_classes:
         classes = study_classes(params, class_names)
         cells.append(_cell(params, ALL, "AB", classes))
@@ -164,7 +167,7 @@ def describe(cells):
     return "\n".join(rows + [f"{len(cells)} cells"])
 
 
-def _split_cells(params, split, members):
+def _split_cells(params, split, members, treatments):
     """One split's cells: the bases that are needed, then per direction, n and treatment, then
     the reduced-data cells per k: the target half's base and AnB+ at each of ``reduced_layers``."""
     specs = []  # (target half, n, source half or None for base and random, fine-tuned, k)
@@ -172,7 +175,7 @@ def _split_cells(params, split, members):
         target = direction[-1]
         other = "A" if target == "B" else "B"
         for n in params.layers:
-            for treatment in params.treatments:
+            for treatment in treatments:
                 source = (None if treatment == "random"
                           else target if treatment.startswith("B") else other)
                 specs.append((target, n, source, treatment.endswith("+"), 0))
@@ -208,6 +211,7 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
         "classes": list(classes), "images_per_class": images_per_class, "n": n,
         "fine_tuned": fine_tuned, "kind": kind, "cka_images": 0, "cka_classes": [],
         "cell": cell_id, "split": split, "target": target, "source": source,
+        "init": params.init or cell_parameters.default_init(params.image_size),
         "seed": zlib.crc32(f"{params.seed}/{cell_id}".encode()) & 0x7FFFFFFF,
     }
     if (base is not None and fine_tuned and not images_per_class and params.cka_images

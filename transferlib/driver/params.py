@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from ..cell_parameters import PRECISIONS
+from ..cell_parameters import INITS, PRECISIONS
 from ..sources import STREAMED
 
 TREATMENTS = ("BnB", "BnB+", "AnB", "AnB+", "random")
@@ -38,7 +38,8 @@ class Params:
     width: float = 1.0              # scales the filter / unit counts of the network
     classes: str | int | tuple = "all"  # "all", a count (seeded sample), or class ids
     splits: tuple = (0,)            # random split seeds and/or "man_made_natural"
-    treatments: tuple = TREATMENTS[:4]  # subset of TREATMENTS, named as for direction AnB
+    treatments: tuple = TREATMENTS[:4]  # subset of TREATMENTS, named as for direction AnB; or
+    #                                     {split: subset} (stored as pairs) for each split its own
     layers: tuple = (1, 2, 3, 4, 5, 6, 7)  # values of n, the number of copied layers
     directions: tuple = DIRECTIONS  # AnB: target half B; BnA: target half A
     all_classes: tuple = ()         # of ALL_CLASSES: a base, and random weights for each n, on all classes
@@ -51,11 +52,14 @@ class Params:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     seed: int = 0                   # class sample and per-cell seeds
+    init: str | None = None         # initial weights: "paper" (Gaussian std 0.01, 0.005 for fc6,
+    #                                 fc7; biases 0/1 as the prototxt) or "he" (He-normal, biases
+    #                                 0); None: paper at 227 px, he at 32 and 64 px
     cka_images: int = 500           # validation images (both halves) for the layer similarity
                                     # (linear CKA) of each fine-tuned network to its base; 0: none
                                     # (none for datasets read as records, such as imagenet2012)
     reduced_images_per_class: tuple = ()  # k: extra base and AnB+ cells trained on the first k
-                                          # training images per class (the official reduced-*)
+                                          # training images per class (beyond the paper)
     reduced_layers: tuple = (3, 7)  # the n of those AnB+ cells (copying the full-data base)
     precision: str = "float32"      # or mixed_bfloat16, mixed_float16 (with loss scaling)
     jit_compile: bool = False       # XLA-compile the training step
@@ -95,6 +99,8 @@ class Params:
                 problems.append(f"{key}: {e}")
         if not {p.partition(":")[0] for p in problems} & {"epochs", "iterations", "val_every"}:
             problems += _schedule_problems(values)
+        if not {p.partition(":")[0] for p in problems} & {"splits", "treatments"}:
+            problems += _treatments_problems(values)
         if problems:
             raise ParamsError(source, problems)
         if values.get("data_dir") is not None:
@@ -106,7 +112,16 @@ class Params:
         """Plain YAML-able values; ``from_dict`` of it gives back equal Params."""
         d = asdict(self)
         del d["source"]
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+        d = {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+        if self.treatments and isinstance(self.treatments[0], tuple):
+            d["treatments"] = {split: list(t) for split, t in self.treatments}
+        return d
+
+    def treatments_of(self, split):
+        """The treatments of ``split`` (a seed or MAN_MADE_NATURAL)."""
+        if self.treatments and isinstance(self.treatments[0], tuple):
+            return dict(self.treatments)[split]
+        return self.treatments
 
 
 class ParamsError(ValueError):
@@ -254,6 +269,30 @@ _REQUIRED = {
 }
 
 
+def _treatments_problems(values):
+    """A treatments mapping names each of the study's splits once."""
+    treatments = values.get("treatments", ())
+    if not treatments or not isinstance(treatments[0], tuple):
+        return []
+    named, splits = [s for s, _ in treatments], list(values.get("splits", Params.splits))
+    if sorted(map(str, named)) != sorted(map(str, splits)):
+        return [f"treatments: names the splits {named}; give the treatments of each of the "
+                f"splits {splits}, once"]
+    return []
+
+
+def _by_split(item):
+    """{split: value that ``item`` accepts}, stored as a tuple of (split, value) pairs."""
+    want = f"a mapping from each split to {item.want}"
+
+    def check(v):
+        if not isinstance(v, dict) or not v:
+            raise _Invalid(f"got {v!r}; expected {want}")
+        return tuple((split, item(value)) for split, value in v.items())
+    check.want = want
+    return check
+
+
 def _schedule_problems(values):
     """How long networks train: epochs, or iterations with val_every dividing them."""
     epochs, iterations, every = (values.get(k) for k in ("epochs", "iterations", "val_every"))
@@ -284,7 +323,7 @@ _CHECKS = {
                        _list(_text("a class id of the dataset"))),
     "splits": _list(_either(_integer(lambda v: 0 <= v < 2**32, "a split seed (an integer >= 0)"),
                             _one_of([MAN_MADE_NATURAL]))),
-    "treatments": _list(_one_of(TREATMENTS)),
+    "treatments": _either(_list(_one_of(TREATMENTS)), _by_split(_list(_one_of(TREATMENTS)))),
     "layers": _list(_integer(lambda v: 1 <= v <= 7, "an integer n in 1..7")),
     "directions": _list(_one_of(DIRECTIONS)),
     "all_classes": _list(_one_of(ALL_CLASSES), empty_ok=True),
@@ -298,6 +337,7 @@ _CHECKS = {
     "momentum": _real(lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "weight_decay": _real(lambda v: v >= 0, "a number >= 0"),
     "seed": _integer(lambda v: 0 <= v < 2**32, "an integer in 0..2**32-1"),
+    "init": _either(_NULL, _one_of(INITS)),
     "cka_images": _integer(lambda v: v >= 0, "an integer >= 0 (0: no layer similarity)"),
     "reduced_images_per_class": _list(_integer(lambda v: v >= 1, "an integer k >= 1"),
                                       empty_ok=True, increasing=True),

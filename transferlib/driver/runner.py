@@ -160,5 +160,9 @@ def _execute_summary(here, dataset, root):
 
     kernels.execute(executors.NOTEBOOKS / "summary.ipynb", here / layout.SUMMARY, km=kernels.start(here),
                     parameters={"study_dir": str(here), "dataset": dataset, "results_root": str(root)})
-    html, _ = HTMLExporter(embed_images=True).from_filename(str(here / layout.SUMMARY))
+    # The report shows results only: code inputs (and with them the machine's paths) stay in
+    # the .ipynb.
+    exporter = HTMLExporter(embed_images=True, exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    html, _ = exporter.from_filename(str(here / layout.SUMMARY))
     (here / layout.REPORT).write_text(html)

@@ -131,7 +131,7 @@ class Study:
                 "target": cell.target, "n": cell.n, "fine_tuned": cell.fine_tuned,
                 "images_per_class": cell.images_per_class,
                 "top1": metrics["top1"], "top5": metrics["top5"], "best10_top1": metrics["best10_top1"],
-                "epochs": metrics["epochs"], "train_seconds": metrics["train_seconds"],
+                "validations": metrics["epochs"], "train_seconds": metrics["train_seconds"],
                 "wall_seconds": metrics.get("wall_seconds", metrics["train_seconds"]),
                 "params_hash": cell.params_hash, "history": metrics["val_top1"]}
 

@@ -1,130 +1,170 @@
-"""The paper's findings 2-7 (PAPER.md) judged on a study's results table."""
+"""The paper's findings 2-7 (PAPER.md) judged on a study's results table.
+
+Each finding is a few checks on differences from the base (accuracy points), each check decided
+from the 95% t-interval of its mean over the replicates (one per split and target half):
+supported when the whole interval is on the claim's side of the bound, contradicted when the
+whole interval is on the other side, inconclusive when it straddles the bound or when there are
+fewer than 2 replicates (one network proves nothing about noise). A finding is supported when
+every check is, contradicted when one is, inconclusive otherwise (also where the study lacks
+the treatment).
+"""
 
 import math
+from typing import NamedTuple
+
+import pandas as pd
 
 from .paper import PAPER_REFERENCE
-from .stats import LAYER_RANGES, summary_stats, table1
+from .stats import METRIC_NAMES, difference_interval, from_base, interval, reported_metric, table1
 
-# Tolerances of the verdicts in findings(), on a treatment's mean top-1 relative to its base's.
-EQUAL_TOL = 0.02         # |relative| <= 2% of the base's top-1: "equals its base"
-DROP_TOL = 0.02          # relative < -2%: "drops"; also the least gap that is "falls faster"
-NEAR_CHANCE_REL = -0.75  # relative <= -75%, a quarter of the base's top-1 left: "near chance"
+SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+EQUAL_TOL = 0.01   # a difference within ±1 point of top-1: "equals its base"
+CHANCE_KEPT = 0.25  # at most a quarter of the base's accuracy kept: "near chance"
 
 
-def _pct(x):
-    return f"{100 * x:+.1f}%"
+class Finding(NamedTuple):
+    number: int
+    claim: str
+    verdict: str  # SUPPORTED, CONTRADICTED or INCONCLUSIVE
+    text: str
 
 
 def _points(x):
-    return f"{100 * x:+.2f} points"
+    return f"{100 * x:+.1f}"
 
 
-def _series(stats, tasks, pooled):
-    """{n: mean} of one tasks/treatment from summary_stats."""
-    s = stats[(stats.tasks == tasks) & (stats.treatment == pooled)]
-    return dict(zip(s.n, s["mean"]))
+def _count(k, what):
+    return f"{k} {what}{'' if k == 1 else 's'}"
 
 
-def _list(means, ns):
-    return ", ".join(f"n={n} {_pct(means[n])}" for n in ns)
+def _check(values, claim, what, scale=100.0, unit=" points"):
+    """(verdict, clause) of one check on per-replicate ``values``: claim ("below", b), ("above",
+    b) or ("within", tol) against the 95% interval of their mean."""
+    mean, low, high = interval(values)
+    return _decide(mean, low, high, claim, what, _count(len(values), "replicate"), scale, unit)
 
 
-def _verdict(number, claim, checks, notes=()):
-    """One finding from its checks [(ok, clause)]: supported when all hold, not supported when
-    one fails, else not measured; `notes` (the paper's numbers...) are quoted after them."""
-    oks = [ok for ok, _ in checks]
-    supported = False if False in oks else None if None in oks else True
-    word = {True: "supported", False: "not supported", None: "not measured"}[supported]
-    clauses = [clause for _, clause in checks] + list(notes)
-    return number, supported, f"Finding {number} ({claim}): {word}: " + "; ".join(clauses) + "."
+def _decide(mean, low, high, claim, what, replicates, scale=100.0, unit=" points"):
+    """(verdict, clause) of a mean and its 95% interval (NaN bounds: no interval) against the
+    claim; values shown times ``scale`` (points) with ``unit``."""
+    kind, bound = claim
+    digits = 1 if scale == 100 else 2
+    sign = "+" if unit else ""  # differences signed, shares not
+    show = lambda x: f"{scale * x:{sign}.{digits}f}"  # noqa: E731
+    level = f"{scale * abs(bound):.{digits}f}" if bound else "0"
+    want = {"below": f"below {'-' if bound < 0 else ''}{level}",
+            "above": f"above {'-' if bound < 0 else ''}{level}", "within": f"within ±{level}"}[kind]
+    if math.isnan(low):
+        return INCONCLUSIVE, (f"{what} {show(mean)}{unit} from {replicates}, no interval "
+                              f"(claim: {want})")
+    if kind == "within":
+        verdict = (SUPPORTED if -bound <= low and high <= bound else
+                   CONTRADICTED if high < -bound or low > bound else INCONCLUSIVE)
+    else:
+        inside, outside = (high < bound, low > bound) if kind == "below" else (low > bound,
+                                                                                high < bound)
+        verdict = SUPPORTED if inside else CONTRADICTED if outside else INCONCLUSIVE
+    return verdict, (f"{what} {show(mean)}{unit}, 95% interval [{show(low)}, {show(high)}] over "
+                     f"{replicates} (claim: {want}): {verdict}")
+
+
+def _finding(number, claim, checks, notes=()):
+    verdicts = [v for v, _ in checks]
+    verdict = (CONTRADICTED if CONTRADICTED in verdicts else
+               SUPPORTED if verdicts and all(v == SUPPORTED for v in verdicts) else INCONCLUSIVE)
+    clauses = [c for _, c in checks] + list(notes)
+    return Finding(number, claim, verdict, f"Finding {number} ({claim}): {verdict}: "
+                                           + "; ".join(clauses) + ".")
 
 
 def _unmeasured(number, claim, what):
-    return number, None, f"Finding {number} ({claim}): not measured: {what}."
+    return Finding(number, claim, INCONCLUSIVE, f"Finding {number} ({claim}): {INCONCLUSIVE}: "
+                                               f"not measured: {what}.")
 
 
-def _equal_at(means, ns, name):
-    ns = [n for n in ns if n in means]
-    if not ns:
-        return None, f"no {name} at n=1,2"
-    ok = all(abs(means[n]) <= EQUAL_TOL for n in ns)
-    return ok, f"{name} {_list(means, ns)} ({'' if ok else 'not '}within ±{EQUAL_TOL:.0%} of base)"
+def _per_n(diff, group, pooled):
+    """{n: Series of differences per replicate (split, target)} of one tasks group and
+    treatment."""
+    rows = diff[(diff.tasks == group) & (diff.pooled == pooled)].dropna(subset=["difference"])
+    return {n: g.set_index(["split", "target"]).difference for n, g in rows.groupby("n")}
 
 
-def _finding2(stats):
+def _missing(name, ns):
+    return INCONCLUSIVE, f"no {name} at n={'-'.join(map(str, sorted({ns[0], ns[-1]})))}"
+
+
+def _equal_checks(series, ns, name):
+    checks = [_check(series[n], ("within", EQUAL_TOL), f"{name} - base at n={n}")
+              for n in ns if n in series]
+    return checks or [_missing(name, ns)]
+
+
+def _paper(treatment, ns, group="similar"):
+    ref = PAPER_REFERENCE["difference"][group][treatment]
+    return "paper " + ", ".join(f"n={n} {_points(ref[n])}" for n in ns)
+
+
+def _finding2(diff):
     claim = "BnB equals base at n=1,2, dips at 3-6, recovers by 7"
-    bnb = _series(stats, "similar", "selffer")
+    bnb = _per_n(diff, "similar", "BnB")
     if not bnb:
         return _unmeasured(2, claim, "the study has no BnB")
-    checks = [_equal_at(bnb, (1, 2), "BnB")]
+    checks = _equal_checks(bnb, (1, 2), "BnB")
     middle = [n for n in (3, 4, 5, 6) if n in bnb]
-    if not middle:
-        checks.append((None, "no BnB at n=3-6"))
-    else:
-        low = min(middle, key=bnb.get)
-        ok = bnb[low] < -DROP_TOL
-        checks.append((ok, f"lowest of n=3-6 at n={low}: {_pct(bnb[low])} "
-                           f"({'' if ok else 'no '}drop below -{DROP_TOL:.0%})"))
-        if 7 not in bnb:
-            checks.append((None, "no BnB at n=7"))
+    if middle:
+        dip = min(middle, key=lambda n: bnb[n].mean())
+        checks.append(_check(bnb[dip], ("below", 0.0), f"BnB - base at its dip n={dip}"))
+        if 7 in bnb:
+            recovery = (bnb[7] - bnb[dip]).dropna()
+            checks.append(_check(recovery, ("above", 0.0), f"BnB at n=7 - BnB at n={dip}"))
         else:
-            ok = bnb[7] - bnb[low] >= DROP_TOL
-            checks.append((ok, f"n=7 {_pct(bnb[7])} ({'' if ok else 'no '}recovery of at least "
-                               f"{DROP_TOL:.0%} of base from the dip)"))
-    paper = PAPER_REFERENCE["relative"]["similar"]["selffer"]
-    return _verdict(2, claim, checks, [f"paper {_list(paper, (1, 2, 5, 7))}"])
+            checks.append(_missing("BnB", (7,)))
+    else:
+        checks.append(_missing("BnB", (3, 6)))
+    return _finding(2, claim, checks, [_paper("BnB", (1, 2, 5, 7))])
 
 
-def _finding3(stats):
+def _finding3(diff):
     claim = "BnB+ stays at base for every n"
-    bnb = _series(stats, "similar", "selffer+")
+    bnb = _per_n(diff, "similar", "BnB+")
     if not bnb:
         return _unmeasured(3, claim, "the study has no BnB+")
-    low, high = min(bnb, key=bnb.get), max(bnb, key=bnb.get)
-    ok = bnb[low] >= -EQUAL_TOL
-    paper = PAPER_REFERENCE["relative"]["similar"]["selffer+"].values()
-    return _verdict(3, claim, [
-        (ok, f"BnB+ ranges from {_pct(bnb[low])} (n={low}) to {_pct(bnb[high])} (n={high}) "
-             f"({'never' if ok else 'falls'} below -{EQUAL_TOL:.0%})")],
-        [f"paper {_pct(min(paper))} to {_pct(max(paper))}"])
+    lowest = pd.concat(bnb.values()).groupby(level=[0, 1]).min()
+    ref = PAPER_REFERENCE["difference"]["similar"]["BnB+"].values()
+    return _finding(3, claim, [_check(lowest, ("above", -EQUAL_TOL),
+                                      "each replicate's lowest BnB+ - base over n")],
+                    [f"paper means {_points(min(ref))} to {_points(max(ref))}"])
 
 
-def _finding4(stats):
+def _finding4(diff):
     claim = "AnB equals base at n=1,2, drops at 4-7"
-    anb = _series(stats, "similar", "transfer")
+    anb = _per_n(diff, "similar", "AnB")
     if not anb:
         return _unmeasured(4, claim, "the study has no AnB")
-    checks = [_equal_at(anb, (1, 2), "AnB")]
-    late = [n for n in (4, 5, 6, 7) if n in anb]
-    if not late:
-        checks.append((None, "no AnB at n=4-7"))
-    else:
-        ok = all(anb[n] < -DROP_TOL for n in late)
-        checks.append((ok, f"{_list(anb, late)} ({'all' if ok else 'not all'} below "
-                           f"-{DROP_TOL:.0%})"))
-    paper = PAPER_REFERENCE["relative"]["similar"]["transfer"]
-    return _verdict(4, claim, checks, [f"paper {_list(paper, (1, 2, 4, 7))}"])
+    checks = _equal_checks(anb, (1, 2), "AnB")
+    checks += ([_check(anb[n], ("below", 0.0), f"AnB - base at n={n}") for n in (4, 5, 6, 7)
+                if n in anb] or [_missing("AnB", (4, 7))])
+    return _finding(4, claim, checks, [_paper("AnB", (1, 2, 4, 7))])
 
 
-def _finding5(df, metric):
-    claim = "AnB+ beats baseB on average over n=1-7"
-    table = table1(df, metric)
-    boost = table.loc["1-7", "AnB+ - baseB"]
-    if math.isnan(boost):
+def _finding5(df, diff, metric):
+    claim = "AnB+ beats base on average over n=1-7"
+    plus = diff[(diff.tasks == "similar") & (diff.pooled == "AnB+")].dropna(subset=["difference"])
+    if not len(plus):
         return _unmeasured(5, claim, "the study has no AnB+ with its base")
-    per_n = table.loc[[k for k in table.index if "-" not in k], "AnB+ - baseB"]
-    ranges = ", ".join(f"{k} {_points(table.loc[k, 'AnB+ - baseB'])} (paper "
-                       f"{_points(table.loc[k, 'paper AnB+ - baseB'])})"
-                       for k in (f"{lo}-{hi}" for lo, hi in LAYER_RANGES))
-    return _verdict(5, claim, [
-        (boost > 0, f"AnB+ - baseB in top-1 over layers {ranges}; positive at "
-                    f"{(per_n > 0).sum()} of {len(per_n)} n")])
+    per_replicate = plus.groupby(["split", "target"]).difference.mean()
+    table = table1(df, metric)
+    ranges = ", ".join(f"{k} {table.loc[k, 'AnB+ - base']:+.2f} (paper "
+                       f"{table.loc[k, 'paper AnB+ - base']:+.1f})"
+                       for k in ("1-7", "3-7", "5-7") if not math.isnan(table.loc[k, "AnB+ - base"]))
+    return _finding(5, claim, [_check(per_replicate, ("above", 0.0),
+                                      "each replicate's mean AnB+ - base over its n")],
+                    [f"Table 1, AnB+ mean - base mean in points: {ranges}"])
 
 
-def _finding6(stats):
+def _finding6(diff):
     claim = "AnB falls faster with n on dissimilar tasks"
-    dis = _series(stats, "dissimilar", "transfer")
-    sim = _series(stats, "similar", "transfer")
+    dis, sim = _per_n(diff, "dissimilar", "AnB"), _per_n(diff, "similar", "AnB")
     if not dis:
         return _unmeasured(6, claim, "the study has no man-made/natural split")
     common = sorted(set(dis) & set(sim))
@@ -132,50 +172,62 @@ def _finding6(stats):
         return _unmeasured(6, claim, "the study has no random-split AnB at the n of the "
                                      "man-made/natural AnB")
     n = common[-1]
-    ok = dis[n] < sim[n] - DROP_TOL
-    return _verdict(6, claim, [
-        (ok, f"AnB relative to base at n={n}: {_pct(dis[n])} dissimilar against {_pct(sim[n])} "
-             f"similar ({'' if ok else 'not '}lower by more than {DROP_TOL:.0%} of base)")],
-        [f"paper at n=7: {_pct(PAPER_REFERENCE['relative']['dissimilar']['transfer'][7])} "
-         f"against {_pct(PAPER_REFERENCE['similar_transfer_relative_n7'])} on its Figure 3 "
-         f"random split ({_pct(PAPER_REFERENCE['relative']['similar']['transfer'][7])} over "
-         "all its splits)"])
+    mean, low, high = difference_interval(dis[n], sim[n])
+    check = _decide(mean, low, high, ("below", 0.0),
+                    f"AnB - base at n={n}, dissimilar {_points(dis[n].mean())} minus similar "
+                    f"{_points(sim[n].mean())}:",
+                    f"{_count(len(dis[n]), 'dissimilar replicate')} and "
+                    f"{_count(len(sim[n]), 'similar replicate')}")
+    ref = PAPER_REFERENCE
+    return _finding(6, claim, [check], [
+        f"paper at n=7 {_points(ref['difference']['dissimilar']['AnB'][7])} dissimilar, "
+        f"{_points(ref['similar_AnB_difference_n7'])} similar"])
 
 
-def _finding7(stats):
+def _finding7(diff, metric):
     claim = "random frozen layers fall at n=1,2, near chance from n=3, below dissimilar AnB"
-    rnd = _series(stats, "similar", "random")
-    if not rnd:
+    rnd = diff[diff.pooled == "random"].dropna(subset=["difference"])
+    if not len(rnd):
         return _unmeasured(7, claim, "the study has no random-weights cells")
-    checks, notes = [], []
-    for ns, test, what in (((1, 2), lambda v: v < -DROP_TOL, f"below -{DROP_TOL:.0%}"),
-                           ((3, 4, 5, 6, 7), lambda v: v <= NEAR_CHANCE_REL,
-                            f"near chance: at or below {_pct(NEAR_CHANCE_REL)}")):
-        have = [n for n in ns if n in rnd]
-        if not have:
-            checks.append((None, f"no random cells at n={ns[0]}-{ns[-1]}"))
-        else:
-            ok = all(test(rnd[n]) for n in have)
-            checks.append((ok, f"random {_list(rnd, have)} ({'' if ok else 'not all '}{what})"))
-    dis = _series(stats, "dissimilar", "transfer")
-    common = sorted(set(rnd) & set(dis))
+    by_n = {n: g.set_index(["split", "target"]) for n, g in rnd.groupby("n")}
+    checks = [_check(by_n[n].difference, ("below", 0.0), f"random - base at n={n}")
+              for n in (1, 2) if n in by_n]
+    late = [by_n[n][metric] / by_n[n].base for n in (3, 4, 5, 6, 7) if n in by_n]
+    if late:
+        kept = pd.concat(late).groupby(level=[0, 1]).max()
+        checks.append(_check(kept, ("below", CHANCE_KEPT), "each replicate's highest share of "
+                             "its base's accuracy kept at n>=3", scale=1.0, unit=""))
+    dis = _per_n(diff, "dissimilar", "AnB")
+    common = sorted(set(by_n) & set(dis))
     if common:
-        ok = all(rnd[n] < dis[n] for n in common)
-        checks.append((ok, f"{'below' if ok else 'not always below'} the dissimilar AnB "
-                           f"({_list(dis, common)})"))
-    else:
-        notes.append("not compared with a dissimilar AnB (none at the random cells' n)")
-    paper = PAPER_REFERENCE["relative"]["similar"]["random"]
-    notes.append(f"paper (relative to the 1000-class base) {_list(paper, (1, 2, 3, 7))}")
-    return _verdict(7, claim, checks, notes)
+        mine = pd.concat([by_n[n].difference for n in common]).groupby(level=[0, 1]).mean()
+        theirs = pd.concat([dis[n] for n in common]).groupby(level=[0, 1]).mean()
+        mean, low, high = difference_interval(mine, theirs)
+        checks.append(_decide(mean, low, high, ("below", 0.0),
+                              f"random minus dissimilar AnB (each - its base, mean over n="
+                              f"{common[0]}-{common[-1]})" if len(common) > 1 else
+                              f"random minus dissimilar AnB (each - its base, n={common[0]})",
+                              f"{_count(len(mine), 'random replicate')} and "
+                              f"{_count(len(theirs), 'dissimilar replicate')}"))
+    return _finding(7, claim, checks, [_paper("random", (1, 2, 3, 7)) + " (from the 1000-class "
+                                       "base)"])
 
 
-def findings(df, metric="top1"):
-    """The paper's findings 2-7 (PAPER.md) judged on this study: a list of (number, supported,
-    text), supported True/False, or None where the study did not measure it. Judged on each
-    treatment's mean metric relative to its base (similar tasks unless stated) against the
-    module's EQUAL_TOL, DROP_TOL and NEAR_CHANCE_REL; the text quotes the study's numbers and
-    the paper's."""
-    stats = summary_stats(df, metric, relative=True)
-    return [_finding2(stats), _finding3(stats), _finding4(stats), _finding5(df, metric),
-            _finding6(stats), _finding7(stats)]
+def findings(df, metric=None):
+    """The paper's findings 2-7 (PAPER.md) judged on this study's `metric` (default: its
+    reported one, stats.reported_metric): a list of Finding
+    (number, claim, verdict, text), the text quoting each check's mean, interval and replicates
+    and the paper's numbers."""
+    metric = metric or reported_metric(df)
+    diff = from_base(df, metric)
+    return [_finding2(diff), _finding3(diff), _finding4(diff), _finding5(df, diff, metric),
+            _finding6(diff), _finding7(diff, metric)]
+
+
+def verdict_table(found, metric):
+    """The findings as a table: finding, the paper's claim, verdict, and the evidence; the
+    column axis names the metric judged."""
+    table = pd.DataFrame([(f.number, f.claim, f.verdict, f.text.split(": ", 2)[2])
+                          for f in found], columns=["finding", "claim", "verdict", "evidence"])
+    table.columns.name = METRIC_NAMES[metric]
+    return table.set_index("finding")
