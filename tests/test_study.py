@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -223,3 +224,31 @@ def test_bad_params_fail_before_any_training(tmp_path, data_cache, change, messa
     assert run.returncode == 2
     assert message in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_summary_notebook_as_it_stands_opens_the_newest_study(smoke, tmp_path, data_cache):
+    """summary.ipynb run as it stands from its folder, JupyterLab started at a checkout whose
+    results/ holds the smoke study: it finds the study, says which, and its outputs are clean."""
+    import papermill
+    repo = tmp_path / "checkout"
+    shutil.copytree(smoke, repo / "results" / "smoke")
+    shutil.copytree(ROOT / "transferlib" / "notebooks", repo / "transferlib" / "notebooks")
+    env = {**os.environ, "PWD": str(repo), "TRANSFER_CACHE_DIR": str(data_cache),
+           "TRANSFER_DATA_DIR": str(SHARED_DATASETS)}
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        papermill.execute_notebook(str(repo / "transferlib" / "notebooks" / "summary.ipynb"),
+                                   str(tmp_path / "summary.ipynb"), progress_bar=False,
+                                   cwd=str(repo / "transferlib" / "notebooks"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    nb = nbformat.read(tmp_path / "summary.ipynb", 4)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    text = "\n".join(o.get("text", "") + "".join(str(v) for k, v in o.get("data", {}).items()
+                                                 if k.startswith("text/")) for o in outputs)
+    assert "the most recent finished study: smoke" in text
+    assert not [o for o in outputs if o.get("name") == "stderr"], "stderr in the summary"
+    for dirt in ("Warning", "nan%", " nan ", "from 0.0 to 0.0", "0 of 1", str(repo), "site-packages"):
+        assert dirt not in text, dirt

@@ -137,7 +137,7 @@ def _summary_is_stale(study):
 def run_summary(study):
     """Execute the summary notebook into the driver's folder, export it to HTML and publish
     them with the figures."""
-    _execute_summary(study.driver_dir, study.params.dataset, study.root)
+    _execute_summary(study.driver_dir, study.root)
     study.publish(*sorted(p.name for p in Path(study.driver_dir).iterdir()
                           if p.is_file() and not p.name.startswith(".")))
 
@@ -149,17 +149,16 @@ def redraw_summary(study_dir, out=print):
     if not (here / layout.TABLE).is_file():
         raise FileNotFoundError(f"no {layout.TABLE} in {here}: give the folder of a study that has run "
                                 "(e.g. results/quick)")
-    params = yaml.safe_load((here / layout.PARAMS).read_text())
-    _execute_summary(here, params["dataset"], here)
+    _execute_summary(here, here)
     out(f"redrawn: {here / layout.REPORT}")
     return 0
 
 
-def _execute_summary(here, dataset, root):
+def _execute_summary(here, root):
     from nbconvert import HTMLExporter
 
     kernels.execute(executors.NOTEBOOKS / "summary.ipynb", here / layout.SUMMARY, km=kernels.start(here),
-                    parameters={"study_dir": str(here), "dataset": dataset, "results_root": str(root)})
+                    parameters={"study_dir": str(here), "results_root": str(root)})
     # The report shows results only: code inputs (and with them the machine's paths) stay in
     # the .ipynb.
     exporter = HTMLExporter(embed_images=True, exclude_input=True, exclude_input_prompt=True,

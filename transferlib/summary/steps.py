@@ -2,6 +2,7 @@
 bases and the study's layer similarities."""
 
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,6 +13,28 @@ from .. import layout, sources, store, table, vocabulary
 from ..atomic import write_text_atomic
 from ..cell.models import WEIGHT_LAYERS
 from ..cell.steps import layer_similarity, load_model
+
+def find_study(study_dir=None):
+    """The study folder ``study_dir`` names (relative: to the working folder, else to $PWD, the
+    folder JupyterLab started in), or with None the most recently finished study under
+    results/ there; says which. An error names the absolute folders searched."""
+    here, typed_in = Path.cwd(), Path(os.environ.get("PWD") or Path.cwd())
+    if study_dir is not None:
+        tried = [Path(study_dir)] if Path(study_dir).is_absolute() else [here / study_dir, typed_in / study_dir]
+        for folder in tried:
+            if (folder / layout.TABLE).is_file():
+                return folder.resolve()
+        raise FileNotFoundError(f"no {layout.TABLE} in {' or '.join(str(f.resolve()) for f in dict.fromkeys(tried))}: "
+                                "give the folder of a study that has run (e.g. results/quick)")
+    roots = list(dict.fromkeys([here / "results", typed_in / "results"]))
+    done = [t.parent for r in roots for t in r.glob(f"*/{layout.TABLE}")]
+    if not done:
+        raise FileNotFoundError(f"no finished study under {' or '.join(str(r.resolve()) for r in roots)}: run one "
+                                "(python -m transferlib run quick) or set study_dir")
+    newest = max(done, key=lambda f: (f / layout.TABLE).stat().st_mtime).resolve()
+    print(f"the most recent finished study: {newest.name}")
+    return newest
+
 
 CKA_COLUMNS = ("split", "cell", "reference", "treatment", "n", "layer", "layer_name", "cka",
                "params_hash")
