@@ -36,6 +36,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from . import folders
+
 TINY_IMAGENET = "tiny_imagenet"
 FOLDER = "tiny-imagenet-200"
 ARCHIVES = ("tiny-imagenet-200.zip", "tiny-imagenet-200-32px.tar.gz")
@@ -97,12 +99,15 @@ def cache_root(cache_dir=None):
 
 
 def class_names(name, data_dir=None, cache_dir=None, download=True):
-    """Class ids in label order, without decoding images: sorted wnids, or tfds label names.
+    """Class ids in label order, without decoding images: sorted wnids, or tfds label names
+    (``folder``: the class folders' names, see ``folders``).
 
     Finds (and where allowed downloads) the data as `load` does; a tfds dataset is prepared
     first, as tfds knows its label names only then. An ImageNet variant's names are known
     without data (tfds's imagenet2012 order), so with ``download=False`` it is not looked for.
     """
+    if name == folders.FOLDER:
+        return folders.class_names(data_dir)
     if _is_imagenet(name) and not download:
         return imagenet_classes(data_dir)
     if name != TINY_IMAGENET:
@@ -113,14 +118,21 @@ def class_names(name, data_dir=None, cache_dir=None, download=True):
     raise CorruptDataError(f"{source} has no {FOLDER}/wnids.txt: is it Tiny ImageNet in its official layout?")
 
 
-def load(name, size, data_dir=None, cache_dir=None, download=True):
+def load(name, size, data_dir=None, cache_dir=None, download=True, val_fraction=None):
     """Dataset `name` with its images resized to `size` x `size`, decoded once and then cached.
+
+    ``folder`` is your own folder of class folders at `data_dir` (see ``folders``), split by
+    `val_fraction` where it has no val/ folder.
 
     Tiny ImageNet's splits are stored in label order, then file number order; a tfds dataset's in
     tfds's order, its validation split being "validation" where there is one, else "test".
     """
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"size must be a positive int (pixels per side), got {size!r}")
+    if name == folders.FOLDER:
+        fraction = folders.DEFAULT_VAL_FRACTION if val_fraction is None else val_fraction
+        key = _key(*folders.cache_key(data_dir, fraction))
+        return _cached(name, size, key, cache_dir, lambda out: folders.decode(data_dir, size, fraction, out))
     if name == TINY_IMAGENET:
         source = locate(data_dir, cache_dir, download)
         key = _key(source.resolve(), *_stamp(source))
