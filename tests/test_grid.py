@@ -102,7 +102,7 @@ def test_parameters():
         "precision": "float32", "jit_compile": False, "distribute": False, "memory_growth": False,
         "checkpoint": False, "cell": "r0-A2B+", "split": "r0", "kind": "transfer",
         "target": "B", "n": 2, "fine_tuned": True, "source": "r0-baseA", "fine_tune": True,
-        "random_first": False}
+        "random_first": False, "network": "caffenet", "network_units": "stages", "val_fraction": 0.1}
     assert random.parameters["random_first"] and random.parameters["source"] == ""
     seeds = [c.parameters["seed"] for c in cells.values()]
     assert len(set(seeds)) == len(seeds)
