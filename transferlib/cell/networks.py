@@ -171,3 +171,12 @@ def resnet(model, num_classes, image_size=32, *, width=1.0, seed=0):
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="head_fc",
                            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01, seed=layer_seed(seed, "head_fc")))(x)
     return keras.Model(inputs, outputs, name=f"{model}_{image_size}")
+
+
+def representations_of(keras_model, model="caffenet", units="stages", image_size=None, width=1.0):
+    """{unit name: layer name} (``representation_layers``) of a saved network of kind ``model``."""
+    if model == unit_lists.CAFFENET:
+        return {name: name for name in unit_lists.CAFFENET_UNITS}
+    if model in unit_lists.RESNET_BLOCKS:
+        return representation_layers(Network(keras_model, by_prefix(keras_model, unit_lists.unit_names(model, units))))
+    return representation_layers(build(model, 2, image_size or keras_model.input_shape[1], width=width, units=units))

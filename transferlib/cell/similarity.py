@@ -43,7 +43,8 @@ def layer_activations(model, images, layers=WEIGHT_LAYERS, batch_size=256):
 
 
 def cka_by_layer(model_a, model_b, images, images_b=None, layers=WEIGHT_LAYERS, batch_size=256):
-    """{layer name: linear CKA} between two networks of the same layer names on the same images:
+    """{layer name: linear CKA} between two networks of the same layer names on the same images
+    (``layers`` a mapping {unit name: layer name}: {unit name: linear CKA} of those layers):
     ``images`` as ``model_a``'s inputs and ``images_b`` the same images as ``model_b``'s
     (default: the same inputs). One layer at a time, so memory holds one layer's activations of
     both networks (images x features each) and two images x images Gram matrices."""
@@ -51,6 +52,7 @@ def cka_by_layer(model_a, model_b, images, images_b=None, layers=WEIGHT_LAYERS, 
     if len(images) != len(images_b):
         raise ValueError(f"cka_by_layer needs the same images for both networks: got "
                          f"{len(images)} and {len(images_b)}")
-    return {name: linear_cka(layer_activations(model_a, images, (name,), batch_size)[name],
+    named = dict(layers) if isinstance(layers, dict) else {name: name for name in layers}
+    return {unit: linear_cka(layer_activations(model_a, images, (name,), batch_size)[name],
                              layer_activations(model_b, images_b, (name,), batch_size)[name])
-            for name in layers}
+            for unit, name in named.items()}

@@ -9,15 +9,16 @@ import numpy as np
 
 from .. import sources, store
 from ..atomic import write_atomic, write_text_atomic
-from . import data, similarity
+from . import data, networks, similarity
 from .models import caffenet
 
-def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None):
+def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None,
+              val_fraction=None):
     """(subset, train pipeline, val pipeline) for ``classes``: a list of class ids, or a
     count k for the dataset's first k classes (handy when exploring in JupyterLab).
     Decoded arrays go through ``data.pipelines``, a streamed dataset's records (ImageNet at
     227 px) through ``data.record_pipelines``; prints what it read."""
-    loaded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir)
+    loaded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir, val_fraction=val_fraction)
     if isinstance(classes, int):
         classes = loaded.classes[:classes]
     subset = data.select(loaded, classes, max_per_class=max_per_class)
@@ -31,12 +32,14 @@ def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, 
     return subset, train_ds, val_ds
 
 
-def source_model(path, *, num_classes, image_size, width):
+def source_model(path, *, num_classes, image_size, width, network="caffenet", units="stages"):
     """The base network saved at ``path`` (a file or a URL, see ``store``); with no path
-    (random-weights cells) a fresh CaffeNet that only lends its architecture."""
+    (random-weights cells) a fresh network of kind ``network`` that only lends its architecture."""
     if path:
         return load_model(path)
-    return caffenet(num_classes, image_size, width)
+    if network == "caffenet":
+        return caffenet(num_classes, image_size, width)
+    return networks.build(network, num_classes, image_size, width=width, units=units).model
 
 
 def load_model(path):
@@ -73,16 +76,17 @@ def similarity_images(dataset, classes, count):
 
 
 def layer_similarity(model_a, half_a, model_b, half_b, *, classes, count, dataset, image_size,
-                     batch_size=256, data_dir=None):
+                     batch_size=256, data_dir=None, layers=None, val_fraction=None):
     """{layer: linear CKA} of two networks on ``similarity_images(classes, count)``, each seeing
     them as in its training: centre crops standardised with the statistics of the half it was
-    trained on (``half_a``, ``half_b``: class ids)."""
-    decoded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir)
+    trained on (``half_a``, ``half_b``: class ids). ``layers``: {unit: layer name}
+    (``networks.representation_layers``; default the CaffeNet's conv1..fc8)."""
+    decoded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir, val_fraction=val_fraction)
     images = similarity_images(decoded, classes, count)
 
     def inputs(half):
         return data.centre_crops(images, image_size,
                                  *data.normalisation(data.select(decoded, half).train_images, image_size))
 
-    return similarity.cka_by_layer(model_a, model_b, inputs(half_a), inputs(half_b),
-                                   batch_size=batch_size)
+    return similarity.cka_by_layer(model_a, model_b, inputs(half_a), inputs(half_b), batch_size=batch_size,
+                                   **({"layers": layers} if layers else {}))
