@@ -3,6 +3,7 @@
 import math
 
 from .paper import PAPER_REFERENCE
+from ..vocabulary import is_caffenet, units
 from .stats import LAYER_RANGES, summary_stats, table1
 
 # Tolerances of the verdicts in findings(), on a treatment's mean top-1 relative to its base's.
@@ -176,6 +177,10 @@ def findings(df, metric="top1"):
     treatment's mean metric relative to its base (similar tasks unless stated) against the
     module's EQUAL_TOL, DROP_TOL and NEAR_CHANCE_REL; the text quotes the study's numbers and
     the paper's."""
+    if not is_caffenet(df):  # the findings name the CaffeNet's layers (n = 1, 2, 3-6, 7)
+        why = "not judged: the paper's findings are about the CaffeNet's layers; this study's units are " + \
+              ", ".join(units(df).values())
+        return [(k, None, f"Finding {k}: {why}") for k in range(2, 8)]
     stats = summary_stats(df, metric, relative=True)
     return [_finding2(stats), _finding3(stats), _finding4(stats), _finding5(df, metric),
             _finding6(stats), _finding7(stats)]

@@ -13,6 +13,7 @@ included): `fig.savefig(path)` writes it; a notebook displays a returned Figure 
 import math
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -36,7 +37,7 @@ _TASKS = {"similar": dict(ls="-", suffix=""),
           "dissimilar": dict(ls="-.", suffix=" (man-made/natural)")}
 _YLABEL = {"top1": "top-1 accuracy", "top5": "top-5 accuracy",
            "best10_top1": "top-1 accuracy (mean of the 10 best epochs)"}
-_XLABEL = "layer n at which the network is chopped and retrained"
+_XLABEL = "n: units copied (the network is chopped after unit n and retrained)"
 _REFERENCE = dict(ls="--", alpha=0.3, lw=1.5)
 _ABSENT = "not in this study"
 
@@ -46,9 +47,13 @@ def _absent(ax, title):
     ax.text(0.5, 0.5, _ABSENT, transform=ax.transAxes, ha="center", va="center", color="grey")
 
 
-def _layer_axis(ax, ylabel):
-    ax.set_xticks(range(8))
-    ax.set_xlim(-0.5, 7.5)
+def _layer_axis(ax, ylabel, df=None):
+    """n on the x axis, each tick labelled with the name of the n-th unit (conv1.. for the
+    CaffeNet, stem, stage1.. for a ResNet: ``vocabulary.units``), 0 the base."""
+    names = vocabulary.units(df) if df is not None else vocabulary.units(pd.DataFrame({"n": []}))
+    top = max(names, default=7)
+    ax.set_xticks(range(top + 1), ["0\nbase"] + [f"{n}\n{names.get(n, '')}" for n in range(1, top + 1)])
+    ax.set_xlim(-0.5, top + 0.5)
     ax.set_xlabel(_XLABEL)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
@@ -103,7 +108,7 @@ def figure2(df, reference=False, metric="top1"):
     data = vocabulary.label(df)
     data = data[data.tasks == "similar"]
     for ax in (top, bottom):
-        _layer_axis(ax, _YLABEL[metric])
+        _layer_axis(ax, _YLABEL[metric], df)
     if not data.pooled.isin(_FIG2).any():
         _absent(top, "every network")
         _absent(bottom, "means")
@@ -184,8 +189,8 @@ def figure3(df, reference=False, metric="top1"):
     right = fig.add_subplot(grid[0, 1], sharey=left)
     bottom = fig.add_subplot(grid[1, :])
     for ax in (left, right):
-        _layer_axis(ax, _YLABEL[metric])
-    _layer_axis(bottom, f"{_YLABEL[metric]} relative to base (%)")
+        _layer_axis(ax, _YLABEL[metric], df)
+    _layer_axis(bottom, f"{_YLABEL[metric]} relative to base (%)", df)
     data = vocabulary.label(df)
     stats = statistics.summary_stats(df, metric)
     _dissimilar_panel(left, data, stats, metric)
@@ -281,7 +286,7 @@ def similarity(cka, df, metric="top1"):
     (columns split, cell, reference, treatment, n, layer, layer_name, cka)."""
     fig = Figure(figsize=(12, 9), layout="constrained")
     (curves, bases), (transfer_ax, selffer_ax) = fig.subplots(2, 2)
-    _layer_axis(curves, _YLABEL[metric])
+    _layer_axis(curves, _YLABEL[metric], df)
     data = vocabulary.label(df)
     data = data[data.tasks == "similar"]
     if data.pooled.isin(_FIG2).any():
@@ -318,8 +323,8 @@ def generality(df, metric="top1"):
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     ratios, stacked = fig.subplots(1, 2)
     for ax, ylabel in ((ratios, "ratio of top-1"), (stacked, "top-1 lost (points)")):
-        _layer_axis(ax, ylabel)
-        ax.set_xlim(0.5, 7.5)
+        _layer_axis(ax, ylabel, df)
+        ax.set_xlim(0.5, max(vocabulary.units(df), default=7) + 0.5)
     table = statistics.generality(df, metric)
     if not len(table):
         _absent(ratios, "generality")

@@ -6,11 +6,20 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..vocabulary import DISSIMILAR_SPLIT, POOLED, label, treatment
+from ..vocabulary import DISSIMILAR_SPLIT, POOLED, is_caffenet, label, treatment, units
 from .paper import PAPER_REFERENCE
 
 METRICS = ("top1", "top5", "best10_top1")
 LAYER_RANGES = ((1, 7), (3, 7), (5, 7))
+
+
+def layer_ranges(df):
+    """Table 1's ranges of n: the paper's 1-7, 3-7, 5-7 for the CaffeNet; for other networks
+    1-top, 3-top, 5-top up to the study's last unit (those that exist)."""
+    if is_caffenet(df):
+        return LAYER_RANGES
+    top = max(units(df), default=1)
+    return tuple((lo, top) for lo in (1, 3, 5) if lo <= top)
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
          2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # Student's t, 97.5% quantile, dof 1..30
@@ -91,7 +100,7 @@ def table1(df, metric="top1"):
     per_n = boost.groupby("n").agg(networks=(metric, "size"), over_base=("over_base", "mean"),
                                    over_selffer=("over_selffer", "mean"))
     table = per_n.rename(index=str)
-    for lo, hi in LAYER_RANGES:
+    for lo, hi in layer_ranges(df):
         part = per_n[(per_n.index >= lo) & (per_n.index <= hi)]
         table.loc[f"{lo}-{hi}"] = [part.networks.sum(), part.over_base.mean(),
                                    part.over_selffer.mean()]
