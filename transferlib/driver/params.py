@@ -314,8 +314,10 @@ def _unit_problems(values, given):
 
 
 def _halves(v):
-    """{"A": class ids, "B": class ids}: two non-empty disjoint lists."""
+    """{"A": class ids, "B": class ids}: two non-empty disjoint lists (or null: splits)."""
     want = "{A: [class ids], B: [class ids]}, two non-empty lists with no class in both"
+    if v is None:
+        return None
     if not isinstance(v, dict) or sorted(map(str, v)) != ["A", "B"]:
         raise _Invalid(f"got {v!r}; expected {want}")
     out = {}
@@ -342,7 +344,7 @@ _CHECKS = {
     "model": _either(_one_of(list(MODELS)), _text("module:function (your function returning a Keras model)",
                                                   r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")),
     "units": _one_of(UNIT_CHOICES),
-    "halves": _either(_NULL, _halves),
+    "halves": _halves,
     "width": _real(lambda v: v > 0, "a number > 0"),
     "classes": _either(_one_of(["all"]), _integer(lambda v: v >= 2, "a class count >= 2"),
                        _list(_text("a class id of the dataset"))),

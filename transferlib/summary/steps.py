@@ -63,6 +63,6 @@ def similarity_table(study_dir, root=None):
                                val_fraction=getattr(params, "val_fraction", None))
         rows += [(split, b, a, "base", 0, i, name, cka[name], pair_hash)
                  for i, name in enumerate(units, 1)]
-    table = pd.DataFrame(rows, columns=CKA_COLUMNS)
-    write_text_atomic(path, table.to_csv(index=False))
-    return table
+    out = pd.DataFrame(rows, columns=CKA_COLUMNS)  # not "table": that is the module read above
+    write_text_atomic(path, out.to_csv(index=False))
+    return out
