@@ -23,22 +23,37 @@ def main(argv=None):
     parser.add_argument("--val", type=int, default=50, help="validation images per class")
     parser.add_argument("--flat", action="store_true", help="one set of class folders, no train/ val/")
     args = parser.parse_args(argv)
-    with tarfile.open(args.archive) as archive:
-        members = {m.name.removeprefix("./"): m for m in archive.getmembers() if m.isfile()}
-        wnids = sorted(archive.extractfile(members["tiny-imagenet-200/wnids.txt"]).read().decode().split())
-        wanted = wnids[:args.classes]
-        annotations = archive.extractfile(members["tiny-imagenet-200/val/val_annotations.txt"]).read().decode()
-        val_of = {}
-        for line in sorted(annotations.splitlines()):
-            name, wnid = line.split("\t")[:2]
-            val_of.setdefault(wnid, []).append(f"tiny-imagenet-200/val/images/{name}")
-        for wnid in wanted:
-            train = sorted(n for n in members if n.startswith(f"tiny-imagenet-200/train/{wnid}/images/"))
-            for side, names in (("train", train[:args.train]), ("val", val_of[wnid][:args.val])):
-                folder = args.out / wnid if args.flat else args.out / side / wnid
-                folder.mkdir(parents=True, exist_ok=True)
-                for name in names:
-                    (folder / Path(name).name).write_bytes(archive.extractfile(members[name]).read())
+    # One pass over the archive (a .tar.gz cannot seek back cheaply); val images wait in memory
+    # for val_annotations.txt, which comes after them.
+    wanted, val_of, val_images, counts = None, {}, {}, {}
+
+    def write(side, wnid, file, data):
+        if wnid not in wanted or counts.get((side, wnid), 0) >= (args.train if side == "train" else args.val):
+            return
+        counts[(side, wnid)] = counts.get((side, wnid), 0) + 1
+        folder = args.out / wnid if args.flat else args.out / side / wnid
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / file).write_bytes(data)
+
+    with tarfile.open(args.archive, mode="r|*") as archive:
+        for member in archive:
+            name = member.name.removeprefix("./")
+            parts = name.split("/")
+            if not member.isfile():
+                continue
+            if name == "tiny-imagenet-200/wnids.txt":
+                wanted = set(sorted(archive.extractfile(member).read().decode().split())[:args.classes])
+            elif name == "tiny-imagenet-200/val/val_annotations.txt":
+                for line in archive.extractfile(member).read().decode().splitlines():
+                    file, wnid = line.split("\t")[:2]
+                    val_of[file] = wnid
+            elif name.endswith((".JPEG", ".jpeg", ".jpg")) and wanted is not None:
+                if parts[1] == "train":
+                    write("train", parts[2], parts[-1], archive.extractfile(member).read())
+                elif parts[1] == "val":
+                    val_images[parts[-1]] = archive.extractfile(member).read()
+    for file in sorted(val_images, key=lambda f: int("".join(filter(str.isdigit, f)) or 0)):
+        write("val", val_of.get(file), file, val_images[file])
     print(f"{len(wanted)} classes written to {args.out}")
 
 
