@@ -20,6 +20,7 @@ after the first studies enter the hash only when set, so earlier cells keep thei
 
 import hashlib
 import json
+import os
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -83,6 +84,10 @@ def unit_names(params):
     once, in a subprocess, to learn them (ParamsError naming ``model`` if it cannot be)."""
     if not units.is_function(params.model):
         return units.unit_names(params.model, params.units)
+    # the cells' kernels work in the study folder: a module in the working directory must reach them
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if os.getcwd() not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), *paths]))
     try:
         return units.user_unit_names(params.model, params.image_size, params.width, params.units)
     except ValueError as e:
