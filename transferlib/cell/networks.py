@@ -116,12 +116,13 @@ def representation_layers(network):
 
 
 def first_conv(model):
-    """The first convolution on the RGB input (conv1 of the CaffeNet, stem_conv of a ResNet)."""
+    """The first convolution on the RGB input (conv1 of the CaffeNet, stem_conv of a ResNet),
+    or None where there is none."""
     for l in model.layers:
         kernel = getattr(l, "kernel", None)
         if kernel is not None and len(kernel.shape) == 4 and kernel.shape[2] == 3:
             return l
-    raise ValueError(f"{model.name} has no convolution on the RGB input")
+    return None
 
 
 # ResNets, written with Keras layers.

@@ -20,7 +20,11 @@ CKA_COLUMNS = ("split", "cell", "reference", "treatment", "n", "layer", "layer_n
 def conv1_weights(model_path):
     """conv1's kernel [k, k, 3, filters] of the network saved at ``model_path`` (or URL); of a
     network without conv1 (a ResNet), its first convolution on the RGB input."""
-    return first_conv(load_model(model_path)).get_weights()[0]
+    model = load_model(model_path)
+    conv = first_conv(model)
+    if conv is None:
+        raise ValueError(f"{model_path}: {model.name} has no convolution on the RGB input to draw")
+    return conv.get_weights()[0]
 
 
 def similarity_table(study_dir, root=None):
