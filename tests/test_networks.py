@@ -169,3 +169,21 @@ def test_caffenet_cells_keep_their_hashes_and_resnet_cells_differ():
             {"dataset": "cifar100", "epochs": 1, "layers": [2], **kw}), ["a", "b", "c", "d"])}
     assert hashes() == hashes(model="caffenet", units="stages", val_fraction=0.1)
     assert set(hashes().values()).isdisjoint(hashes(model="resnet18").values())
+
+
+def test_results_table_names_units_and_older_tables_read_as_caffenet(tmp_path):
+    from transferlib import table, vocabulary
+    row = {"cell": "r0-A2B", "split": "r0", "kind": "transfer", "source": "r0-baseA", "target": "B", "n": 2,
+           "fine_tuned": False, "images_per_class": 0, "top1": 0.5, "top5": 0.9, "best10_top1": 0.5,
+           "epochs": 1, "train_seconds": 1.0, "wall_seconds": 1.0, "params_hash": "x", "history": [0.5]}
+    old = tmp_path / "old.csv"  # a table written before units: no unit column
+    old.write_text(",".join(c for c in table.COLUMNS if c != "unit") + "\n"
+                   + "r0-A2B,r0,transfer,r0-baseA,B,2,False,0,0.5,0.9,0.5,1,1.0,1.0,x,[0.5]\n")
+    assert list(table.read(old).unit) == ["conv2"]
+    table.append_row(old, {**row, "cell": "r0-A3B", "n": 3})  # an old table takes new rows
+    assert list(table.read(old).unit) == ["conv2", "conv3"]
+    new = tmp_path / "new.csv"
+    table.append_row(new, {**row, "unit": "stage1"})
+    df = table.read(new)
+    assert list(df.unit) == ["stage1"] and vocabulary.units(df) == {2: "stage1"}
+    assert not vocabulary.is_caffenet(df) and vocabulary.is_caffenet(table.read(old))
