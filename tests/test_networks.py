@@ -50,6 +50,10 @@ def _fit(model, steps=3):
 @pytest.mark.parametrize("fine_tune", [False, True])
 def test_batchnorm_frozen_bit_identical_fine_tuned_updated(fine_tune):
     base = networks.build("resnet18", 3, 32, width=0.125, seed=1).model
+    rng = np.random.default_rng(3)
+    for layer in base.layers:  # a base whose BatchNorm is not at its initial values, as a trained one
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.set_weights([np.abs(w + rng.normal(0, 0.5, w.shape)).astype("float32") for w in layer.get_weights()])
     net = transfer.transfer_network(base, 2, 3, fine_tune=fine_tune, seed=2, model="resnet18", image_size=32,
                                     width=0.125)
     copied = [name for _, layers in net.units[:2] for name in layers]
