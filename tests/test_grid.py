@@ -206,7 +206,8 @@ PARAMS_FILES = sorted((ROOT / "transferlib" / "studies").glob("*.yaml"))
 
 # The grid sizes each params file's header states.
 DOCUMENTED_CELLS = {"smoke.yaml": 9, "quick.yaml": 36, "tiny-imagenet.yaml": 8 + 280, "cifar100.yaml": 6 + 210,
-                    "paper.yaml": 5 * (2 + 56) + 8, "imagenet-fast.yaml": 5 * (2 + 56) + 8}
+                    "paper.yaml": 5 * (2 + 56) + 8, "imagenet-fast.yaml": 5 * (2 + 56) + 8,
+                    "cifar100-resnet18.yaml": 6 + 150, "folder-quick.yaml": 22}
 
 
 @pytest.mark.parametrize("path", PARAMS_FILES, ids=[p.name for p in PARAMS_FILES])
