@@ -102,7 +102,8 @@ def test_parameters():
         "precision": "float32", "jit_compile": False, "distribute": False, "memory_growth": False,
         "checkpoint": False, "cell": "r0-A2B+", "split": "r0", "kind": "transfer",
         "target": "B", "n": 2, "fine_tuned": True, "source": "r0-baseA", "skip_bad_images": False,
-        "images_per_class": 0, "cka_images": 0, "cka_classes": [], "init": "he"}
+        "images_per_class": 0, "cka_images": 0, "cka_classes": [], "init": "he",
+        "network": "caffenet", "network_units": "stages", "val_fraction": 0.1}
     assert random.parameters["kind"] == "random" and random.parameters["source"] == ""
     seeds = [c.parameters["seed"] for c in cells.values()]
     assert len(set(seeds)) == len(seeds)
@@ -235,7 +236,8 @@ PARAMS_FILES = sorted((ROOT / "transferlib" / "studies").glob("*.yaml"))
 # The grid sizes each params file's header states.
 DOCUMENTED_CELLS = {"smoke.yaml": 9, "quick.yaml": 36, "tiny-imagenet.yaml": 8 + 280, "cifar100.yaml": 6 + 210,
                     "paper.yaml": 2 * (2 + 56) + 2 * (2 + 28) + 2 + 14 + 8,
-                    "paper-full.yaml": 5 * (2 + 56) + 8, "imagenet-fast.yaml": 5 * (2 + 56) + 8}
+                    "paper-full.yaml": 5 * (2 + 56) + 8, "imagenet-fast.yaml": 5 * (2 + 56) + 8,
+                    "cifar100-resnet18.yaml": 6 + 150, "folder-quick.yaml": 22}
 
 
 @pytest.mark.parametrize("path", PARAMS_FILES, ids=[p.name for p in PARAMS_FILES])

@@ -78,7 +78,7 @@ def test_class_ids_and_empty_file(tmp_path):
     ({"lr": 0}, ["lr: got 0; expected a number > 0"]),
     ({"width": True}, ["width: got True"]),
     ({"layers": [0, 3, 8]}, ["layers: 0, 8 not allowed", "an integer n in 1..7"]),
-    ({"layers": 3}, ["layers: got 3; expected a non-empty list"]),
+    ({"layers": 3}, ["layers: got 3; expected 'all' or a non-empty list"]),
     ({"layers": [2, 2]}, ["layers: 2 repeated"]),
     ({"treatments": ["AnB", "AnBB"]}, ["treatments: 'AnBB' (did you mean 'AnB'?) not allowed",
                                        "'BnB', 'BnB+', 'AnB', 'AnB+', 'random'"]),

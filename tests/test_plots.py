@@ -177,3 +177,21 @@ def test_no_tensorflow_import():
     code = ("import sys, transferlib.table, transferlib.summary.plots; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(plots.__file__).parents[1])
+
+
+def test_layer_axes_are_labelled_with_the_units_and_table1_spans_them(tmp_path):
+    from transferlib.summary import findings, stats
+    names = ("stem", "stage1", "stage2", "stage3", "stage4")
+    df = pd.DataFrame(study_rows(splits=("r0",), ns=range(1, 6), random=False))
+    df["unit"] = [names[n - 1] if n else "" for n in df.n]
+    fig = plots.figure2(df)
+    labels = [t.get_text() for t in fig.axes[1].get_xticklabels()]
+    assert labels == ["0\nbase", "1\nstem", "2\nstage1", "3\nstage2", "4\nstage3", "5\nstage4"]
+    gen = plots.generality(df)
+    assert gen.axes[0].get_xlim() == (0.5, 5.5)
+    _save(fig, tmp_path / "figure2.png")
+    assert [k for k in stats.table1(df).index if "-" in k] == ["1-5", "3-5", "5-5"]
+    assert {f.verdict for f in findings.findings(df)} == {findings.NOT_JUDGED}
+    caffenet = pd.DataFrame(study_rows(splits=("r0",), random=False))  # no unit column: conv1..
+    assert [t.get_text() for t in plots.figure2(caffenet).axes[1].get_xticklabels()][1:3] == ["1\nconv1", "2\nconv2"]
+    assert [k for k in stats.table1(caffenet).index if "-" in k] == ["1-7", "3-7", "5-7"]

@@ -39,6 +39,10 @@ from tqdm.auto import tqdm
 
 from .atomic import write_text_atomic
 
+from . import folders
+from .errors import CorruptDataError, DataNotFoundError
+from .resize import fit
+
 TINY_IMAGENET = "tiny_imagenet"
 FOLDER = "tiny-imagenet-200"
 ARCHIVES = ("tiny-imagenet-200.zip", "tiny-imagenet-200-32px.tar.gz")
@@ -53,14 +57,6 @@ _COPY_CHUNK = 4096  # images per slice when writing the cache in label order
 IMAGENET = "imagenet2012"
 STREAMED = (IMAGENET,)  # read as JPEG records at every epoch, never decoded into the cache
 IMAGENET_ARCHIVES = ("ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar")
-
-
-class DataNotFoundError(FileNotFoundError):
-    """The dataset is nowhere locally and could not be downloaded."""
-
-
-class CorruptDataError(ValueError):
-    """The dataset's files are there but unreadable, inconsistent or fail their checksum."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,12 +123,15 @@ def absolute_env(variables=("TRANSFER_DATA_DIR", "TRANSFER_CACHE_DIR")):
 
 
 def class_names(name, data_dir=None, cache_dir=None, download=True):
-    """Class ids in label order, without decoding images: sorted wnids, or tfds label names.
+    """Class ids in label order, without decoding images: sorted wnids, or tfds label names
+    (``folder``: the class folders' names, see ``folders``).
 
     Finds (and where allowed downloads) the data as `load` does; a tfds dataset is prepared
     first, as tfds knows its label names only then. An ImageNet variant's names are known
     without data (tfds's imagenet2012 order), so with ``download=False`` it is not looked for.
     """
+    if name == folders.FOLDER:
+        return folders.class_names(data_dir)
     if _is_imagenet(name) and not download:
         return imagenet_classes(data_dir)
     if name != TINY_IMAGENET:
@@ -155,17 +154,24 @@ def published_classes(name):
     return None
 
 
-def load(name, size, data_dir=None, cache_dir=None, download=True, skip_bad_images=False):
+def load(name, size, data_dir=None, cache_dir=None, download=True, skip_bad_images=False,
+         val_fraction=None):
     """Dataset `name` with its images resized to `size` x `size`, decoded once and then cached.
 
     An image that cannot be decoded is an error naming it; with ``skip_bad_images`` it is left
-    out and counted (in the cache's ``skipped.json``) instead.
+    out and counted (in the cache's ``skipped.json``) instead. ``folder`` is your own folder of
+    class folders at `data_dir` (see ``folders``), split by `val_fraction` where it has no val/
+    folder.
 
     Tiny ImageNet's splits are stored in label order, then file number order; a tfds dataset's in
     tfds's order, its validation split being "validation" where there is one, else "test".
     """
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"size must be a positive int (pixels per side), got {size!r}")
+    if name == folders.FOLDER:
+        fraction = folders.DEFAULT_VAL_FRACTION if val_fraction is None else val_fraction
+        key = _key(*folders.cache_key(data_dir, fraction))
+        return _cached(name, size, key, cache_dir, lambda out: folders.decode(data_dir, size, fraction, out))
     if name == TINY_IMAGENET:
         source = locate(data_dir, cache_dir, download)
         key = _key(*_stamp(source, cache_dir), *(["skip bad images"] if skip_bad_images else []))
@@ -365,19 +371,6 @@ def _inside(name):
     return rest if head == FOLDER and rest else None
 
 
-def _fit(image, size):
-    """`image` (a PIL image or an array) as a uint8 RGB array of size x size."""
-    if isinstance(image, np.ndarray):
-        if image.shape == (size, size, 3):
-            return image
-        image = Image.fromarray(image.squeeze(-1) if image.ndim == 3 and image.shape[-1] == 1 else image)
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    if image.size != (size, size):
-        image = image.resize((size, size), Image.Resampling.BILINEAR)  # antialiased when shrinking
-    return np.asarray(image)
-
-
 def _natural(name):
     """Sort key that puts val_9 before val_10."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
@@ -393,7 +386,7 @@ def _decode_tiny(source, size, out, skip_bad_images=False):
                 continue
             try:
                 with Image.open(BytesIO(data)) as image:
-                    pixels = _fit(image, size)
+                    pixels = fit(image, size)
             except (OSError, SyntaxError, ValueError) as error:  # what PIL raises for bad image data
                 unreadable.append(f"{FOLDER}/{path} ({error})")
                 continue
@@ -500,7 +493,7 @@ def _decode_tfds(builder, size, out):
         with tqdm(total=count, desc=f"decode {builder.name} {split}") as bar:
             for image, label in tfds.as_numpy(batches):
                 batch = image if fixed else image[None]
-                images[start : start + len(batch)] = [_fit(one, size) for one in batch]
+                images[start : start + len(batch)] = [fit(one, size) for one in batch]
                 labels[start : start + len(batch)] = remap[label]
                 start += len(batch)
                 bar.update(len(batch))

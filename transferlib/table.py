@@ -17,9 +17,13 @@ import pandas as pd
 from .atomic import write_atomic
 from .vocabulary import KINDS
 
-COLUMNS = ("cell", "split", "kind", "source", "target", "n", "fine_tuned", "images_per_class",
+COLUMNS = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "images_per_class",
            "top1", "top5", "best10_top1", "validations", "train_seconds", "wall_seconds", "params_hash",
            "history")
+# unit: the name of the model's n-th transfer unit (conv3, stage2...), "" for n = 0. Tables
+# written before units existed lack it; read fills in the CaffeNet's names.
+_CAFFENET_UNITS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+_BEFORE_UNITS = tuple(c for c in COLUMNS if c != "unit")
 
 _INTS = ("n", "images_per_class", "validations")
 _RENAMED = {"epochs": "validations"}  # old column names, read as the new ones
@@ -38,6 +42,8 @@ def read(path):
         raise FileNotFoundError(f"no results table at {path}: run the study's cells first "
                                 "(or pass the study directory that holds results.csv)")
     df = pd.read_csv(path, dtype=str, keep_default_na=False).rename(columns=_RENAMED)
+    if "unit" not in df.columns:
+        df["unit"] = ""
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path} lacks the columns {missing}; expected {list(COLUMNS)}")
@@ -54,6 +60,8 @@ def read(path):
         raise ValueError(f"{path}: cells {df.cell[fine_tuned.isna()].tolist()} have a "
                          f"fine_tuned that is not True or False")
     df["fine_tuned"] = fine_tuned.astype(bool)
+    unnamed = (df.unit == "") & (df.n.astype(int) > 0)
+    df.loc[unnamed, "unit"] = [_CAFFENET_UNITS[n - 1] if n <= 8 else str(n) for n in df.n[unnamed].astype(int)]
     try:
         for col in _INTS:
             df[col] = df[col].astype(int)
@@ -66,7 +74,9 @@ def read(path):
 
 
 def _format(row):
-    """`row` as the strings results.csv holds, after checking its keys."""
+    """`row` as the strings results.csv holds, after checking its keys (``unit`` may be left
+    out: "")."""
+    row = {"unit": "", **row}
     missing = [c for c in COLUMNS if c not in row]
     unknown = [k for k in row if k not in COLUMNS]
     if missing or unknown:
@@ -118,10 +128,10 @@ def _rewrite(path, update):
         if path.exists():
             with open(path, newline="") as f:
                 reader = csv.DictReader(f)
-                if tuple(_RENAMED.get(c, c) for c in reader.fieldnames or ()) != COLUMNS:
+                if tuple(_RENAMED.get(c, c) for c in reader.fieldnames or ()) not in (COLUMNS, _BEFORE_UNITS):
                     raise ValueError(f"{path} has columns {reader.fieldnames}, expected "
                                      f"{list(COLUMNS)}: move it aside to start a new table")
-                rows = [{_RENAMED.get(k, k): v for k, v in r.items()} for r in reader]
+                rows = [{"unit": "", **{_RENAMED.get(k, k): v for k, v in r.items()}} for r in reader]
         new_rows = update(rows)
         if path.exists() and new_rows == rows:
             return  # unchanged: keep the file and its mtime (the summary is redrawn on change)

@@ -49,3 +49,24 @@ def label(df):
     out["pooled"] = [treatment(r, pooled=True) for r in out.to_dict("records")]
     out["tasks"] = tasks(out.split)
     return out
+
+
+
+
+CAFFENET_UNITS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+
+
+def units(df):
+    """{n: name of the n-th transfer unit} of a results table (its ``unit`` column), n = 1..:
+    the CaffeNet's conv1..fc7 where the table names none."""
+    names = {n: CAFFENET_UNITS[n - 1] for n in range(1, 8)} if is_caffenet(df) else {}
+    if "unit" in df:
+        names.update({int(n): u for n, u in zip(df.n, df.unit) if n > 0 and u})
+    return dict(sorted(names.items()))
+
+
+def is_caffenet(df):
+    """Whether the table's networks are the paper's CaffeNet (their units conv1..fc8)."""
+    if "unit" not in df:
+        return True
+    return all(u == "" or (0 < n <= 8 and u == CAFFENET_UNITS[n - 1]) for n, u in zip(df.n, df.unit))

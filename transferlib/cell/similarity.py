@@ -67,14 +67,17 @@ def layer_activations(model, images, layers=WEIGHT_LAYERS, batch_size=256):
 def cka_by_layer(model_a, model_b, images, images_b=None, layers=WEIGHT_LAYERS, batch_size=256,
                  unbiased=True):
     """{layer name: linear CKA (``linear_cka``, ``unbiased`` or not)} between two networks of
-    the same layer names on the same images: ``images`` as ``model_a``'s inputs and ``images_b`` the same images as ``model_b``'s
+    the same layer names on the same images (``layers`` a mapping {unit name: layer name}:
+    {unit name: linear CKA} of those layers): ``images`` as ``model_a``'s inputs and
+    ``images_b`` the same images as ``model_b``'s
     (default: the same inputs). One layer at a time, so memory holds one layer's activations of
     both networks (images x features each) and two images x images Gram matrices."""
     images_b = images if images_b is None else images_b
     if len(images) != len(images_b):
         raise ValueError(f"cka_by_layer needs the same images for both networks: got "
                          f"{len(images)} and {len(images_b)}")
-    return {name: linear_cka(layer_activations(model_a, images, (name,), batch_size)[name],
+    named = dict(layers) if isinstance(layers, dict) else {name: name for name in layers}
+    return {unit: linear_cka(layer_activations(model_a, images, (name,), batch_size)[name],
                              layer_activations(model_b, images_b, (name,), batch_size)[name],
                              unbiased)
-            for name in layers}
+            for unit, name in named.items()}

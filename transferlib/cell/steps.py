@@ -11,8 +11,8 @@ import pandas as pd
 
 from .. import sources, store
 from ..atomic import write_atomic, write_text_atomic
-from . import data, similarity
-from .models import WEIGHT_LAYERS, caffenet
+from . import data, figures, networks, similarity
+from .models import caffenet
 
 
 def standalone_path(name):
@@ -24,13 +24,13 @@ def standalone_path(name):
 
 
 def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None,
-              skip_bad_images=False):
+              skip_bad_images=False, val_fraction=None):
     """(subset, train pipeline, val pipeline) for ``classes``: a list of class ids, or a
     count k for the dataset's first k classes (handy when exploring in JupyterLab).
     Decoded arrays go through ``data.pipelines``, a streamed dataset's records (ImageNet at
     227 px) through ``data.record_pipelines``; prints what it read."""
     loaded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir,
-                          skip_bad_images=skip_bad_images)
+                          skip_bad_images=skip_bad_images, val_fraction=val_fraction)
     if isinstance(classes, int):
         classes = loaded.classes[:classes]
     subset = data.select(loaded, classes, max_per_class=max_per_class)
@@ -44,18 +44,20 @@ def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, 
     return subset, train_ds, val_ds
 
 
-def source_model(path, *, source, kind, num_classes, image_size, width):
+def source_model(path, *, source, kind, num_classes, image_size, width, network="caffenet", units="stages"):
     """The base network ``source`` saved at ``path`` (a file or a URL, see ``store``; None: where
     base.ipynb run by hand saves it), or for random-weights cells (``kind`` "random") a fresh
-    CaffeNet that only lends its architecture. A missing base is an error saying which file to
-    make: a transfer never silently starts from random weights."""
+    network of kind ``network`` that only lends its architecture. A missing base is an error
+    saying which file to make: a transfer never silently starts from random weights."""
     if kind == "random":
-        return caffenet(num_classes, image_size, width)
+        if network == "caffenet":
+            return caffenet(num_classes, image_size, width)
+        return networks.build(network, num_classes, image_size, width=width, units=units).model
     path = path or standalone_path(f"{source}.keras")
     if not store.is_url(path) and not Path(path).is_file():
         raise FileNotFoundError(f"no base network {source} at {path}: run base.ipynb first (with "
                                 f'cell = "{source}"), or set source_model_path to its .keras file')
-    print(f"copying layers 1..n of {source} from {path if store.is_url(path) else Path(path).name}")
+    print(f"copying units 1..n of {source} from {path if store.is_url(path) else Path(path).name}")
     return load_model(path)
 
 
@@ -93,18 +95,28 @@ def metrics_table(result):
     return pd.DataFrame([row]).style.format("{:.4g}").hide(axis="index")
 
 
-def layer_table(model, *, n=0, fine_tuned=False, kind="base"):
-    """One column per weight layer: where its weights come from (copied-frozen,
-    copied-fine-tuned, random-frozen or fresh), whether it learns, and its parameter count."""
+def layer_table(net, *, n=0, fine_tuned=False, kind="base"):
+    """One column per transfer unit of the ``networks.Network`` ``net``: where its weights come
+    from (copied-frozen, copied-fine-tuned, random-frozen or fresh), whether it learns, and its
+    parameter count."""
     origin = ("random-frozen" if kind == "random" else
               "copied-fine-tuned" if fine_tuned else "copied-frozen")
     columns = {}
-    for i, name in enumerate(WEIGHT_LAYERS, 1):
-        layer = model.get_layer(name)
+    for i, (name, members) in enumerate(net.units, 1):
+        layers = [net.model.get_layer(m) for m in members]
         columns[name] = {"weights": origin if i <= n else "fresh",
-                         "learns": "yes" if layer.trainable else "no",
-                         "parameters": f"{layer.count_params():,}"}
+                         "learns": "yes" if all(l.trainable for l in layers) else "no",
+                         "parameters": f"{sum(l.count_params() for l in layers):,}"}
     return pd.DataFrame(columns)
+
+
+def first_filters(model, cell, caption):
+    """The filters of the first convolution on the RGB input (conv1 of the CaffeNet, stem_conv of
+    a ResNet) as a figure with ``caption``; a sentence where the network has none."""
+    conv = networks.first_conv(model)
+    if conv is None:
+        return "no convolution on the RGB input to draw"
+    return figures.conv1_filters(conv.get_weights()[0], f"{cell}: {conv.name} filters", caption=caption)
 
 
 def cka_table(cka):
@@ -122,16 +134,17 @@ def similarity_images(dataset, classes, count):
 
 
 def layer_similarity(model_a, half_a, model_b, half_b, *, classes, count, dataset, image_size,
-                     batch_size=256, data_dir=None):
+                     batch_size=256, data_dir=None, layers=None, val_fraction=None):
     """{layer: linear CKA} of two networks on ``similarity_images(classes, count)``, each seeing
     them as in its training: centre crops standardised with the statistics of the half it was
-    trained on (``half_a``, ``half_b``: class ids)."""
-    decoded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir)
+    trained on (``half_a``, ``half_b``: class ids). ``layers``: {unit: layer name}
+    (``networks.representation_layers``; default the CaffeNet's conv1..fc8)."""
+    decoded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir, val_fraction=val_fraction)
     images = similarity_images(decoded, classes, count)
 
     def inputs(half):
         return data.centre_crops(images, image_size,
                                  *data.normalisation(data.select(decoded, half).train_images, image_size))
 
-    return similarity.cka_by_layer(model_a, model_b, inputs(half_a), inputs(half_b),
-                                   batch_size=batch_size)
+    return similarity.cka_by_layer(model_a, model_b, inputs(half_a), inputs(half_b), batch_size=batch_size,
+                                   **({"layers": layers} if layers else {}))

@@ -29,3 +29,37 @@ def transfer_model(source, n, num_classes, *, fine_tune, seed, random_first=Fals
             layer.set_weights(source.get_layer(name).get_weights())
         layer.trainable = fine_tune
     return model
+
+
+def transfer_network(source, n, num_classes, *, fine_tune, seed, random_first=False, model="caffenet",
+                     image_size=None, width=1.0, units="stages", init=None):
+    """``transfer_model`` for any network of ``networks``: a new ``Network`` ``model`` whose
+    first n units hold ``source``'s weights (random ones with ``random_first``), every layer of
+    them frozen unless ``fine_tune``; the units above are initialised from ``seed`` as a new
+    network of the same kind. Weights are copied per layer by name, BatchNorm's moving mean and
+    variance with them; a frozen BatchNorm (``trainable = False``) runs in inference mode and
+    keeps its moving statistics, in Keras 3. The graph is the fresh network's own, so residual
+    connections crossing a unit boundary are kept whatever the units."""
+    from . import networks
+
+    if model == "caffenet":
+        built = transfer_model(source, n, num_classes, fine_tune=fine_tune, seed=seed, random_first=random_first,
+                               init=init)
+        return networks.Network(built, tuple((name, (name,)) for name in WEIGHT_LAYERS))
+    fresh = networks.build(model, num_classes, image_size or source.input_shape[1], width=width, seed=seed,
+                           units=units)
+    if not 0 <= n < len(fresh.units):
+        raise ValueError(f"n must be in 0..{len(fresh.units) - 1} ({fresh.units[-1][0]}, the classifier, is "
+                         f"never copied), got {n}")
+    for _, members in fresh.units[:n]:
+        for name in members:
+            layer = fresh.model.get_layer(name)
+            if not random_first and layer.weights:
+                weights = source.get_layer(name).get_weights()
+                mine = [w.shape for w in layer.get_weights()]
+                if [w.shape for w in weights] != mine:
+                    raise ValueError(f"layer {name}: the base's weights have shapes {[w.shape for w in weights]}, "
+                                     f"this network's {mine}: build both with the same model, width and image size")
+                layer.set_weights(weights)
+            layer.trainable = fine_tune
+    return fresh

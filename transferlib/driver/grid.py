@@ -22,6 +22,7 @@ default), so earlier cells keep their hashes.
 
 import hashlib
 import json
+import os
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -29,13 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import cell_parameters, sources, splits
+from .. import cell_parameters, sources, splits, units
 from ..vocabulary import DISSIMILAR_SPLIT
 from .params import MAN_MADE_NATURAL, ParamsError
 
 _RUNNER_SET = {"params_hash": "", "metrics_path": None, "model_path": None, "source_model_path": None,
                "checkpoint_dir": None}  # paths and proofs the runner adds: none is hashed
 ALL = "all"  # the split of the cells trained on all classes; their target is "AB"
+OWN = "h"    # the split of your own halves (params ``halves``)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Cell:
     parameters: dict = field(hash=False)  # papermill parameters, JSON-able
     params_hash: str
     needs: tuple       # ids of the cells that must finish first
+    unit: str = ""     # the model's n-th transfer unit (conv3, stage2, ...): the last one copied
 
 
 def expand(params, class_names=None):
@@ -67,14 +70,45 @@ def expand(params, class_names=None):
     if class_names is None:
         class_names = dataset_classes(params)
     seeds = {split_name(s): s for s in params.splits}
+    names = unit_names(params)
+    ns = layer_values(params, names)
     cells = [cell for split, members in halves(params, class_names).items()
-             for cell in _split_cells(params, split, members, params.treatments_of(seeds[split]))]
+             for cell in _split_cells(params, split, members, params.treatments_of(seeds.get(split)), names, ns)]
     if params.all_classes:
         classes = study_classes(params, class_names)
-        cells.append(_cell(params, ALL, "AB", classes))
+        cells.append(_cell(params, ALL, "AB", classes, unit_names=names))
         if "random" in params.all_classes:
-            cells += [_cell(params, ALL, "AB", classes, n) for n in params.layers]
+            cells += [_cell(params, ALL, "AB", classes, n, unit_names=names) for n in ns]
     return cells
+
+
+def unit_names(params):
+    """The ordered transfer units of the study's model (``units``); a user's function is built
+    once, in a subprocess, to learn them (ParamsError naming ``model`` if it cannot be)."""
+    if not units.is_function(params.model):
+        return units.unit_names(params.model, params.units)
+    # the cells' kernels work in the study folder: a module in the working directory must reach them
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if os.getcwd() not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), *paths]))
+    try:
+        return units.user_unit_names(params.model, params.image_size, params.width, params.units)
+    except ValueError as e:
+        raise ParamsError(params.source, [f"model: {e}"]) from None
+
+
+def layer_values(params, names):
+    """The study's values of n: ``layers``, "all" being 1..K-1 for K units; ParamsError for an n
+    beyond the units (checked here for a user's function, in params for the others)."""
+    ns = tuple(range(1, len(names))) if params.layers == "all" else params.layers
+    top = len(names) - 1
+    for key, values in (("layers", ns), ("reduced_layers", params.reduced_layers if params.reduced_images_per_class else ())):
+        bad = [n for n in values if not 1 <= n <= top]
+        if bad:
+            raise ParamsError(params.source, [
+                f"{key}: {', '.join(map(str, bad))} not allowed; expected each an integer n in 1..{top} "
+                f"(the first n of the units {', '.join(names)}; {names[-1]} is never copied)"])
+    return ns
 
 
 def dataset_classes(params, download=True):
@@ -121,7 +155,16 @@ def study_classes(params, class_names):
 
 
 def halves(params, class_names):
-    """{split name: {"A": class ids, "B": class ids}} for each of the study's splits."""
+    """{split name: {"A": class ids, "B": class ids}} for each of the study's splits, or for
+    split "h", your own ``halves`` (in the dataset's class order)."""
+    if params.halves is not None:
+        known = set(class_names)
+        unknown = [c for h in "AB" for c in params.halves[h] if c not in known]
+        if unknown:
+            raise ParamsError(params.source, [
+                f"halves: not classes of {params.dataset}: {', '.join(unknown)}; its class ids look "
+                f"like {', '.join(class_names[:3])}"])
+        return {OWN: {h: [c for c in class_names if c in params.halves[h]] for h in "AB"}}
     classes = study_classes(params, class_names)
     if len(classes) < 2:
         raise ParamsError(params.source, [f"classes: {classes} leaves a half without classes; "
@@ -167,14 +210,14 @@ def describe(cells):
     return "\n".join(rows + [f"{len(cells)} cells"])
 
 
-def _split_cells(params, split, members, treatments):
+def _split_cells(params, split, members, treatments, names, ns):
     """One split's cells: the bases that are needed, then per direction, n and treatment, then
     the reduced-data cells per k: the target half's base and AnB+ at each of ``reduced_layers``."""
     specs = []  # (target half, n, source half or None for base and random, fine-tuned, k)
     for direction in params.directions:
         target = direction[-1]
         other = "A" if target == "B" else "B"
-        for n in params.layers:
+        for n in ns:
             for treatment in treatments:
                 source = (None if treatment == "random"
                           else target if treatment.startswith("B") else other)
@@ -185,15 +228,15 @@ def _split_cells(params, split, members, treatments):
             specs.append((target, 0, None, False, k))
             specs += [(target, n, other, True, k) for n in params.reduced_layers]
     needed = {t for t, *_ in specs} | {s for _, _, s, _, _ in specs if s}
-    bases = {h: _cell(params, split, h, members[h]) for h in sorted(needed)}
+    bases = {h: _cell(params, split, h, members[h], unit_names=names) for h in sorted(needed)}
     yield from bases.values()
     for target, n, source, fine, k in specs:
         yield _cell(params, split, target, members[target], n, bases.get(source), fine, k,
-                    cka_classes=members["A"] + members["B"])
+                    cka_classes=members["A"] + members["B"], unit_names=names)
 
 
 def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, images_per_class=0,
-          cka_classes=()):
+          cka_classes=(), unit_names=units.CAFFENET_UNITS):
     """A base cell (n = 0), a cell copying ``n`` layers of ``base``, or a random one; trained on
     the first ``images_per_class`` training images per class (0: all). A fine-tuned copy on all
     the data measures its layer similarity to ``base`` on validation images of ``cka_classes``."""
@@ -213,6 +256,7 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
         "cell": cell_id, "split": split, "target": target, "source": source,
         "init": params.init or cell_parameters.default_init(params.image_size),
         "seed": zlib.crc32(f"{params.seed}/{cell_id}".encode()) & 0x7FFFFFFF,
+        "network": params.model, "network_units": params.units,
     }
     if (base is not None and fine_tuned and not images_per_class and params.cka_images
             and params.dataset not in sources.STREAMED):
@@ -229,4 +273,4 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
                 fine_tuned=fine_tuned, images_per_class=images_per_class,
                 notebook=notebook, parameters=parameters,
                 params_hash=hashlib.sha256(blob.encode()).hexdigest()[:16],
-                needs=tuple(b.id for b in needs))
+                needs=tuple(b.id for b in needs), unit=unit_names[n - 1] if n else "")

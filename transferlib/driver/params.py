@@ -15,7 +15,9 @@ from pathlib import Path
 import yaml
 
 from ..cell_parameters import INITS, PRECISIONS
+from ..folders import FOLDER
 from ..sources import STREAMED
+from ..units import CAFFENET, MODELS, UNIT_CHOICES, is_function, unit_names
 
 TREATMENTS = ("BnB", "BnB+", "AnB", "AnB+", "random")
 DIRECTIONS = ("AnB", "BnA")
@@ -30,17 +32,23 @@ class Params:
     """One study. Lists are stored as tuples; ``data_dir`` is absolute or None."""
 
     study: str = "study"            # results subfolder; load_params defaults it to the file's stem
-    dataset: str                    # "tiny_imagenet" or a tfds name such as "cifar100"
+    dataset: str                    # "tiny_imagenet", a tfds name such as "cifar100", or "folder"
     data_dir: str | None = None     # None: env TRANSFER_DATA_DIR, then the cache (see sources);
+    #                                 dataset folder: the folder of class folders (see folders);
     #                                 relative: to the working folder of the command
     skip_bad_images: bool = False   # leave out (and count) images that cannot be decoded
-    image_size: int = 32            # one of IMAGE_SIZES
+    val_fraction: float = 0.1       # dataset folder without val/: each class's share of validation
+    image_size: int = 32            # caffenet: one of IMAGE_SIZES; other networks: any >= 16
+    model: str = CAFFENET           # caffenet, resnet18, resnet50 or module:function (cell.networks)
+    units: str = "stages"           # a ResNet's transfer units between stem and head: stages or blocks
     width: float = 1.0              # scales the filter / unit counts of the network
     classes: str | int | tuple = "all"  # "all", a count (seeded sample), or class ids
     splits: tuple = (0,)            # random split seeds and/or "man_made_natural"
+    halves: dict | None = None      # or your own split, {A: [class ids], B: [class ids]} (split "h")
     treatments: tuple = TREATMENTS[:4]  # subset of TREATMENTS, named as for direction AnB; or
     #                                     {split: subset} (stored as pairs) for each split its own
-    layers: tuple = (1, 2, 3, 4, 5, 6, 7)  # values of n, the number of copied layers
+    layers: tuple | str = (1, 2, 3, 4, 5, 6, 7)  # values of n, the number of copied units; "all":
+    #                                 1..K-1 for the model's K units (the default beyond caffenet)
     directions: tuple = DIRECTIONS  # AnB: target half B; BnA: target half A
     all_classes: tuple = ()         # of ALL_CLASSES: a base, and random weights for each n, on all classes
     epochs: int | None = None       # base and transfer networks alike; or else:
@@ -101,6 +109,9 @@ class Params:
             problems += _schedule_problems(values)
         if not {p.partition(":")[0] for p in problems} & {"splits", "treatments"}:
             problems += _treatments_problems(values)
+        if not {p.partition(":")[0] for p in problems} & {"model", "units", "image_size", "layers",
+                                                          "reduced_layers", "halves", "splits"}:
+            problems += _unit_problems(values, d)
         if problems:
             raise ParamsError(source, problems)
         if values.get("data_dir") is not None:
@@ -115,10 +126,13 @@ class Params:
         d = {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
         if self.treatments and isinstance(self.treatments[0], tuple):
             d["treatments"] = {split: list(t) for split, t in self.treatments}
+        if d["halves"] is not None:
+            d["halves"] = {h: list(v) for h, v in d["halves"].items()}
+            del d["splits"]  # your own halves stand for the splits
         return d
 
     def treatments_of(self, split):
-        """The treatments of ``split`` (a seed or MAN_MADE_NATURAL)."""
+        """The treatments of ``split`` (a seed or MAN_MADE_NATURAL; None: your own halves)."""
         if self.treatments and isinstance(self.treatments[0], tuple):
             return dict(self.treatments)[split]
         return self.treatments
@@ -265,7 +279,7 @@ def _list(item, empty_ok=False, increasing=False):
 
 _NULL = _checker("null", lambda v: v is None)
 _REQUIRED = {
-    "dataset": 'name the dataset: "tiny_imagenet" or a tfds name such as "cifar100"',
+    "dataset": 'name the dataset: "tiny_imagenet", a tfds name such as "cifar100", or "folder" (with data_dir)',
 }
 
 
@@ -312,19 +326,75 @@ def _schedule_problems(values):
     return []
 
 
+def _unit_problems(values, given):
+    """What depends on the model: its image sizes, and n within its units (1..K-1); a user's
+    function's units are known only once built, so ``grid.expand`` checks those n."""
+    model, problems = values.get("model", CAFFENET), []
+    if model == CAFFENET and values.get("image_size", 32) not in IMAGE_SIZES:
+        problems.append(f"image_size: got {values['image_size']!r}; expected one of "
+                        f"{', '.join(map(str, IMAGE_SIZES))} for the caffenet (ResNets and your own "
+                        "networks take any size >= 16)")
+    if "layers" not in given and model != CAFFENET:
+        values["layers"] = "all"
+    if values.get("halves") is not None:
+        if "splits" in given:
+            problems.append("halves: given with splits; give your own halves or splits, not both")
+        values["splits"] = ()
+    if is_function(model):
+        return problems
+    names = unit_names(model, values.get("units", "stages"))
+    top = len(names) - 1
+    for key in ("layers", "reduced_layers"):
+        if key == "reduced_layers" and not (key in given or values.get("reduced_images_per_class")):
+            continue
+        ns = values.get(key, (3, 7) if key == "reduced_layers" else ())
+        bad = [] if ns == "all" else [n for n in ns if not 1 <= n <= top]
+        if bad:
+            problems.append(f"{key}: {', '.join(map(str, bad))} not allowed; expected a non-empty list, "
+                            f"each an integer n in 1..{top} (the first n of {model}'s units "
+                            f"{', '.join(names)}; {names[-1]} is never copied)")
+    return problems
+
+
+def _halves(v):
+    """{"A": class ids, "B": class ids}: two non-empty disjoint lists (or null: splits)."""
+    want = "{A: [class ids], B: [class ids]}, two non-empty lists with no class in both"
+    if v is None:
+        return None
+    if not isinstance(v, dict) or sorted(map(str, v)) != ["A", "B"]:
+        raise _Invalid(f"got {v!r}; expected {want}")
+    out = {}
+    for half in ("A", "B"):
+        ids = v[half]
+        if not isinstance(ids, list) or not ids or not all(isinstance(c, (str, int)) and not isinstance(c, bool) for c in ids):
+            raise _Invalid(f"{half}: got {ids!r}; expected {want}")
+        out[half] = tuple(str(c) for c in ids)
+    both = sorted(set(out["A"]) & set(out["B"]))
+    if both:
+        raise _Invalid(f"{', '.join(both)} in both halves; expected {want}")
+    return out
+
+
+_halves.want = "{A: [class ids], B: [class ids]}"
+
 _CHECKS = {
     "study": _text("a name of letters, digits, '.', '_' and '-' (the results subfolder)",
                    r"[A-Za-z0-9][A-Za-z0-9._-]*"),
-    "dataset": _text('"tiny_imagenet" or a tfds name'),
+    "dataset": _text(f'"tiny_imagenet", a tfds name or "{FOLDER}"'),
     "data_dir": _either(_NULL, _text("a folder path")),
-    "image_size": _one_of(IMAGE_SIZES),
+    "val_fraction": _real(lambda v: 0 < v < 1, "a fraction strictly between 0 and 1"),
+    "image_size": _integer(lambda v: v >= 16, "an integer >= 16 (caffenet: one of 32, 64, 227)"),
+    "model": _either(_one_of(list(MODELS)), _text("module:function (your function returning a Keras model)",
+                                                  r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")),
+    "units": _one_of(UNIT_CHOICES),
+    "halves": _halves,
     "width": _real(lambda v: v > 0, "a number > 0"),
     "classes": _either(_one_of(["all"]), _integer(lambda v: v >= 2, "a class count >= 2"),
                        _list(_text("a class id of the dataset"))),
     "splits": _list(_either(_integer(lambda v: 0 <= v < 2**32, "a split seed (an integer >= 0)"),
                             _one_of([MAN_MADE_NATURAL]))),
     "treatments": _either(_list(_one_of(TREATMENTS)), _by_split(_list(_one_of(TREATMENTS)))),
-    "layers": _list(_integer(lambda v: 1 <= v <= 7, "an integer n in 1..7")),
+    "layers": _either(_one_of(["all"]), _list(_integer(lambda v: True, "an integer n"))),
     "directions": _list(_one_of(DIRECTIONS)),
     "all_classes": _list(_one_of(ALL_CLASSES), empty_ok=True),
     "epochs": _either(_integer(lambda v: v >= 1, "an integer >= 1"), _NULL),
@@ -341,7 +411,7 @@ _CHECKS = {
     "cka_images": _integer(lambda v: v >= 0, "an integer >= 0 (0: no layer similarity)"),
     "reduced_images_per_class": _list(_integer(lambda v: v >= 1, "an integer k >= 1"),
                                       empty_ok=True, increasing=True),
-    "reduced_layers": _list(_integer(lambda v: 1 <= v <= 7, "an integer n in 1..7")),
+    "reduced_layers": _list(_integer(lambda v: True, "an integer n")),
     "precision": _one_of(PRECISIONS),
     "jit_compile": _checker("true or false", lambda v: isinstance(v, bool)),
     "distribute": _checker("true or false", lambda v: isinstance(v, bool)),

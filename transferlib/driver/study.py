@@ -128,7 +128,7 @@ class Study:
     def row(self, cell, metrics):
         """The results.csv row of a finished cell."""
         return {"cell": cell.id, "split": cell.split, "kind": cell.kind, "source": cell.source,
-                "target": cell.target, "n": cell.n, "fine_tuned": cell.fine_tuned,
+                "target": cell.target, "n": cell.n, "unit": cell.unit, "fine_tuned": cell.fine_tuned,
                 "images_per_class": cell.images_per_class,
                 "top1": metrics["top1"], "top5": metrics["top5"], "best10_top1": metrics["best10_top1"],
                 "validations": metrics["epochs"], "train_seconds": metrics["train_seconds"],

@@ -15,9 +15,11 @@ from typing import NamedTuple
 import pandas as pd
 
 from .paper import PAPER_REFERENCE
+from ..vocabulary import is_caffenet, units
 from .stats import METRIC_NAMES, difference_interval, from_base, interval, reported_metric, table1
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+NOT_JUDGED = "not judged"  # a study of another network than the CaffeNet
 EQUAL_TOL = 0.01   # a difference within ±1 point of top-1: "equals its base"
 CHANCE_KEPT = 0.25  # at most a quarter of the base's accuracy kept: "near chance"
 
@@ -217,8 +219,13 @@ def findings(df, metric=None):
     """The paper's findings 2-7 (PAPER.md) judged on this study's `metric` (default: its
     reported one, stats.reported_metric): a list of Finding
     (number, claim, verdict, text), the text quoting each check's mean, interval and replicates
-    and the paper's numbers."""
+    and the paper's numbers. A study of another network than the CaffeNet is not judged (the
+    findings name the CaffeNet's layers: n = 1, 2, 3-6, 7)."""
     metric = metric or reported_metric(df)
+    if not is_caffenet(df):
+        why = ("not judged: the paper's findings are about the CaffeNet's layers; this study's units are "
+               + ", ".join(units(df).values()))
+        return [Finding(k, "", NOT_JUDGED, f"Finding {k}: {NOT_JUDGED}: {why}") for k in range(2, 8)]
     diff = from_base(df, metric)
     return [_finding2(diff), _finding3(diff), _finding4(diff), _finding5(df, diff, metric),
             _finding6(diff), _finding7(diff, metric)]

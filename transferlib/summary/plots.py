@@ -15,6 +15,7 @@ over 3 or more replicates, and the y axes span the plotted values.
 import math
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -37,7 +38,7 @@ _TASKS = {"similar": dict(ls="-", suffix=""),
           "dissimilar": dict(ls="-.", suffix=" (man-made/natural)"),
           "all classes": dict(ls=":", suffix=" (all classes)")}
 MIN_CI = 3  # replicates from which a confidence interval is drawn
-_XLABEL = "layer n at which the network is chopped and retrained"
+_XLABEL = "n: units copied (the network is chopped after unit n and retrained)"
 _REFERENCE = dict(ls="--", alpha=0.3, lw=1.5)
 _ABSENT = "not in this study"
 CROSS_TASK_LAYER = "fc8"  # its units are other classes in networks of other tasks: not compared
@@ -56,9 +57,13 @@ def _absent(ax, title):
     ax.text(0.5, 0.5, _ABSENT, transform=ax.transAxes, ha="center", va="center", color="grey")
 
 
-def _layer_axis(ax, ylabel):
-    ax.set_xticks(range(8))
-    ax.set_xlim(-0.5, 7.5)
+def _layer_axis(ax, ylabel, df=None):
+    """n on the x axis, each tick labelled with the name of the n-th unit (conv1.. for the
+    CaffeNet, stem, stage1.. for a ResNet: ``vocabulary.units``), 0 the base."""
+    names = vocabulary.units(df) if df is not None else vocabulary.units(pd.DataFrame({"n": []}))
+    top = max(names, default=7)
+    ax.set_xticks(range(top + 1), ["0\nbase"] + [f"{n}\n{names.get(n, '')}" for n in range(1, top + 1)])
+    ax.set_xlim(-0.5, top + 0.5)
     ax.set_xlabel(_XLABEL)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
@@ -133,7 +138,7 @@ def figure2(df, reference=False, metric=None):
     data = vocabulary.label(df)
     data = data[data.tasks == "similar"]
     for ax in (top, bottom):
-        _layer_axis(ax, statistics.METRIC_NAMES[metric])
+        _layer_axis(ax, statistics.METRIC_NAMES[metric], df)
     if not data.pooled.isin(_FIG2).any():
         _absent(top, "every network")
         _absent(bottom, "means")
@@ -222,11 +227,11 @@ def figure3(df, reference=False, metric=None):
     grid = fig.add_gridspec(2 if upper else 1, max(1, len(upper)))
     for i, panel in enumerate(upper):
         ax = fig.add_subplot(grid[0, i])
-        _layer_axis(ax, statistics.METRIC_NAMES[metric])
+        _layer_axis(ax, statistics.METRIC_NAMES[metric], df)
         panel(ax)
         _fit_y(ax)
     bottom = fig.add_subplot(grid[-1, :])
-    _layer_axis(bottom, f"{statistics.METRIC_NAMES[metric]} minus base (points)")
+    _layer_axis(bottom, f"{statistics.METRIC_NAMES[metric]} minus base (points)", df)
     _difference_panel(bottom, differences, reference)
     _fit_y(bottom)
     return fig
@@ -322,7 +327,7 @@ def similarity(cka, df, metric=None):
     (curves, bases), (transfer_ax, selffer_ax) = fig.subplots(2, 2)
     metric = _metric(df, metric)
     _title(fig, "Layer similarity (linear CKA) and transfer", metric)
-    _layer_axis(curves, statistics.METRIC_NAMES[metric])
+    _layer_axis(curves, statistics.METRIC_NAMES[metric], df)
     data = vocabulary.label(df)
     data = data[data.tasks == "similar"]
     if data.pooled.isin(_FIG2).any():
@@ -363,8 +368,8 @@ def generality(df, metric=None):
     _title(fig, "Generality per layer", metric)
     ratios, stacked = fig.subplots(1, 2)
     for ax, ylabel in ((ratios, "ratio of top-1"), (stacked, "top-1 lost (points)")):
-        _layer_axis(ax, ylabel)
-        ax.set_xlim(0.5, 7.5)
+        _layer_axis(ax, ylabel, df)
+        ax.set_xlim(0.5, max(vocabulary.units(df), default=7) + 0.5)
     table = statistics.generality(df, metric)
     if not len(table):
         _absent(ratios, "generality")

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..vocabulary import POOLED, label, tasks, treatment
+from ..vocabulary import POOLED, is_caffenet, label, tasks, treatment, units
 from .paper import PAPER_REFERENCE
 
 METRICS = ("top1", "top5", "best10_top1")
@@ -19,6 +19,15 @@ METRIC_NAMES = {"top1": "final top-1", "top5": "final top-5",
                 "best10_top1": "top-1, mean of the 10 best validations"}
 CONVERGED = 50  # validations from which the mean of the 10 best is the reported metric
 LAYER_RANGES = ((1, 7), (3, 7), (5, 7))
+
+
+def layer_ranges(df):
+    """Table 1's ranges of n: the paper's 1-7, 3-7, 5-7 for the CaffeNet; for other networks
+    1-top, 3-top, 5-top up to the study's last unit (those that exist)."""
+    if is_caffenet(df):
+        return LAYER_RANGES
+    top = max(units(df), default=1)
+    return tuple((lo, top) for lo in (1, 3, 5) if lo <= top)
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
          2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # Student's t, 97.5% quantile, dof 1..30
@@ -147,7 +156,7 @@ def table1(df, metric="top1"):
     per_n[TABLE1[1]] = 100 * (per_n["mean"] - selffer.reindex(per_n.index))
     per_n[TABLE1[2]] = 100 * (plus[metric] - plus.base).groupby(plus.n).mean()
     table = per_n.drop(columns="mean").rename(index=str)
-    for lo, hi in LAYER_RANGES:
+    for lo, hi in layer_ranges(df):
         part = per_n[(per_n.index >= lo) & (per_n.index <= hi)]
         table.loc[f"{lo}-{hi}"] = [part.networks.sum()] + [part[c].mean() for c in TABLE1]
     paper = PAPER_REFERENCE["table1"]

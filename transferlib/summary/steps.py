@@ -11,7 +11,7 @@ import yaml
 
 from .. import layout, sources, store, table, vocabulary
 from ..atomic import write_text_atomic
-from ..cell.models import WEIGHT_LAYERS
+from ..cell.networks import first_conv, representations_of
 from ..cell.steps import layer_similarity, load_model
 
 def find_study(study_dir=None):
@@ -41,8 +41,13 @@ CKA_COLUMNS = ("split", "cell", "reference", "treatment", "n", "layer", "layer_n
 
 
 def conv1_weights(model_path):
-    """conv1's kernel [k, k, 3, filters] of the network saved at ``model_path`` (or URL)."""
-    return load_model(model_path).get_layer("conv1").get_weights()[0]
+    """conv1's kernel [k, k, 3, filters] of the network saved at ``model_path`` (or URL); of a
+    network without conv1 (a ResNet), its first convolution on the RGB input."""
+    model = load_model(model_path)
+    conv = first_conv(model)
+    if conv is None:
+        raise ValueError(f"{model_path}: {model.name} has no convolution on the RGB input to draw")
+    return conv.get_weights()[0]
 
 
 def similarity_table(study_dir, root=None):
@@ -77,11 +82,14 @@ def similarity_table(study_dir, root=None):
         halves = halves or json.loads((study / layout.HALVES).read_text())
         ha, hb = halves[split]["A"], halves[split]["B"]
         model_a, model_b = (load_model(store.join(root, "models", f"{x}.keras")) for x in (a, b))
+        units = representations_of(model_a, getattr(params, "model", "caffenet"),
+                                   getattr(params, "units", "stages"), params.image_size, params.width)
         cka = layer_similarity(model_a, ha, model_b, hb, classes=ha + hb, count=params.cka_images,
                                dataset=params.dataset, image_size=params.image_size,
-                               batch_size=params.batch_size, data_dir=params.data_dir)
+                               batch_size=params.batch_size, data_dir=params.data_dir, layers=units,
+                               val_fraction=getattr(params, "val_fraction", None))
         rows += [(split, b, a, "base", 0, i, name, cka[name], pair_hash)
-                 for i, name in enumerate(WEIGHT_LAYERS, 1)]
+                 for i, name in enumerate(units, 1)]
     out = pd.DataFrame(rows, columns=CKA_COLUMNS)
     write_text_atomic(path, out.to_csv(index=False))
     return out

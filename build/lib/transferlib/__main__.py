@@ -1,0 +1,65 @@
+"""Command line: ``python -m transferlib run STUDY``, ``studies``, ``summary STUDY_DIR``."""
+
+import argparse
+import sys
+
+from .driver.params import ParamsError
+from .driver.study import StudyBusy
+from .sources import CorruptDataError, DataNotFoundError
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m transferlib",
+                                     description="Run a transfer study: one notebook per grid cell.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a study's cells not yet done, then its summary")
+    run.add_argument("params", help="a params file (path/to/study.yaml) or a bundled study's "
+                                    "name (see `studies`), e.g. quick")
+    run.add_argument("--results", help="results folder or URL (default: the params file's results_dir)")
+    run.add_argument("--workers", type=int, help="local executor: cells run at once (default 1)")
+    run.add_argument("--executor", choices=("local", "ray"),
+                     help="where cells run: threads here, or Ray tasks (default: the params file's executor)")
+    run.add_argument("--address", help="ray executor: the cluster to join (default: the params "
+                                       "file's ray_address, else $RAY_ADDRESS, else a local instance)")
+    run.add_argument("--dry-run", action="store_true", help="list the cells, which are done, an estimate")
+    commands.add_parser("studies", help="list the bundled studies")
+    summary = commands.add_parser("summary", help="redraw a study's summary, figures and HTML from "
+                                                  "its results.csv (no training, no data)")
+    summary.add_argument("study_dir", help="a study's folder, e.g. results/quick")
+    for command in (run, summary):
+        command.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    args = parser.parse_args(argv)
+    from .driver import runner, studies
+    try:
+        if args.command == "studies":
+            print(studies.describe())
+            return 0
+        if args.command == "summary":
+            return runner.redraw_summary(args.study_dir)
+        if args.workers is not None and args.workers < 1:
+            parser.error("--workers must be at least 1")
+        return runner.run(studies.find(args.params), results_dir=args.results, executor=args.executor,
+                          workers=args.workers, address=args.address, dry_run=args.dry_run)
+    except KeyboardInterrupt:
+        print("stopped: the running cells were ended; run the same command to go on "
+              "(done cells are kept)", file=sys.stderr)
+        return 130
+    except (ParamsError, DataNotFoundError, CorruptDataError, StudyBusy, OSError) as e:
+        if getattr(args, "debug", False):
+            raise
+        print(f"error: {_message(e)}", file=sys.stderr)
+        return 2
+
+
+def _message(error):
+    """One message for an error a user can fix; file-system errors name the path and the fix."""
+    if isinstance(error, PermissionError):
+        return (f"cannot write or read {error.filename}: permission denied. Choose a folder you "
+                "can write with --results DIR (or results_dir in the params file)")
+    if isinstance(error, OSError) and not isinstance(error, FileNotFoundError) and error.filename:
+        return f"{error.filename}: {error.strerror}"
+    return str(error)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

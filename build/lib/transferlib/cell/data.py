@@ -1,0 +1,125 @@
+"""Input pipelines over a class subset of a dataset (see ``sources``).
+
+The paper's augmentation, scaled: images are seen at ``stored_size(image_size)`` (256 px
+for 227 px crops, 36 px for 32 px), training takes a random ``image_size`` crop and a
+random horizontal mirror, validation the centre crop. Under Keras's TensorFlow backend the
+pipelines are tf.data (``tfdata``); under other backends (JAX) ``ArrayBatches``, numpy batches
+that need no TensorFlow import. Input normalisation: at 227 px the paper's, the training
+half's per-channel mean subtracted from 0..255 values (what the Caffe model's initialisation
+expects); for the small variants per-channel standardisation.
+"""
+
+import dataclasses
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from ..sources import Records
+from .images import centre_crops, normalisation
+
+
+
+@dataclass(frozen=True)
+class Subset:
+    """Images and labels of a class subset, labels remapped to 0..k-1 in ``classes`` order."""
+
+    classes: tuple
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    val_images: np.ndarray
+    val_labels: np.ndarray
+
+
+def select(dataset, classes, max_per_class=None):
+    """The images of ``classes`` (ids of ``dataset.classes``), labels remapped to their order.
+
+    ``max_per_class`` keeps the first k training images of each class. ``Records`` (a streamed
+    dataset) come back as ``Records`` of ``classes``, read by ``tfdata.record_pipelines``.
+    """
+    index = {c: i for i, c in enumerate(dataset.classes)}
+    missing = [c for c in classes if c not in index]
+    if missing:
+        raise ValueError(f"classes not in {dataset.name}: {', '.join(map(str, missing))}")
+    if isinstance(dataset, Records):
+        if max_per_class is not None:
+            raise ValueError(f"max_per_class needs decoded arrays; {dataset.name} is read as records")
+        return dataclasses.replace(dataset, classes=tuple(classes))
+    remap = np.full(len(dataset.classes), -1, np.int64)
+    remap[[index[c] for c in classes]] = np.arange(len(classes))
+
+    def pick(images, labels, limit=None):
+        new = remap[np.asarray(labels)]
+        keep = np.flatnonzero(new >= 0)
+        if limit is not None:
+            rank = np.zeros(len(keep), np.int64)
+            for label in np.unique(new[keep]):
+                in_class = new[keep] == label
+                rank[in_class] = np.arange(in_class.sum())
+            keep = keep[rank < limit]
+        return np.asarray(images[keep]), new[keep].astype(np.int32)
+
+    return Subset(tuple(classes), *pick(dataset.train_images, dataset.train_labels, max_per_class),
+                  *pick(dataset.val_images, dataset.val_labels))
+
+
+def pipelines(subset, *, image_size, batch_size, seed, kind=None):
+    """(train, val) pipelines of (normalised float32 image, label) batches of a ``Subset``.
+
+    ``kind="tf"``: tf.data (the default under Keras's TensorFlow backend); ``kind="numpy"``:
+    ``ArrayBatches``, a keras PyDataset that needs no TensorFlow (the default otherwise).
+    """
+    if subset.train_images.shape[1] < image_size:
+        raise ValueError(f"images are stored at {subset.train_images.shape[1]} px, smaller than the "
+                         f"{image_size} px crop; load them at sources.stored_size({image_size})")
+    kind = kind or ("tf" if keras.backend.backend() == "tensorflow" else "numpy")
+    if kind == "tf":
+        from . import tfdata
+        return tfdata.pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed)
+    if kind != "numpy":
+        raise ValueError(f"kind must be 'tf' or 'numpy', got {kind!r}")
+    mean, scale = normalisation(subset.train_images, image_size)
+    common = dict(image_size=image_size, batch_size=batch_size, mean=mean, scale=scale, seed=seed)
+    return (ArrayBatches(subset.train_images, subset.train_labels, augment=True, **common),
+            ArrayBatches(subset.val_images, subset.val_labels, augment=False, **common))
+
+
+def record_pipelines(records, *, image_size, batch_size, seed):
+    """(train, val) tf.data pipelines of a ``sources.Records`` subset (see ``tfdata``)."""
+    from . import tfdata
+    return tfdata.record_pipelines(records, image_size=image_size, batch_size=batch_size, seed=seed)
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """Batches of uint8 images cropped, mirrored and normalised in numpy (no TensorFlow).
+
+    With ``augment``: a new shuffled order each epoch, a random crop and a random mirror per
+    image; without: the images in order, centre-cropped.
+    """
+
+    def __init__(self, images, labels, *, image_size, batch_size, mean, scale, augment, seed):
+        super().__init__()
+        self.images, self.labels = images, labels
+        self.size, self.batch_size, self.augment = image_size, batch_size, augment
+        self.mean, self.scale = mean, scale
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(labels)) if augment else np.arange(len(labels))
+
+    def __len__(self):
+        return -(-len(self.labels) // self.batch_size)
+
+    def __getitem__(self, i):
+        index = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        images, n, slack = self.images[index], len(index), self.images.shape[1] - self.size
+        if self.augment:
+            top, left = self.rng.integers(0, slack + 1, size=(2, n, 1))
+            rows, cols = top + np.arange(self.size), left + np.arange(self.size)
+            images = images[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+            mirror = self.rng.random(n) < 0.5
+            images[mirror] = images[mirror, :, ::-1]
+            return (images.astype(np.float32) - self.mean) / self.scale, self.labels[index]
+        return centre_crops(images, self.size, self.mean, self.scale), self.labels[index]
+
+    def on_epoch_end(self):
+        if self.augment:
+            self.order = self.rng.permutation(len(self.labels))

@@ -1,0 +1,80 @@
+"""How alike two networks' layers are: linear CKA (Kornblith et al., ICML 2019) per weight layer.
+
+Linear centred kernel alignment compares two representations of the same n images, feature
+matrices X [n, p] and Y [n, q] (a conv layer's activations flattened per image, as Kornblith
+et al. do), through their Gram matrices K = X X^T and L = Y Y^T:
+CKA = HSIC(K, L) / sqrt(HSIC(K, K) HSIC(L, L)), 1 for the same representation up to an
+orthogonal transform and an isotropic scaling. HSIC is estimated by default without bias
+(Song et al., JMLR 2012; for CKA: Nguyen, Raghu and Kornblith, ICLR 2021): the biased
+estimator, tr(K H L H) / (n - 1)^2 with H = I - 11^T / n, grows with the number of features
+against the number of images and rates wide layers alike even when they are unrelated. The
+unbiased CKA can be slightly negative for unrelated features. Costs n^2 memory, not p^2. Pure
+numpy on the outputs of ``model.predict``: any Keras backend.
+"""
+
+import keras
+import numpy as np
+
+from .models import WEIGHT_LAYERS
+
+
+def linear_cka(x, y, unbiased=True):
+    """Linear CKA of two feature matrices with one row per image (same images, same order),
+    HSIC estimated without bias (``unbiased``, needs 4 images or more) or with; NaN where one
+    of them is constant over the images (a dead layer)."""
+    x, y = _centred(x), _centred(y)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"linear_cka needs the same images in both: got {x.shape[0]} rows "
+                         f"and {y.shape[0]} rows")
+    if unbiased and x.shape[0] < 4:
+        raise ValueError(f"the unbiased estimator needs 4 images or more, got {x.shape[0]}")
+    k, l = x @ x.T, y @ y.T  # Gram matrices; centred features make them centred
+    hsic = _hsic_unbiased if unbiased else _hsic_biased
+    kk, ll = hsic(k, k), hsic(l, l)
+    return float(hsic(k, l) / np.sqrt(kk * ll)) if kk > 0 and ll > 0 else float("nan")
+
+
+def _hsic_biased(k, l):
+    """tr(K H L H), up to the factor 1 / (n - 1)^2 that CKA cancels; K, L already centred."""
+    return np.sum(k * l)
+
+
+def _hsic_unbiased(k, l):
+    """Song et al.'s unbiased HSIC, times n (n - 3) (CKA cancels it): with the diagonals of K
+    and L set to 0, tr(KL) + 1^T K 1 1^T L 1 / ((n - 1)(n - 2)) - 2 / (n - 2) 1^T K L 1."""
+    n = len(k)
+    k, l = k - np.diag(np.diag(k)), l - np.diag(np.diag(l))
+    return (np.sum(k * l) + k.sum() * l.sum() / ((n - 1) * (n - 2))
+            - 2 / (n - 2) * k.sum(axis=0) @ l.sum(axis=0))
+
+
+def _centred(features):
+    f = np.asarray(features, dtype=np.float64)
+    f = f.reshape(len(f), -1)
+    return f - f.mean(axis=0)
+
+
+def layer_activations(model, images, layers=WEIGHT_LAYERS, batch_size=256):
+    """{layer name: activations [images, features]} of ``model`` (inference mode) on ``images``
+    (model inputs), each layer's output flattened per image, computed ``batch_size`` at a time."""
+    extractor = keras.Model(model.input, [model.get_layer(name).output for name in layers])
+    batches = [keras.tree.flatten(extractor(images[i:i + batch_size], training=False))  # eager:
+               for i in range(0, len(images), batch_size)]                             # no tracing
+    return {name: np.concatenate([keras.ops.convert_to_numpy(b[j]) for b in batches]).reshape(len(images), -1)
+            for j, name in enumerate(layers)}
+
+
+def cka_by_layer(model_a, model_b, images, images_b=None, layers=WEIGHT_LAYERS, batch_size=256,
+                 unbiased=True):
+    """{layer name: linear CKA (``linear_cka``, ``unbiased`` or not)} between two networks of
+    the same layer names on the same images: ``images`` as ``model_a``'s inputs and ``images_b`` the same images as ``model_b``'s
+    (default: the same inputs). One layer at a time, so memory holds one layer's activations of
+    both networks (images x features each) and two images x images Gram matrices."""
+    images_b = images if images_b is None else images_b
+    if len(images) != len(images_b):
+        raise ValueError(f"cka_by_layer needs the same images for both networks: got "
+                         f"{len(images)} and {len(images_b)}")
+    return {name: linear_cka(layer_activations(model_a, images, (name,), batch_size)[name],
+                             layer_activations(model_b, images_b, (name,), batch_size)[name],
+                             unbiased)
+            for name in layers}

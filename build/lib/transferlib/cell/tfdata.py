@@ -1,0 +1,107 @@
+"""tf.data pipelines (the TensorFlow backend's; see ``data`` for the rest).
+
+``pipelines`` reads a ``data.Subset``'s decoded arrays; ``record_pipelines`` reads JPEG
+records (ImageNet at 227 px) and decodes only each crop's window of the JPEG, as if the image
+had been resized to 256 x 256 first. Both share the crops and ``data.normalisation``.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from ..sources import stored_size
+from .images import SHUFFLE_BUFFER, normalisation
+
+_RECORD_STATS_SAMPLE = 1024  # JPEGs decoded (centre crops) for the normalisation of a record subset
+
+
+def normaliser(sample, image_size):
+    """``normalisation`` of a training ``sample`` as a tf function of uint8 or 0..255 images."""
+    mean, scale = normalisation(sample, image_size)
+
+    def normalise(image):
+        return (tf.cast(image, tf.float32) - mean) / scale
+    return normalise
+
+
+def pipelines(subset, *, image_size, batch_size, seed):
+    """(train, val) tf.data pipelines of (normalised float32 image, label) batches from arrays."""
+    stored = subset.train_images.shape[1]
+
+    def crop_at(image, offset):
+        return tf.slice(image, tf.concat([offset, [0]], 0), (image_size, image_size, 3))
+
+    order = np.random.default_rng(seed).permutation(len(subset.train_labels))  # classes arrive sorted
+    train = tf.data.Dataset.from_tensor_slices((subset.train_images[order], subset.train_labels[order]))
+    val = tf.data.Dataset.from_tensor_slices((subset.val_images, subset.val_labels))
+    augment, centre = _crops(crop_at, stored, image_size, normaliser(subset.train_images, image_size))
+    return _batched(train, val, augment, centre, batch_size=batch_size, seed=seed, cache_val=True)
+
+
+def record_pipelines(records, *, image_size, batch_size, seed):
+    """(train, val) pipelines like ``pipelines``, reading a ``Records`` subset's JPEGs.
+
+    tfds interleaves its shuffled files in parallel; each crop is decoded from only its window of
+    the JPEG (``decode_and_crop_jpeg``) in a parallel map; batches are prefetched. Their length is
+    unknown (the subset is filtered from every record): train by iterations.
+    """
+    import tensorflow_datasets as tfds
+
+    index = {c: i for i, c in enumerate(records.classes)}
+    table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+        tf.range(len(records.label_names), dtype=tf.int64),
+        tf.constant([index.get(c, -1) for c in records.label_names], tf.int64)), -1)
+    stored = stored_size(image_size)
+
+    def read(split, shuffle):
+        config = tfds.ReadConfig(shuffle_seed=seed, num_parallel_calls_for_interleave_files=tf.data.AUTOTUNE)
+        ds = records.builder.as_dataset(split=split, shuffle_files=shuffle, read_config=config,
+                                        decoders={"image": tfds.decode.SkipDecoding()})
+        ds = ds.map(lambda ex: (ex["image"], tf.cast(table.lookup(ex["label"]), tf.int32)))
+        return ds.filter(lambda jpeg, label: label >= 0)
+
+    def crop_at(jpeg, offset):
+        return jpeg_crop(jpeg, offset, image_size, stored)
+
+    sample = (read("train", shuffle=False).take(_RECORD_STATS_SAMPLE)
+              .map(lambda jpeg, _: crop_at(jpeg, tf.fill([2], (stored - image_size) // 2)),
+                   num_parallel_calls=tf.data.AUTOTUNE)
+              .batch(256))
+    normalise = normaliser(np.concatenate(list(sample.as_numpy_iterator())), image_size)
+    augment, centre = _crops(crop_at, stored, image_size, normalise)
+    return _batched(read("train", shuffle=True), read("validation", shuffle=False), augment, centre,
+                    batch_size=batch_size, seed=seed, cache_val=False)
+
+
+def jpeg_crop(jpeg, offset, image_size, stored):
+    """The ``image_size`` crop at ``offset`` (y, x) of ``jpeg`` resized to ``stored`` x ``stored``,
+    as float32 0..255: only the matching window of the JPEG is decoded, then resized."""
+    shape = tf.image.extract_jpeg_shape(jpeg)[:2]
+    scale = tf.cast(shape, tf.float32) / stored
+    start = tf.cast(tf.cast(offset, tf.float32) * scale, tf.int32)
+    size = tf.clip_by_value(tf.cast(tf.round(image_size * scale), tf.int32), 1, shape - start)
+    crop = tf.image.decode_and_crop_jpeg(jpeg, tf.concat([start, size], 0), channels=3)
+    return tf.image.resize(crop, (image_size, image_size))
+
+
+def _crops(crop_at, stored, image_size, normalise):
+    """(augment, centre) map functions: a random crop and mirror, and the centre crop, of
+    ``crop_at(image, (y, x))`` from an image seen at ``stored`` px, normalised."""
+    margin = stored - image_size
+
+    def augment(image, label):
+        offset = tf.random.uniform([2], 0, margin + 1, tf.int32)
+        return normalise(tf.image.random_flip_left_right(crop_at(image, offset))), label
+
+    def centre(image, label):
+        return normalise(crop_at(image, tf.fill([2], margin // 2))), label
+    return augment, centre
+
+
+def _batched(train, val, augment, centre, *, batch_size, seed, cache_val):
+    """Shuffled, augmented training batches and centre-cropped validation batches, prefetched."""
+    train = (train.shuffle(SHUFFLE_BUFFER, seed=seed)
+             .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+             .batch(batch_size)
+             .prefetch(tf.data.AUTOTUNE))
+    val = val.map(centre, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+    return train, (val.cache() if cache_val else val).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,178 @@
+"""Training and evaluation with the paper's solver, in iterations (as the paper) or epochs."""
+
+import csv
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+from tqdm.auto import tqdm
+from tqdm.keras import TqdmCallback
+
+# Caffe's reference solver: lr / 10 every 100,000 of 450,000 iterations.
+PAPER_LR_DROPS = (2 / 9, 4 / 9, 6 / 9, 8 / 9)
+BEST_OF = 10  # the paper reports the mean of the 10 best validation top-1 values
+
+
+@keras.saving.register_keras_serializable("transferlib")
+class CaffeSGD(keras.optimizers.SGD):
+    """SGD with momentum as Caffe's solver: weight decay added to the kernels' gradients
+    (``coupled_weight_decay``, before momentum), biases at twice the rate and undecayed.
+
+    Doubling a bias's gradient doubles its step, since momentum SGD is linear in gradients.
+    Frozen layers are not trainable variables: neither updated nor decayed.
+    """
+
+    def __init__(self, *args, coupled_weight_decay=5e-4, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.coupled_weight_decay = coupled_weight_decay
+
+    def apply(self, grads, trainable_variables=None):
+        variables = trainable_variables if trainable_variables is not None else self._trainable_variables
+        grads = [g * 2 if v.name == "bias" else g + self.coupled_weight_decay * v
+                 for g, v in zip(grads, variables)]
+        return super().apply(grads, trainable_variables)
+
+    def get_config(self):
+        return {**super().get_config(), "coupled_weight_decay": self.coupled_weight_decay}
+
+
+def best_mean(values, k=BEST_OF):
+    """The paper's metric: the mean of the ``k`` highest of ``values`` (all of them if fewer)."""
+    return float(np.mean(sorted(values, reverse=True)[:k]))
+
+
+def lr_schedule(lr, lr_drops, total_steps):
+    """Piecewise-constant lr: ``lr`` divided by 10 at each fraction ``lr_drops`` of the steps."""
+    if not lr_drops:
+        return lr
+    bounds = [max(1, int(round(f * total_steps))) for f in sorted(lr_drops)]
+    return keras.optimizers.schedules.PiecewiseConstantDecay(
+        bounds, [lr / 10**i for i in range(len(bounds) + 1)])
+
+
+@dataclass
+class TrainResult:
+    """Per-validation history and the final and best-of-10 validation accuracies."""
+
+    history: list      # one dict per validation: loss, top1, top5, val_loss, val_top1, val_top5
+    top1: float        # final validation top-1
+    top5: float
+    best10_top1: float  # mean of the 10 highest validation top-1 values
+    epochs: int        # validations: the epochs, or iterations / val_every
+    train_seconds: float  # wall time of fit, validation included (since the last resume)
+    iterations: int = 0  # optimiser steps in all
+
+    def to_dict(self):
+        return asdict(self)
+
+
+DIVERGED = 1e3  # a cross-entropy above this (e^-1000 on the true class) has diverged
+
+
+class _EpochLog(keras.callbacks.Callback):
+    """Prints one line per epoch; stops and fails loudly where the loss is not finite or has
+    diverged, at every batch and at every epoch's end (a one-batch epoch included)."""
+
+    def __init__(self, rounds, print_fn, steps_per_round=None):
+        super().__init__()
+        self.rounds, self.print_fn, self.steps_per_round = rounds, print_fn, steps_per_round
+
+    @staticmethod
+    def _check(logs, where):
+        for key in ("loss", "val_loss"):
+            value = (logs or {}).get(key)
+            if value is not None and not (math.isfinite(value) and value < DIVERGED):
+                raise FloatingPointError(f"{key} became {value:.4g} {where}: training diverged; "
+                                         "lower the learning rate or check the inputs")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check(logs, f"at batch {batch}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check(logs, f"in epoch {epoch + 1}")
+        if self.print_fn:
+            where = (f"iteration {(epoch + 1) * self.steps_per_round}/{self.rounds * self.steps_per_round}"
+                     if self.steps_per_round else f"epoch {epoch + 1}/{self.rounds}")
+            self.print_fn(f"{where}: loss {logs['loss']:.4f} "
+                          f"top1 {logs['top1']:.4f} val_top1 {logs['val_top1']:.4f} "
+                          f"val_top5 {logs['val_top5']:.4f}")
+
+
+def compile_model(model, *, lr, lr_drops, total_steps, momentum=0.9, weight_decay=5e-4, jit_compile=False):
+    """Compile with CaffeSGD, cross-entropy, top-1 and top-5 accuracy (XLA if ``jit_compile``;
+    under a mixed_float16 policy Keras wraps the optimizer in a LossScaleOptimizer)."""
+    model.compile(
+        jit_compile=jit_compile,
+        optimizer=CaffeSGD(learning_rate=lr_schedule(lr, lr_drops, total_steps), momentum=momentum,
+                           coupled_weight_decay=weight_decay),
+        loss="sparse_categorical_crossentropy",
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="top1"),
+                 keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")])
+
+
+def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=None, lr=0.01,
+          lr_drops=PAPER_LR_DROPS, momentum=0.9, weight_decay=5e-4, seed=0, jit_compile=False,
+          checkpoint_dir=None, progress=True, print_fn=print):
+    """Train ``model`` for ``epochs`` of ``train_ds`` (validating after each), or for
+    ``iterations`` steps of it, repeated (validating every ``val_every`` steps, as the paper).
+
+    The solver is the paper's (``CaffeSGD``): SGD momentum 0.9, weight decay 5e-4 on kernels,
+    biases at twice the learning rate, ``lr`` divided by 10 at the fractions
+    ``lr_drops`` of the schedule. Layers with ``trainable=False`` are not updated. With
+    ``checkpoint_dir`` the training state (weights, optimiser, validations so far) is backed up
+    there at every validation (Keras ``BackupAndRestore``), and a call that finds a backup
+    resumes from it; the backup is deleted when training ends. A NaN loss raises
+    ``FloatingPointError``.
+    """
+    if (epochs is None) == (iterations is None) or (iterations is None) != (val_every is None):
+        raise ValueError("give either epochs, or iterations and val_every")
+    if iterations is not None:
+        if iterations % val_every:
+            raise ValueError(f"iterations ({iterations}) must be a multiple of val_every ({val_every})")
+        rounds, steps, data = iterations // val_every, val_every, train_ds.repeat()
+    else:
+        rounds, steps, data = epochs, len(train_ds), train_ds
+        if steps == 0:
+            raise ValueError("the training pipeline is empty")
+    keras.utils.set_random_seed(seed)
+    compile_model(model, lr=lr, lr_drops=lr_drops, total_steps=steps * rounds, momentum=momentum,
+                  weight_decay=weight_decay, jit_compile=jit_compile)
+    callbacks = [_EpochLog(rounds, print_fn, steps if iterations else None)]
+    if checkpoint_dir:
+        log = Path(checkpoint_dir) / "history.csv"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        # The log is written before the backup: a kill between the two repeats a validation.
+        callbacks += [keras.callbacks.CSVLogger(str(log), append=True),
+                      keras.callbacks.BackupAndRestore(str(Path(checkpoint_dir) / "backup"))]
+    if progress:
+        callbacks.append(TqdmCallback(epochs=rounds, verbose=0, leave=True, tqdm_class=tqdm))  # a widget in a notebook
+    start = time.perf_counter()
+    fit = model.fit(data, validation_data=val_ds, epochs=rounds, steps_per_epoch=steps if iterations else None,
+                    verbose=0, shuffle=False, callbacks=callbacks)  # the pipelines shuffle
+    seconds = time.perf_counter() - start
+    if checkpoint_dir:
+        history = _logged(log)
+        log.unlink()
+    else:
+        history = [{k: float(v[i]) for k, v in fit.history.items()} for i in range(rounds)]
+    return TrainResult(history=history, top1=history[-1]["val_top1"], top5=history[-1]["val_top5"],
+                       best10_top1=best_mean([h["val_top1"] for h in history]), epochs=rounds,
+                       train_seconds=seconds, iterations=rounds * steps)
+
+
+def _logged(path):
+    """The per-validation logs of a CSVLogger file, a repeated validation counted once (the last)."""
+    with open(path, newline="") as f:
+        rows = {int(r.pop("epoch")): {k: float(v) for k, v in r.items()} for r in csv.DictReader(f)}
+    return [rows[i] for i in sorted(rows)]
+
+
+def evaluate(model, val_ds):
+    """Validation (top1, top5) of a compiled or uncompiled model."""
+    if not model.compiled:
+        compile_model(model, lr=0.0, lr_drops=(), total_steps=1)
+    logs = model.evaluate(val_ds, verbose=0, return_dict=True)
+    return logs["top1"], logs["top5"]

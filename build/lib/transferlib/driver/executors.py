@@ -1,0 +1,90 @@
+"""The executor contract: how the runner hands cells to whatever runs them.
+
+An executor is a function ``execute(study, todo, bar, **options) -> failed``: it runs the cells
+``todo`` (each after the cells in its ``needs``) with a ``Launcher``, books each finished cell
+with ``record`` (or ``not_run`` where a cell it needs failed), moves ``bar`` one step per cell,
+and returns {cell id: (notebook, error)} of the cells that failed or could not run. Executors
+are peers named in ``EXECUTORS`` and imported only when asked for (Ray is optional); a new one
+(Slurm, a process pool) is a module with an ``execute`` and a line here.
+"""
+
+import importlib
+import json
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .. import store, table
+from ..atomic import write_text_atomic
+from . import kernels
+
+EXECUTORS = {"local": "transferlib.driver.local_executor", "ray": "transferlib.driver.ray_executor"}
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def load(name):
+    """The ``execute`` function of executor ``name``; ImportError where its module cannot load."""
+    return importlib.import_module(EXECUTORS[name]).execute
+
+
+class Launcher:
+    """Runs one cell's notebook with papermill in a kernel of its own and returns its metrics:
+    the same for every executor (it pickles, for Ray). Kernels come warm from ``kernels`` (a
+    ``kernels.KernelPool``) where given, else are started for the cell. For a URL root the
+    cell runs in a local scratch folder and its notebook, model and, last, metrics are copied
+    to the URL."""
+
+    def __init__(self, study, kernels=None):
+        self.study, self.kernels = study, kernels
+
+    def __call__(self, cell):
+        store.remove(self.study.metrics(cell))
+        if not store.is_url(self.study.root):
+            return self._papermill(cell, self.study)
+        with tempfile.TemporaryDirectory(prefix=f"transferlib-{cell.id}-") as scratch:
+            out = replace(self.study, root=Path(scratch))
+            try:
+                metrics = self._papermill(cell, out)
+            finally:
+                if out.notebook(cell).exists():  # the log, of a failed cell too
+                    store.put(out.notebook(cell), self.study.notebook(cell))
+            if cell.kind == "base":
+                store.put(out.model(cell.id), self.study.model(cell.id))
+            store.put(out.metrics(cell), self.study.metrics(cell))  # last: done from here on
+            return metrics
+
+    def _papermill(self, cell, out):
+        """Execute ``cell`` into the folder study ``out``; its metrics, or an error."""
+        notebook = out.notebook(cell)
+        notebook.parent.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        km = self.kernels.take() if self.kernels else kernels.start(notebook.parent)
+        kernels.execute(NOTEBOOKS / f"{cell.notebook}.ipynb", notebook,
+                        self.study.cell_parameters(cell, out), km)
+        metrics = out.done(cell)
+        if metrics is None:
+            raise RuntimeError(f"{notebook} ran but wrote no metrics with this cell's params_hash")
+        metrics["wall_seconds"] = time.perf_counter() - start
+        write_text_atomic(out.metrics(cell), json.dumps(metrics, indent=1))
+        return metrics
+
+
+def record(study, cell, outcome, failed, bar):
+    """Book one finished cell: its row in results.csv from the metrics ``outcome()`` returns,
+    or, where ``outcome()`` raises, its error in ``failed``."""
+    try:
+        table.append_row(study.table, study.row(cell, outcome()))
+        study.publish(study.table.name)
+    except Exception as e:
+        failed[cell.id] = (study.notebook(cell), str(e))
+        tqdm.write(f"{cell.id} failed: {e}")
+    bar.update()
+
+
+def not_run(study, cell, blocked, failed, bar):
+    """Book a cell that cannot run because the base cell ``blocked`` failed."""
+    failed[cell.id] = (study.notebook(cell), f"not run: {blocked} failed")
+    bar.update()

@@ -1,0 +1,232 @@
+"""A study's cells: every network its params ask for, in an order that runs.
+
+Per split the study's classes fall into halves A and B (``splits``). Direction AnB trains on
+half B: BnB / BnB+ copy baseB, AnB / AnB+ copy baseA, random freezes random layers; direction
+BnA mirrors it on half A (AnA / AnA+ copy baseA, BnA / BnA+ copy baseB). A cell's base comes
+before it; the base of each target half is always run, as the reference. ``all_classes`` adds
+cells trained on all the study's classes (split ``all``, target ``AB``): their base
+``all-baseAB`` (the paper's 1000-class network) and, with "random", ``all-R<n>AB``, the paper's
+random frozen weights, which it trained on all 1000 classes.
+For each k of
+``reduced_images_per_class`` (beyond the paper: the official code's reduced-* networks are
+1000-class bases on k images per class, without transfer) a direction adds its target
+half's base and AnB+ at each n of ``reduced_layers``, copying the full-data base, both trained on
+the first k training images per class: ids end in "-k<k>" ("r0-baseB-k50", "r0-A3B+-k50").
+
+A cell's ``params_hash`` covers its notebook parameters and the hashes of the cells it needs,
+so a change reaches exactly the cells it affects. Where data and results live, and how a cell
+runs on its hardware (XLA, GPUs, memory growth, checkpoints), is not hashed; parameters added
+after the first studies enter the hash only when set (``init``: when not the image size's
+default), so earlier cells keep their hashes.
+"""
+
+import hashlib
+import json
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import cell_parameters, sources, splits
+from ..vocabulary import DISSIMILAR_SPLIT
+from .params import MAN_MADE_NATURAL, ParamsError
+
+_RUNNER_SET = {"params_hash": "", "metrics_path": None, "model_path": None, "source_model_path": None,
+               "checkpoint_dir": None}  # paths and proofs the runner adds: none is hashed
+ALL = "all"  # the split of the cells trained on all classes; their target is "AB"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One network of the study, named as in the paper (see CONTRACT.md)."""
+
+    id: str            # "r0-baseA", "r0-A3B+", "mmn-B5B", "r1-R4A", "all-baseAB", "all-R3AB",
+    #                    "r0-A3B+-k50"
+    split: str         # "r<seed>", "mmn" or "all"
+    kind: str          # base | selffer | transfer | random
+    source: str        # the base cell it copies layers from; "" for base and random
+    target: str        # "A" or "B": the half it trains on; "AB": all the study's classes
+    n: int             # copied (random: frozen) layers; 0 for base
+    fine_tuned: bool
+    images_per_class: int  # k of a reduced-data cell: the first k training images per class; 0: all
+    notebook: str      # "base" or "transfer"
+    parameters: dict = field(hash=False)  # papermill parameters, JSON-able
+    params_hash: str
+    needs: tuple       # ids of the cells that must finish first
+
+
+def expand(params, class_names=None):
+    """The study's cells, each after the cells it needs.
+
+    ``class_names`` are the dataset's class ids in label order (default: read them with
+    ``sources.class_names``). Raises ParamsError, before any training, for data that cannot be
+    found, class ids not in the dataset and splits that leave a half without classes.
+    """
+    if class_names is None:
+        class_names = dataset_classes(params)
+    seeds = {split_name(s): s for s in params.splits}
+    cells = [cell for split, members in halves(params, class_names).items()
+             for cell in _split_cells(params, split, members, params.treatments_of(seeds[split]))]
+    if params.all_classes:
+        classes = study_classes(params, class_names)
+        cells.append(_cell(params, ALL, "AB", classes))
+        if "random" in params.all_classes:
+            cells += [_cell(params, ALL, "AB", classes, n) for n in params.layers]
+    return cells
+
+
+def dataset_classes(params, download=True):
+    """The dataset's class ids (``sources.class_names``; a dataset not yet there is downloaded
+    where ``download``, else, where no place for it was given, its published class list is
+    used), or ParamsError naming the key whose data cannot be found."""
+    if params.data_dir is not None and not Path(params.data_dir).exists():
+        raise ParamsError(params.source, [f"data_dir: {params.data_dir} does not exist; give the "
+                                          "folder (or archive) that holds the dataset, or null"])
+    try:
+        return list(sources.class_names(params.dataset, params.data_dir, download=download))
+    except sources.CorruptDataError:
+        raise
+    except sources.DataNotFoundError as e:
+        nowhere_given = params.data_dir is None and not sources.env_path("TRANSFER_DATA_DIR")
+        if not download and nowhere_given and (published := sources.published_classes(params.dataset)):
+            return list(published)  # planned before the download
+        raise ParamsError(params.source, [f"dataset: {e}"]) from None
+    except ValueError as e:  # tfds knows no such dataset, or it is not for classification
+        hint = re.search(r"Did you mean: .*", str(e))
+        raise ParamsError(params.source, [
+            f"dataset: {str(e).splitlines()[0]}{' ' + hint[0] if hint else ''} (expected "
+            f"{sources.TINY_IMAGENET!r} or a tfds image classification dataset)"]) from None
+
+
+def study_classes(params, class_names):
+    """The study's class ids in dataset order: all, a seeded sample of a count, or those listed."""
+    if params.classes == "all":
+        return list(class_names)
+    if isinstance(params.classes, int):
+        if params.classes > len(class_names):
+            raise ParamsError(params.source, [
+                f"classes: {params.classes} asked, {params.dataset} has {len(class_names)}"])
+        drawn = np.random.RandomState([params.seed]).choice(
+            len(class_names), params.classes, replace=False)
+        return [class_names[i] for i in sorted(drawn)]
+    known = set(class_names)
+    unknown = [c for c in params.classes if c not in known]
+    if unknown:
+        raise ParamsError(params.source, [
+            f"classes: not classes of {params.dataset}: {', '.join(unknown)}; "
+            f"its class ids look like {', '.join(class_names[:3])}"])
+    return [c for c in class_names if c in params.classes]
+
+
+def halves(params, class_names):
+    """{split name: {"A": class ids, "B": class ids}} for each of the study's splits."""
+    classes = study_classes(params, class_names)
+    if len(classes) < 2:
+        raise ParamsError(params.source, [f"classes: {classes} leaves a half without classes; "
+                                          "give at least 2"])
+    out, problems = {}, []
+    for split in params.splits:
+        if split != MAN_MADE_NATURAL:
+            a, b = splits.random_halves(classes, split)
+            out[split_name(split)] = {"A": a, "B": b}
+            continue
+        try:
+            a, b = splits.man_made_natural(classes)
+        except ValueError as e:
+            problems.append(f"splits: {MAN_MADE_NATURAL}: {e}")
+            continue
+        for half, members, group in (("A", a, "man-made"), ("B", b, "natural")):
+            if not members:
+                problems.append(f"splits: {MAN_MADE_NATURAL} leaves half {half} ({group}) without "
+                                f"classes: none of the study's {len(classes)} classes is {group}; "
+                                "choose classes of both groups or drop this split")
+        out[split_name(split)] = {"A": a, "B": b}
+    for split, members in out.items():
+        small = [f"{h} ({len(members[h])})" for h in "AB" if 0 < len(members[h]) < 2]
+        if small:
+            problems.append(f"classes: split {split} leaves half {' and '.join(small)} with fewer than 2 "
+                            f"classes, and a classifier needs at least 2: give at least 4 classes")
+    if problems:
+        raise ParamsError(params.source, problems)
+    return out
+
+
+def split_name(split):
+    """A params split (a seed, or man_made_natural) as cells and results name it: "r<seed>" or
+    "mmn"."""
+    return DISSIMILAR_SPLIT if split == MAN_MADE_NATURAL else f"r{split}"
+
+
+def describe(cells):
+    """A table of the cells for a dry run: id, kind, n and the cells each needs."""
+    width = max([len(c.id) for c in cells] + [4])
+    rows = [f"{'cell':<{width}}  {'kind':<8}  n  needs"]
+    rows += [f"{c.id:<{width}}  {c.kind:<8}  {c.n}  {' '.join(c.needs)}".rstrip() for c in cells]
+    return "\n".join(rows + [f"{len(cells)} cells"])
+
+
+def _split_cells(params, split, members, treatments):
+    """One split's cells: the bases that are needed, then per direction, n and treatment, then
+    the reduced-data cells per k: the target half's base and AnB+ at each of ``reduced_layers``."""
+    specs = []  # (target half, n, source half or None for base and random, fine-tuned, k)
+    for direction in params.directions:
+        target = direction[-1]
+        other = "A" if target == "B" else "B"
+        for n in params.layers:
+            for treatment in treatments:
+                source = (None if treatment == "random"
+                          else target if treatment.startswith("B") else other)
+                specs.append((target, n, source, treatment.endswith("+"), 0))
+    for k in params.reduced_images_per_class:
+        for direction in params.directions:
+            target, other = direction[-1], direction[0]
+            specs.append((target, 0, None, False, k))
+            specs += [(target, n, other, True, k) for n in params.reduced_layers]
+    needed = {t for t, *_ in specs} | {s for _, _, s, _, _ in specs if s}
+    bases = {h: _cell(params, split, h, members[h]) for h in sorted(needed)}
+    yield from bases.values()
+    for target, n, source, fine, k in specs:
+        yield _cell(params, split, target, members[target], n, bases.get(source), fine, k,
+                    cka_classes=members["A"] + members["B"])
+
+
+def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, images_per_class=0,
+          cka_classes=()):
+    """A base cell (n = 0), a cell copying ``n`` layers of ``base``, or a random one; trained on
+    the first ``images_per_class`` training images per class (0: all). A fine-tuned copy on all
+    the data measures its layer similarity to ``base`` on validation images of ``cka_classes``."""
+    suffix = f"-k{images_per_class}" if images_per_class else ""
+    if n == 0:
+        kind, cell_id = "base", f"{split}-base{target}{suffix}"
+    elif base is None:
+        kind, cell_id = "random", f"{split}-R{n}{target}{suffix}"
+    else:
+        kind = "selffer" if base.target == target else "transfer"
+        cell_id = f"{split}-{base.target}{n}{target}{'+' if fine_tuned else ''}{suffix}"
+    source = base.id if base else ""
+    notebook = "transfer" if n else "base"
+    computed = {
+        "classes": list(classes), "images_per_class": images_per_class, "n": n,
+        "fine_tuned": fine_tuned, "kind": kind, "cka_images": 0, "cka_classes": [],
+        "cell": cell_id, "split": split, "target": target, "source": source,
+        "init": params.init or cell_parameters.default_init(params.image_size),
+        "seed": zlib.crc32(f"{params.seed}/{cell_id}".encode()) & 0x7FFFFFFF,
+    }
+    if (base is not None and fine_tuned and not images_per_class and params.cka_images
+            and params.dataset not in sources.STREAMED):
+        computed |= {"cka_images": params.cka_images, "cka_classes": list(cka_classes)}
+    parameters = {p.name: getattr(params, p.name) if p.study else computed[p.name]
+                  for p in cell_parameters.for_notebook(notebook)
+                  if p.study or p.name in computed}  # the runner adds the paths
+    parameters = {k: list(v) if isinstance(v, tuple) else v for k, v in parameters.items()}
+    needs = (base,) if base else ()
+    blob = json.dumps([cell_parameters.hashed(notebook, {**parameters, **_RUNNER_SET}),
+                       [b.params_hash for b in needs]],
+                      sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return Cell(id=cell_id, split=split, kind=kind, source=source, target=target, n=n,
+                fine_tuned=fine_tuned, images_per_class=images_per_class,
+                notebook=notebook, parameters=parameters,
+                params_hash=hashlib.sha256(blob.encode()).hexdigest()[:16],
+                needs=tuple(b.id for b in needs))

@@ -1,0 +1,167 @@
+"""The study runner: the cells not yet done, through an executor, then the summary.
+
+A study's folder is laid out in ``layout``; its cells come from ``grid``; executors are peers
+behind the contract in ``executors``. A cell is done when its metrics file holds its
+params_hash, so a run resumes where the last one stopped.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import yaml
+from tqdm import tqdm
+
+from .. import layout, sources
+from ..atomic import write_text_atomic
+from . import executors, grid, kernels
+from .params import ParamsError
+from .study import load_study, runner_lock
+
+CELL_OVERHEAD = 2.0  # seconds per cell beside training (papermill, data, model, saving), measured
+_A_PRIORI_RATE = {32: 1000.0, 64: 250.0, 227: 20.0}  # img/s on 2 CPU cores, for --dry-run only
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # kernels inherit it: no TF banner per cell
+
+
+def estimate_seconds(study, cells, done):
+    """Rough wall time of ``cells``: the mean of the ``done`` cells (``done_cells``) of the same
+    notebook where there are some, else an a-priori rate for the image size at 500 training
+    images per class (or the iterations' images)."""
+    measured = {}
+    for cell in study.cells:
+        if cell.id in done:
+            measured.setdefault(cell.notebook, []).append(done[cell.id].get("wall_seconds", 0.0))
+    total = 0.0
+    for cell in cells:
+        if measured.get(cell.notebook):
+            total += sum(measured[cell.notebook]) / len(measured[cell.notebook])
+        else:
+            p = cell.parameters
+            rate = _A_PRIORI_RATE[p["image_size"]] / max(p["width"], 0.25) ** 2 * 0.375**2
+            images = (p["iterations"] * p["batch_size"] if p["iterations"]
+                      else 500 * len(p["classes"]) * p["epochs"])
+            total += CELL_OVERHEAD + images / rate
+    return total
+
+
+def run(params_path, *, results_dir=None, executor=None, workers=None, address=None,
+        dry_run=False, summary=True, out=print):
+    """Run a study's cells not yet done, then its summary. Returns the process exit code.
+
+    ``executor`` ("local" or "ray") and ``address`` (Ray's) default to the params' values;
+    ``workers`` (cells at once) is the local executor's. A dry run lists the cells and an
+    estimate and writes, creates and downloads nothing.
+    """
+    sources.absolute_env()  # kernels and Ray workers, working elsewhere, read the same folders
+    study = load_study(params_path, results_dir, download=not dry_run)
+    execute = _executor(study, executor or study.params.executor, workers,
+                        address or study.params.ray_address)
+    problems = {}
+    done = study.done_cells(problems)
+    todo = [c for c in study.cells if c.id not in done]
+    if dry_run:
+        out(grid.describe(study.cells))
+        out(f"\n{study.root}: {len(done)} of {len(study.cells)} cells done"
+            + (f" ({', '.join(sorted(done))})" if done else ""))
+        for cell_id, why in problems.items():
+            out(f"  {cell_id} will rerun: {why}")
+        out(f"to run: {len(todo)} cells, about {estimate_seconds(study, todo, done) / 60:.0f} min "
+            f"with 1 worker")
+        return 0
+    with runner_lock(study.driver_dir):
+        for cell_id, why in problems.items():
+            out(f"{cell_id} reruns: {why}")
+        study.sync_table(done)
+        write_text_atomic(study.driver_dir / layout.PARAMS,
+                          yaml.safe_dump(study.params.to_dict(), sort_keys=False))
+        write_text_atomic(study.driver_dir / layout.HALVES, json.dumps(study.halves, indent=1))
+        if todo:
+            # The same lookup and decode a cell runs, once, here: a study that cannot find or
+            # read its data stops before any cell, and cells (and parallel workers) start warm.
+            sources.load(study.params.dataset, sources.stored_size(study.params.image_size),
+                         data_dir=study.params.data_dir, skip_bad_images=study.params.skip_bad_images)
+        bar = tqdm(total=len(study.cells), initial=len(study.cells) - len(todo), unit="cell",
+                   desc=study.params.study, dynamic_ncols=True)
+        failed = execute(study, todo, bar)
+        bar.close()
+        if summary and study.table.exists() and _summary_is_stale(study):
+            try:
+                run_summary(study)
+            except Exception as e:  # the cells' results stand; report the summary's failure
+                failed["summary"] = (study.driver_dir / layout.SUMMARY, str(e))
+    if failed:
+        _report(failed, study, out)
+        return 1
+    out(f"done: {study.root}")
+    return 0
+
+
+def _report(failed, study, out):
+    """The failed cells, identical errors grouped: each error once, with the cells it stopped."""
+    groups = {}
+    for cell_id, (notebook, error) in failed.items():
+        groups.setdefault(error, []).append((cell_id, notebook))
+    out(f"{len(failed)} of {len(study.cells)} cells failed or did not run:")
+    for error, cells in groups.items():
+        if len(cells) == 1:
+            cell_id, notebook = cells[0]
+            out(f"  {cell_id}: {error}\n    see {notebook}")
+        else:
+            out(f"  {len(cells)} cells: {error}\n    {', '.join(c for c, _ in cells)}"
+                f"\n    see {Path(str(cells[0][1])).parent}")
+
+
+def _executor(study, name, workers, address):
+    """``execute(study, todo, bar) -> failed`` of executor ``name``; a ParamsError, before any
+    compute, where it cannot be had or is given options it does not take."""
+    if name == "local":
+        return lambda *args: executors.load("local")(*args, workers=workers or 1)
+    if workers is not None:
+        raise ParamsError(study.params.source, [
+            f"--workers {workers}: the ray executor runs as many cells at once as the cluster's "
+            "CPUs and GPUs allow; set cpus_per_cell / gpus_per_cell instead"])
+    try:
+        execute = executors.load(name)
+    except ImportError as e:
+        raise ParamsError(study.params.source, [
+            f"executor: {name} cannot be imported ({e}); install it with "
+            "pip install -r requirements-ray.txt, or use the local executor"]) from None
+    return lambda *args: execute(*args, address=address)
+
+
+def _summary_is_stale(study):
+    html = study.driver_dir / layout.REPORT
+    return not html.exists() or html.stat().st_mtime < study.table.stat().st_mtime
+
+
+def run_summary(study):
+    """Execute the summary notebook into the driver's folder, export it to HTML and publish
+    them with the figures."""
+    _execute_summary(study.driver_dir, study.root)
+    study.publish(*sorted(p.name for p in Path(study.driver_dir).iterdir()
+                          if p.is_file() and not p.name.startswith(".")))
+
+
+def redraw_summary(study_dir, out=print):
+    """Redraw the summary, its figures and its HTML in the local study folder ``study_dir`` from
+    its results.csv (``python -m transferlib summary``): no training, no data."""
+    here = Path(study_dir).resolve()
+    if not (here / layout.TABLE).is_file():
+        raise FileNotFoundError(f"no {layout.TABLE} in {here}: give the folder of a study that has run "
+                                "(e.g. results/quick)")
+    _execute_summary(here, here)
+    out(f"redrawn: {here / layout.REPORT}")
+    return 0
+
+
+def _execute_summary(here, root):
+    from nbconvert import HTMLExporter
+
+    kernels.execute(executors.NOTEBOOKS / "summary.ipynb", here / layout.SUMMARY, km=kernels.start(here),
+                    parameters={"study_dir": str(here), "results_root": str(root)})
+    # The report shows results only: code inputs (and with them the machine's paths) stay in
+    # the .ipynb.
+    exporter = HTMLExporter(embed_images=True, exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    html, _ = exporter.from_filename(str(here / layout.SUMMARY))
+    (here / layout.REPORT).write_text(html)

@@ -1,0 +1,440 @@
+"""The paper's figures drawn from a results table (transferlib.table.read).
+
+figure2 and figure3 are the paper's Figures 2 and 3, conv1_filters shows learned first-layer
+features, learning_curves the validation top-1 of every network; beyond the paper, similarity
+draws the layer similarity (linear CKA) next to the transfer curves, generality the per-layer
+generality scores and reduced_data the networks trained on k images per class. Each returns a
+matplotlib Figure built without pyplot (no global state, works under any backend, Agg
+included): `fig.savefig(path)` writes it; a notebook displays a returned Figure once
+`%matplotlib inline` has run. Both directions of a split are pooled under the paper's names
+(BnB stands for BnB and AnA, AnB for AnB and BnA). Every figure's title names its metric, by
+default the study's reported one (stats.reported_metric); confidence intervals are drawn only
+over 3 or more replicates, and the y axes span the plotted values.
+"""
+
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .. import vocabulary
+from ..cell.figures import conv1_filters  # noqa: F401  (the summary draws it too)
+from . import paper
+from . import stats as statistics
+
+STYLE = {
+    "base": dict(marker="o", color="black", mfc="white", label="baseA, baseB"),
+    "BnB": dict(marker="o", color="#08306b", mfc="#08306b", label="selffer BnB"),
+    "BnB+": dict(marker="P", color="#6baed6", mfc="#6baed6", label="selffer BnB+"),
+    "AnB": dict(marker="D", color="#cb181d", mfc="#cb181d", label="transfer AnB"),
+    "AnB+": dict(marker="X", color="#fc9272", mfc="#fc9272", label="transfer AnB+"),
+    "random": dict(marker="s", color="#737373", mfc="#737373", label="random, frozen"),
+}
+_OFFSET = {"base": 0.0, "BnB": -0.15, "BnB+": -0.05, "AnB": 0.05, "AnB+": 0.15, "random": 0.0}
+_JITTER = 0.04
+_TASKS = {"similar": dict(ls="-", suffix=""),
+          "dissimilar": dict(ls="-.", suffix=" (man-made/natural)"),
+          "all classes": dict(ls=":", suffix=" (all classes)")}
+MIN_CI = 3  # replicates from which a confidence interval is drawn
+_XLABEL = "layer n at which the network is chopped and retrained"
+_REFERENCE = dict(ls="--", alpha=0.3, lw=1.5)
+_ABSENT = "not in this study"
+CROSS_TASK_LAYER = "fc8"  # its units are other classes in networks of other tasks: not compared
+
+
+def _metric(df, metric):
+    return metric or statistics.reported_metric(df)
+
+
+def _title(fig, what, metric):
+    fig.suptitle(f"{what} ({statistics.METRIC_NAMES[metric]})")
+
+
+def _absent(ax, title):
+    ax.set_title(title)
+    ax.text(0.5, 0.5, _ABSENT, transform=ax.transAxes, ha="center", va="center", color="grey")
+
+
+def _layer_axis(ax, ylabel):
+    ax.set_xticks(range(8))
+    ax.set_xlim(-0.5, 7.5)
+    ax.set_xlabel(_XLABEL)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+
+
+def _fit_y(*axes, margin=0.08):
+    """The y axis of ``axes`` (sharing it) spanning what is drawn on them (lines and error
+    bars), plus a margin."""
+    values = []
+    for ax in axes:
+        values += [y for line in ax.get_lines() for y in np.asarray(line.get_ydata(), float)]
+        values += [y for coll in ax.collections for seg in coll.get_segments() for _, y in seg]
+    values = [v for v in values if math.isfinite(v)]
+    if values:
+        lo, hi = min(values), max(values)
+        pad = margin * (hi - lo) or 0.01 * max(abs(hi), 1e-3)
+        for ax in axes:
+            ax.set_ylim(lo - pad, hi + pad)
+
+
+def _scatter(ax, data, metric, treatments):
+    """Every network as a marker at its n, shifted per treatment and jittered."""
+    rng = np.random.default_rng(0)
+    for t in treatments:
+        rows = data[data.pooled == t]
+        if len(rows):
+            x = rows.n + _OFFSET[t] + rng.uniform(-_JITTER, _JITTER, len(rows))
+            ax.plot(x, rows[metric], ls="none", ms=6, mec=STYLE[t]["color"], **STYLE[t])
+
+
+def _mean_lines(ax, stats, tasks, treatments, *, scale=1.0, start=None, label=True, thin=False):
+    """Each treatment's mean per n joined by a line (from ``start`` = (mean, replicates) at
+    n=0 when given), with 95% CI bars at the points of MIN_CI or more networks; thin and
+    unlabelled lines (label=False) go over a scatter of the same networks."""
+    for t in treatments:
+        s = stats[(stats.tasks == tasks) & (stats.treatment == t)]
+        if not len(s):
+            continue
+        x, y = list(s.n), list(s["mean"] * scale)
+        if start is not None and t != "base":
+            x, y = [0] + x, [start * scale] + y
+        ax.plot(x, y, ls=_TASKS[tasks]["ls"], lw=1.0 if thin else 1.8,
+                marker=None if thin else STYLE[t]["marker"], ms=5, color=STYLE[t]["color"],
+                mfc=STYLE[t]["mfc"], label=STYLE[t]["label"] + _TASKS[tasks]["suffix"]
+                if label else None)
+        ci = s[s.networks >= MIN_CI]
+        if len(ci) and not thin:
+            ax.errorbar(ci.n, ci["mean"] * scale, yerr=ci.ci95 * scale, fmt="none", capsize=3,
+                        color=STYLE[t]["color"])
+
+
+def _base_mean(stats, tasks):
+    """The mean of the tasks' base networks, or None."""
+    s = stats[(stats.tasks == tasks) & (stats.treatment == "base")]
+    return s["mean"].iloc[0] if len(s) else None
+
+
+_FIG2 = ("base", "BnB", "BnB+", "AnB", "AnB+")
+
+
+def figure2(df, reference=False, metric=None):
+    """The paper's Figure 2 on the similar-task (random) splits. Top: every network's metric
+    against n (the half bases at n = 0, white circles). Bottom: each treatment's mean per n,
+    lines from the mean of the half bases at n = 0, 95% CI bars over 3 or more networks.
+    reference=True adds the paper's ImageNet means (dashed, faint) to the bottom panel; they
+    are its mean of the 10 best validations on ImageNet, so only comparable for an ImageNet
+    study."""
+    metric = _metric(df, metric)
+    fig = Figure(figsize=(9, 9), layout="constrained")
+    _title(fig, "Figure 2: similar tasks (random splits)", metric)
+    top, bottom = fig.subplots(2, 1, sharex=True, sharey=True)
+    data = vocabulary.label(df)
+    data = data[data.tasks == "similar"]
+    for ax in (top, bottom):
+        _layer_axis(ax, statistics.METRIC_NAMES[metric])
+    if not data.pooled.isin(_FIG2).any():
+        _absent(top, "every network")
+        _absent(bottom, "means")
+        return fig
+    top.set_title("every network")
+    _scatter(top, data, metric, _FIG2)
+    top.legend(loc="lower left", fontsize="small")
+    bottom.set_title(f"mean per treatment (95% CI over {MIN_CI} or more networks)")
+    stats = statistics.summary_stats(data, metric)
+    _mean_lines(bottom, stats, "similar", _FIG2, start=_base_mean(stats, "similar"))
+    if reference:
+        ref = paper.PAPER_REFERENCE
+        for i, t in enumerate(_FIG2[1:]):
+            bottom.plot(range(8), [ref["base"]["mean"]] + list(ref["means"][t].values()),
+                        color=STYLE[t]["color"], **_REFERENCE,
+                        label=None if i else "paper, ImageNet (dashed)")
+    bottom.legend(loc="lower left", fontsize="small")
+    _fit_y(top, bottom)
+    return fig
+
+
+def _dissimilar_panel(ax, data, metric):
+    """One line per target half of the man-made/natural split: its base at n = 0, then its
+    AnB (BnA) networks, as the paper."""
+    ax.set_title("dissimilar tasks: AnB and BnA per target half")
+    rows = data[(data.tasks == "dissimilar") & data.pooled.isin(("base", "AnB"))]
+    for target, group in sorted(vocabulary.DISSIMILAR_HALVES.items()):
+        mine = rows[rows.target == target]
+        base = mine[mine.pooled == "base"][metric].mean()
+        means = mine[mine.pooled == "AnB"].groupby("n")[metric].mean()
+        x, y = list(means.index), list(means.values)
+        if not math.isnan(base):
+            x, y = [0] + x, [base] + y
+        style = dict(color=STYLE["AnB"]["color"], mec=STYLE["AnB"]["color"],
+                     mfc="white" if group == "natural" else STYLE["AnB"]["mfc"])
+        ax.plot(x, y, marker="D", ls=_TASKS["dissimilar"]["ls"], label=f"target {group}", **style)
+    ax.legend(loc="lower left", fontsize="small")
+
+
+def _random_panel(ax, data, stats):
+    """The random frozen networks against n from their base (the 1000-class base for those
+    trained on all classes), with the AnB means (similar, dissimilar) for comparison."""
+    ax.set_title("random frozen weights")
+    for tasks in _TASKS:
+        if ((data.tasks == tasks) & (data.pooled == "random")).any():
+            _mean_lines(ax, stats, tasks, ("random",), start=_base_mean(stats, tasks))
+    for tasks in ("similar", "dissimilar"):
+        _mean_lines(ax, stats, tasks, ("AnB",), start=_base_mean(stats, tasks), thin=True)
+    ax.legend(loc="lower left", fontsize="small")
+
+
+def _difference_panel(ax, stats, reference):
+    ax.set_title("mean difference from the base (same split and half; random: its base)")
+    ax.axhline(0, color="black", lw=1)
+    for tasks in _TASKS:
+        _mean_lines(ax, stats, tasks, vocabulary.POOLED[1:], scale=100, start=0.0)
+    if reference:
+        for tasks, by_treatment in paper.PAPER_REFERENCE["difference"].items():
+            for t, values in by_treatment.items():
+                ls = _TASKS["all classes" if t == "random" else tasks]["ls"]
+                ax.plot(range(8), [0] + [100 * v for v in values.values()],
+                        color=STYLE[t]["color"], **{**_REFERENCE, "ls": ls})
+        ax.plot([], [], color="grey", **_REFERENCE, label="paper, ImageNet (faint)")
+    ax.legend(loc="lower left", fontsize="small", ncols=2)
+
+
+def figure3(df, reference=False, metric=None):
+    """The paper's Figure 3, with the panels the study has cells for. Upper: the dissimilar
+    (man-made/natural) split, one line per target half (AnB, BnA); random frozen weights
+    against n, from their base, with the AnB means for comparison. Bottom: every treatment's
+    mean difference from its base in accuracy points, similar (solid), dissimilar (dash-dot)
+    and all classes (dotted); reference=True adds the paper's faintly."""
+    metric = _metric(df, metric)
+    data = vocabulary.label(df)
+    stats = statistics.summary_stats(df, metric)
+    differences = statistics.summary_stats(df, metric, difference=True)
+    upper = [panel for panel, have in (
+        (lambda ax: _dissimilar_panel(ax, data, metric),
+         ((data.tasks == "dissimilar") & (data.pooled == "AnB")).any()),
+        (lambda ax: _random_panel(ax, data, stats), (data.pooled == "random").any())) if have]
+    fig = Figure(figsize=(12, 10 if upper else 5), layout="constrained")
+    _title(fig, "Figure 3: dissimilar tasks, random weights, difference from base", metric)
+    if not len(differences):
+        _absent(fig.add_subplot(), "networks other than bases")
+        return fig
+    grid = fig.add_gridspec(2 if upper else 1, max(1, len(upper)))
+    for i, panel in enumerate(upper):
+        ax = fig.add_subplot(grid[0, i])
+        _layer_axis(ax, statistics.METRIC_NAMES[metric])
+        panel(ax)
+        _fit_y(ax)
+    bottom = fig.add_subplot(grid[-1, :])
+    _layer_axis(bottom, f"{statistics.METRIC_NAMES[metric]} minus base (points)")
+    _difference_panel(bottom, differences, reference)
+    _fit_y(bottom)
+    return fig
+
+
+def _mean_curve(curves):
+    """The per-validation mean of validation curves of possibly different lengths."""
+    padded = np.full((len(curves), max(map(len, curves))), np.nan)
+    for i, h in enumerate(curves):
+        padded[i, :len(h)] = h
+    return np.nanmean(padded, axis=0)
+
+
+def learning_curves(df):
+    """Per pooled treatment, validation top-1 at each validation (the history column): a thin
+    line per network, the mean thicker with a marker per validation (solid for similar tasks,
+    dash-dot for dissimilar, dotted for all classes), and in the other treatments' panels the
+    half bases' mean (similar tasks) dashed in black, so that a lasting boost over the base can
+    be seen validation by validation."""
+    data = vocabulary.label(df)
+    data = data[data.history.map(len) > 0]
+    treatments = [t for t in vocabulary.POOLED if (data.pooled == t).any()]
+    if not treatments:
+        fig = Figure(figsize=(6, 4), layout="constrained")
+        _absent(fig.add_subplot(), "learning curves")
+        return fig
+    cols = min(3, len(treatments))
+    rows = math.ceil(len(treatments) / cols)
+    fig = Figure(figsize=(4.5 * cols, 3.5 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, sharey=True, squeeze=False).ravel()
+    bases = data.history[(data.pooled == "base") & (data.tasks == "similar")].tolist()
+    for ax, t in zip(axes, treatments):
+        color = STYLE[t]["color"]
+        if bases and t != "base":
+            mean = _mean_curve(bases)
+            ax.plot(range(1, len(mean) + 1), mean, color="black", lw=1.2, ls="--", marker=".",
+                    label="base mean")
+        for tasks, style in _TASKS.items():
+            curves = data.history[(data.pooled == t) & (data.tasks == tasks)].tolist()
+            if not curves:
+                continue
+            for h in curves:
+                ax.plot(range(1, len(h) + 1), h, color=color, lw=0.6, alpha=0.35, ls=style["ls"])
+            mean = _mean_curve(curves)
+            ax.plot(range(1, len(mean) + 1), mean, color=color, lw=2.2, ls=style["ls"],
+                    marker=STYLE[t]["marker"], ms=4, mfc=STYLE[t]["mfc"],
+                    label=f"mean of {len(curves)}{style['suffix']}")
+        ax.set_title(STYLE[t]["label"])
+        ax.set_xlabel("validation")
+        ax.set_ylabel("validation top-1")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.set_xlim(0.5, data.history.map(len).max() + 0.5)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize="small")
+    for ax in axes[len(treatments):]:
+        ax.set_axis_off()
+    return fig
+
+
+def _layer_names_axis(ax, ylabel, names):
+    ax.set_xticks(list(names), [f"{i}\n{name}" for i, name in names.items()])
+    ax.set_xlim(0.5, max(names, default=8) + 0.5)
+    ax.set_xlabel("layer")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+
+
+def _descendant_panel(ax, cka, pooled, title):
+    """CKA of each fine-tuned network to its base per layer: one line per n (mean over
+    networks), darker for larger n, a marker on layer n (the last copied one)."""
+    rows = cka[cka.treatment == pooled]
+    if not len(rows):
+        return _absent(ax, title)
+    ax.set_title(title)
+    ns = sorted(rows.n.unique())
+    color = STYLE[pooled]["color"]
+    for i, n in enumerate(ns):
+        mean = rows[rows.n == n].groupby("layer").cka.mean()
+        shade = 0.35 + 0.65 * (i + 1) / len(ns)
+        ax.plot(mean.index, mean.values, color=color, alpha=shade, lw=1.5, label=f"n={n}")
+        if n in mean.index:
+            ax.plot(n, mean[n], marker=STYLE[pooled]["marker"], color=color, alpha=shade, ms=7)
+    ax.legend(loc="lower left", fontsize="small", ncols=2)
+
+
+def similarity(cka, df, metric=None):
+    """Layer similarity next to the transfer curves. Upper left: each treatment's mean metric
+    against n (as Figure 2, bottom). Upper right: linear CKA of baseA and baseB per layer (a
+    thin line per split, the mean thick). Bottom: CKA of AnB+ to baseA and of BnB+ to baseB per
+    layer, a line per n marked at layer n. ``cka`` is the table of ``steps.similarity_table``
+    (columns split, cell, reference, treatment, n, layer, layer_name, cka)."""
+    fig = Figure(figsize=(12, 9), layout="constrained")
+    (curves, bases), (transfer_ax, selffer_ax) = fig.subplots(2, 2)
+    metric = _metric(df, metric)
+    _title(fig, "Layer similarity (linear CKA) and transfer", metric)
+    _layer_axis(curves, statistics.METRIC_NAMES[metric])
+    data = vocabulary.label(df)
+    data = data[data.tasks == "similar"]
+    if data.pooled.isin(_FIG2).any():
+        curves.set_title("transfer curves: mean per treatment (similar tasks)")
+        stats = statistics.summary_stats(data, metric)
+        _mean_lines(curves, stats, "similar", _FIG2, start=_base_mean(stats, "similar"))
+        curves.legend(loc="lower left", fontsize="small")
+        _fit_y(curves)
+    else:
+        _absent(curves, "transfer curves")
+    names = dict(zip(cka.layer, cka.layer_name))
+    for ax in (bases, transfer_ax, selffer_ax):
+        _layer_names_axis(ax, "linear CKA", names)
+        ax.set_ylim(min(-0.02, cka.cka.min() - 0.02) if len(cka) else -0.02, 1.02)
+    pair = cka[(cka.treatment == "base") & (cka.layer_name != CROSS_TASK_LAYER)]
+    if len(pair):
+        bases.set_title(f"baseA against baseB ({CROSS_TASK_LAYER} left out: other classes)")
+        for _, rows in pair.groupby("split"):
+            bases.plot(rows.layer, rows.cka, color="black", lw=0.6, alpha=0.4)
+        mean = pair.groupby("layer").cka.mean()
+        bases.plot(mean.index, mean.values, color="black", marker="o", mfc="white", lw=2,
+                   label=f"mean of {pair.split.nunique()} split(s)")
+        bases.legend(loc="lower left", fontsize="small")
+    else:
+        _absent(bases, "baseA against baseB")
+    _descendant_panel(transfer_ax, cka[cka.layer_name != CROSS_TASK_LAYER], "AnB+",
+                      f"AnB+ against its baseA ({CROSS_TASK_LAYER} left out: other classes)")
+    _descendant_panel(selffer_ax, cka, "BnB+", "BnB+ against its baseB")
+    return fig
+
+
+def generality(df, metric=None):
+    """How general each layer is (stats.generality). Left: AnB / baseB and AnB / BnB against
+    n. Right: the drop baseB - AnB per n stacked from its two effects, co-adaptation (baseB -
+    BnB) and specificity (BnB - AnB), in top-1 points; negative parts stack below zero."""
+    metric = _metric(df, metric)
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    _title(fig, "Generality per layer", metric)
+    ratios, stacked = fig.subplots(1, 2)
+    for ax, ylabel in ((ratios, "ratio of top-1"), (stacked, "top-1 lost (points)")):
+        _layer_axis(ax, ylabel)
+        ax.set_xlim(0.5, 7.5)
+    table = statistics.generality(df, metric)
+    if not len(table):
+        _absent(ratios, "generality")
+        _absent(stacked, "co-adaptation and specificity")
+        return fig
+    ratios.set_title("generality of layer n (similar tasks)")
+    ratios.axhline(1, color="black", lw=1)
+    for column, t in (("AnB / baseB", "AnB"), ("AnB / BnB", "BnB")):
+        ratios.plot(table.index, table[column], marker=STYLE["AnB"]["marker"],
+                    color=STYLE[t]["color"], label=column)
+    ratios.legend(loc="best", fontsize="small")
+    stacked.set_title("baseB - AnB = co-adaptation + specificity")
+    stacked.axhline(0, color="black", lw=1)
+    up, down = np.zeros(len(table)), np.zeros(len(table))
+    for column, t in (("co-adaptation", "BnB"), ("specificity", "AnB")):
+        values = 100 * table[column].fillna(0).to_numpy()
+        bottom = np.where(values >= 0, up, down)
+        stacked.bar(table.index, values, bottom=bottom, width=0.6, color=STYLE[t]["color"],
+                    alpha=0.8, label=f"{column} ({'baseB - BnB' if t == 'BnB' else 'BnB - AnB'})")
+        up, down = up + np.maximum(values, 0), down + np.minimum(values, 0)
+    total = 100 * (table["co-adaptation"] + table["specificity"])
+    stacked.plot(table.index, total, ls="none", marker="_", ms=18, mew=2, color="black",
+                 label="baseB - AnB")
+    stacked.legend(loc="best", fontsize="small")
+    return fig
+
+
+def reduced_data(df, metric=None):
+    """Reduced-data networks (stats.reduced_data), similar tasks. Left: the base and AnB+ per n
+    trained on the first k images per class, against k; dotted, the same networks on all the
+    data. Right: AnB+ minus the base of the same k, against k; dotted, the same on all the data
+    (Table 1's AnB+ - baseB)."""
+    metric = _metric(df, metric)
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    _title(fig, "Reduced data", metric)
+    acc, gain = fig.subplots(1, 2)
+    table = statistics.reduced_data(df, metric)
+    table = table[table.tasks == "similar"]
+    for ax, ylabel in ((acc, statistics.METRIC_NAMES[metric]), (gain, "AnB+ - base (points)")):
+        ax.set_xlabel("training images per class (k)")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+    if not len(table):
+        _absent(acc, "reduced data")
+        _absent(gain, "where transfer helps most")
+        return fig
+    ks = sorted(table.images_per_class.unique())
+    for ax in (acc, gain):
+        ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(ks, [str(k) for k in ks])
+    acc.set_title("trained on the first k images per class")
+    gain.set_title("gain of AnB+ over the base at the same k")
+    gain.axhline(0, color="black", lw=1)
+    ns = sorted(table.n[table.treatment == "AnB+"].unique())
+    for t, n in [("base", 0)] + [("AnB+", n) for n in ns]:
+        rows = table[(table.treatment == t) & (table.n == n)]
+        shade = 1.0 if t == "base" else 0.4 + 0.6 * (ns.index(n) + 1) / len(ns)
+        style = dict(color=STYLE[t]["color"], alpha=shade, marker=STYLE[t]["marker"],
+                     mfc=STYLE[t]["mfc"])
+        name = "base" if t == "base" else f"AnB+ n={n}"
+        acc.plot(rows.images_per_class, rows["mean"], label=name, **style)
+        level = dict(ls=":", lw=1.2, color=style["color"], alpha=shade)
+        if rows.full.notna().any():
+            acc.axhline(rows.full.mean(), **level)
+        if t == "AnB+":
+            gain.plot(rows.images_per_class, 100 * rows.gain, label=name, **style)
+            if rows.full_gain.notna().any():
+                gain.axhline(100 * rows.full_gain.mean(), **level)
+    for ax in (acc, gain):
+        ax.plot([], [], ls=":", color="grey", label="all images (dotted)")
+        ax.legend(loc="best", fontsize="small")
+    return fig

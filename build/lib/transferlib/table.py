@@ -1,0 +1,136 @@
+"""The results table, ``results/<study>/results.csv``: one row per finished cell (COLUMNS).
+
+The driver writes it (``append_row``, ``keep_only``), under a lock and by whole-file
+replacement; the summary reads it (``read``). Pure pandas: importing this module never imports
+TensorFlow.
+"""
+
+import csv
+import fcntl
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atomic import write_atomic
+from .vocabulary import KINDS
+
+COLUMNS = ("cell", "split", "kind", "source", "target", "n", "fine_tuned", "images_per_class",
+           "top1", "top5", "best10_top1", "validations", "train_seconds", "wall_seconds", "params_hash",
+           "history")
+
+_INTS = ("n", "images_per_class", "validations")
+_RENAMED = {"epochs": "validations"}  # old column names, read as the new ones
+_FLOATS = ("top1", "top5", "best10_top1", "train_seconds", "wall_seconds")
+_BOOLS = {"True": True, "true": True, "1": True, "False": False, "false": False, "0": False}
+
+
+def read(path):
+    """The results table at `path` (a results.csv or the study directory holding one), typed:
+    n, images_per_class and validations int, fine_tuned bool, the metrics float, history a list
+    of floats. A table written before a column was renamed (``epochs``) reads as today's."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"no results table at {path}: run the study's cells first "
+                                "(or pass the study directory that holds results.csv)")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False).rename(columns=_RENAMED)
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path} lacks the columns {missing}; expected {list(COLUMNS)}")
+    df = df[list(COLUMNS)]
+    duplicated = sorted(set(df.cell[df.cell.duplicated()]))
+    if duplicated:
+        raise ValueError(f"{path}: cells {duplicated} appear more than once")
+    for col, allowed in (("kind", KINDS), ("target", ("A", "B", "AB"))):  # AB: all classes
+        bad = df.cell[~df[col].isin(allowed)].tolist()
+        if bad:
+            raise ValueError(f"{path}: cells {bad} have a {col} outside {allowed}")
+    fine_tuned = df.fine_tuned.map(_BOOLS)
+    if fine_tuned.isna().any():
+        raise ValueError(f"{path}: cells {df.cell[fine_tuned.isna()].tolist()} have a "
+                         f"fine_tuned that is not True or False")
+    df["fine_tuned"] = fine_tuned.astype(bool)
+    try:
+        for col in _INTS:
+            df[col] = df[col].astype(int)
+        for col in _FLOATS:
+            df[col] = df[col].astype(float)
+        df["history"] = df.history.map(lambda h: json.loads(h) if h else []).astype(object)
+    except ValueError as e:  # json.JSONDecodeError is a ValueError
+        raise ValueError(f"{path}: unreadable value ({e}); fix or delete that row") from e
+    return df
+
+
+def _format(row):
+    """`row` as the strings results.csv holds, after checking its keys."""
+    missing = [c for c in COLUMNS if c not in row]
+    unknown = [k for k in row if k not in COLUMNS]
+    if missing or unknown:
+        raise ValueError(f"result row for cell {row.get('cell')!r}: missing keys {missing}, "
+                         f"unknown keys {unknown}; expected {list(COLUMNS)}")
+    if not isinstance(row["fine_tuned"], (bool, np.bool_)):
+        raise ValueError(f"result row {row['cell']!r}: fine_tuned must be a bool, "
+                         f"got {row['fine_tuned']!r}")
+    out = {c: str(row[c]) for c in COLUMNS}
+    out.update({c: str(int(row[c])) for c in _INTS})
+    out.update({c: repr(float(row[c])) for c in _FLOATS})  # repr: floats round-trip exactly
+    out["fine_tuned"] = str(bool(row["fine_tuned"]))
+    if not isinstance(row["history"], str):
+        out["history"] = json.dumps([float(v) for v in row["history"]])
+    return out
+
+
+def append_row(path, row):
+    """Add one finished cell's row (a dict with the keys COLUMNS) to the results table at
+    `path`, or replace the row with the same cell id in its place."""
+    new = _format(row)
+
+    def update(rows):
+        if any(r["cell"] == new["cell"] for r in rows):
+            return [new if r["cell"] == new["cell"] else r for r in rows]
+        return rows + [new]
+    _rewrite(path, update)
+
+
+def keep_only(path, hashes):
+    """Drop the rows whose (cell, params_hash) is not in the mapping `hashes`: cells no longer
+    in the study, or computed with other parameters."""
+    _rewrite(path, lambda rows: [r for r in rows if hashes.get(r["cell"]) == r["params_hash"]])
+
+
+def _rewrite(path, update):
+    """Replace the table at `path` with `update(rows)` (rows as dicts of strings).
+
+    Safe against concurrent writers (an exclusive flock on the table's folder, so no lock file
+    is left behind) and against being killed: the whole table is written to a temporary file
+    that then replaces it at once, so a reader sees the old table or the new one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        rows = []
+        if path.exists():
+            with open(path, newline="") as f:
+                reader = csv.DictReader(f)
+                if tuple(_RENAMED.get(c, c) for c in reader.fieldnames or ()) != COLUMNS:
+                    raise ValueError(f"{path} has columns {reader.fieldnames}, expected "
+                                     f"{list(COLUMNS)}: move it aside to start a new table")
+                rows = [{_RENAMED.get(k, k): v for k, v in r.items()} for r in reader]
+        new_rows = update(rows)
+        if path.exists() and new_rows == rows:
+            return  # unchanged: keep the file and its mtime (the summary is redrawn on change)
+
+        def write(tmp):
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=COLUMNS)
+                writer.writeheader()
+                writer.writerows(new_rows)
+        write_atomic(path, write)
+    finally:
+        os.close(folder)

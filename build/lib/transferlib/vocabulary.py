@@ -1,0 +1,51 @@
+"""The paper's vocabulary for a results table's rows.
+
+A row's ``treatment`` is baseA/baseB (baseAB: all classes), BnB/AnA (selffer), AnB/BnA
+(transfer), a "+" for fine-tuned, or random; its ``pooled`` treatment is the paper's name for
+direction AnB (base, BnB, BnB+, AnB, AnB+, random), so that both directions of every split are
+averaged together, as in the paper's figures and in params files. ``tasks`` is "similar" for the
+random splits, "dissimilar" for the man-made/natural split and "all classes" for the cells
+trained on all the study's classes (the paper's 1000-class base and random frozen weights).
+A replicate is one (split, target half): the unit the summary's intervals count.
+"""
+
+import numpy as np
+
+KINDS = ("base", "selffer", "transfer", "random")
+DISSIMILAR_SPLIT = "mmn"
+ALL_SPLIT = "all"
+DISSIMILAR_HALVES = {"A": "man-made", "B": "natural"}  # the grid's halves of the mmn split
+POOLED = ("base", "BnB", "BnB+", "AnB", "AnB+", "random")
+TASKS = ("similar", "dissimilar", "all classes")
+
+
+def treatment(row, pooled=False):
+    """The paper's name of a row's network: baseA/baseB, BnB/AnA, AnB/BnA (+ if fine-tuned) or
+    random; with pooled=True the name of direction AnB: base, BnB(+), AnB(+), random."""
+    kind, target = row["kind"], row["target"]
+    plus = "+" if row["fine_tuned"] else ""
+    if kind == "random":
+        return "random"
+    if kind == "base":
+        return "base" if pooled else f"base{target}"
+    if pooled:
+        return ("BnB" if kind == "selffer" else "AnB") + plus
+    source = target if kind == "selffer" else "AB"[target == "A"]
+    return f"{source}n{target}{plus}"
+
+
+def tasks(split):
+    """similar | dissimilar | all classes, for the cells of ``split`` (an array or one name)."""
+    split = np.asarray(split)
+    return np.where(split == DISSIMILAR_SPLIT, TASKS[1], np.where(split == ALL_SPLIT, TASKS[2],
+                                                                  TASKS[0]))
+
+
+def label(df):
+    """The rows of `df` trained on all the data (images_per_class 0; the reduced-data cells are
+    left to `reduced_data`), with the columns treatment, pooled and tasks."""
+    out = df[df.images_per_class == 0].copy()
+    out["treatment"] = [treatment(r) for r in out.to_dict("records")]
+    out["pooled"] = [treatment(r, pooled=True) for r in out.to_dict("records")]
+    out["tasks"] = tasks(out.split)
+    return out
