@@ -71,7 +71,7 @@ import jax, jax.numpy as jnp
 from transferlib.cell import devices
 events = Counter()
 jax.monitoring.register_event_listener(lambda name, **_: events.update([name]))
-devices.setup(memory_growth=True)
+devices.setup(seed=0, memory_growth=True)
 jax.jit(lambda x: jnp.tanh(x) @ x.T)(jnp.ones((8, 8))).block_until_ready()
 print(json.dumps({"preallocate": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE"),
                   "cache": jax.config.jax_compilation_cache_dir,

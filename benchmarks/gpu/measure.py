@@ -83,7 +83,7 @@ def keras_rate(image_size, precision, *, width, classes, batch, warmup, steps, r
             return train_ds[i % full]
 
     model = models.caffenet(classes, image_size, width)
-    train.compile_model(model, lr=0.01, lr_drops=(), total_steps=warmup + steps)
+    train.compile_model(model, lr=0.01, lr_drops=(), total_steps=warmup + steps, jit_compile=True)
     start = time.perf_counter()
     model.fit(Cycle(warmup), epochs=1, verbose=0)
     jax.block_until_ready(model.get_layer("fc8").kernel.value)
@@ -162,7 +162,7 @@ def pack(index, barrier, *, image_size, precision, width, classes, batch, warmup
             return train_ds[i % full]
 
     model = models.caffenet(classes, image_size, width, seed=index)
-    train.compile_model(model, lr=0.01, lr_drops=(), total_steps=warmup + steps)
+    train.compile_model(model, lr=0.01, lr_drops=(), total_steps=warmup + steps, jit_compile=True)
     model.fit(Cycle(warmup), epochs=1, verbose=0)
     jax.block_until_ready(model.get_layer("fc8").kernel.value)
     barrier = Path(barrier)

@@ -4,7 +4,8 @@
 
 Start-up is what a cell's kernel spends before its training runs at speed, the imports aside:
 ``devices.setup``, the arrays on the device (``DeviceBatches``), the model built and compiled,
-and its first training steps (the XLA compilation of the step and of the input functions).
+and its first training steps (the XLA compilation of the step, jit_compile as in the GPU
+studies, and of the input functions).
 Each measurement is a fresh process: the cache off (``JAX_ENABLE_COMPILATION_CACHE=false``), on
 and empty (the first cell of a study), on and warm (every next cell of the same shape).
 """
@@ -46,7 +47,7 @@ def measure(image_size=32, width=0.375, classes=100, batch=128, steps=3, precisi
     subset = data.Subset(tuple(range(classes)), images, labels, images[:batch], labels[:batch])
     train_ds, _ = data.pipelines(subset, image_size=image_size, batch_size=batch, seed=0, kind="device")
     model = models.caffenet(classes, image_size, width)
-    train.compile_model(model, lr=0.01, lr_drops=(), total_steps=steps)
+    train.compile_model(model, lr=0.01, lr_drops=(), total_steps=steps, jit_compile=True)
     model.fit(train_ds, epochs=1, verbose=0)
     keras.ops.convert_to_numpy(model.get_layer("fc8").kernel)  # wait for the device
     return {"seconds": time.perf_counter() - imported, "import_seconds": imported - start,

@@ -39,6 +39,8 @@ def setup(*, seed=None, precision="float32", memory_growth=False, distribute=Fal
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if keras.backend.backend() == "jax":
+        _jax_setup(memory_growth)  # first: before anything (a seed) makes JAX take the GPU
     keras.mixed_precision.set_dtype_policy(precision)
     if seed is not None:
         keras.utils.set_random_seed(seed)
@@ -46,8 +48,6 @@ def setup(*, seed=None, precision="float32", memory_growth=False, distribute=Fal
         if distribute:
             raise ValueError(f"distribute uses tf.distribute; it needs KERAS_BACKEND=tensorflow, "
                              f"not {keras.backend.backend()}")
-        if keras.backend.backend() == "jax":
-            _jax_setup(memory_growth)
         return OneDevice()
     import tensorflow as tf
 
