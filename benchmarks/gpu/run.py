@@ -87,9 +87,13 @@ class Run:
             self.results["not_run"].append(key)
             self.log(f"{key}: not run ({self.left():.0f} s left, needs ~{needs} s)")
             return None
-        out = subprocess.run([sys.executable, "-m", "benchmarks.gpu.measure", name, json.dumps(options)],
-                             cwd=ROOT, env={**self.env, **(env or {})}, capture_output=True, text=True,
-                             timeout=max(30, self.left() + 30))
+        try:
+            out = subprocess.run([sys.executable, "-m", "benchmarks.gpu.measure", name, json.dumps(options)],
+                                 cwd=ROOT, env={**self.env, **(env or {})}, capture_output=True, text=True,
+                                 timeout=max(30, self.left() + 30))
+        except subprocess.TimeoutExpired:
+            self.results["errors"][key] = "killed: past the time budget"
+            return None
         if out.returncode:
             self.results["errors"][key] = out.stderr[-2000:]
             self.log(f"{key}: FAILED\n{out.stderr[-2000:]}")
@@ -138,7 +142,12 @@ class Run:
             (barrier / "go").touch()
             runs = []
             for p in procs:
-                stdout, stderr = p.communicate(timeout=max(30, self.left() + 30))
+                try:
+                    stdout, stderr = p.communicate(timeout=max(30, self.left() + 30))
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    stdout, stderr = p.communicate()
+                    stderr += "\nkilled: past the time budget"
                 if p.returncode:
                     self.results["errors"][f"packing {k}"] = stderr[-2000:]
                 else:
@@ -225,10 +234,17 @@ def best_torch(row):
 def study_images(path, data_dir=None):
     """(cells, training images, validation images) of a study's grid, from its params alone
     (Tiny ImageNet: 500 training and 50 validation images a class; ImageNet: 1,300 and 50)."""
-    from transferlib.driver.study import load_study
-    study = load_study(path, tempfile.gettempdir(), download=False)
+    from transferlib.driver import grid
+    from transferlib.driver.params import load_params
+    params = load_params(path)
+    try:
+        names = grid.dataset_classes(params, download=False)
+    except ImportError:  # ImageNet's class list through tfds, absent where TensorFlow is: the paper's list
+        tsv = ROOT / "transferlib" / "resources" / "imagenet1k_man_made_natural.tsv"
+        names = [line.split("\t")[1] for line in tsv.read_text().splitlines()[1:] if line.strip()]
+    cells = grid.expand(params, names)
     train = val = 0
-    for cell in study.cells:
+    for cell in cells:
         p = cell.parameters
         per_class = p.get("images_per_class") or (500 if "tiny" in p["dataset"] else 1300)
         classes = len(p["classes"])
@@ -238,7 +254,7 @@ def study_images(path, data_dir=None):
         else:
             train += p["epochs"] * per_class * classes
             val += p["epochs"] * 50 * classes
-    return len(study.cells), train, val
+    return len(cells), train, val
 
 
 def extrapolate(results, data_dir):
