@@ -101,6 +101,8 @@ def main():
              f"Date: {datetime.date.today()}  ",
              f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, JAX {jax.__version__} "
              f"on {jax.default_backend()}, Python {platform.python_version()}  ",
+             f"Load average when done: {', '.join(f'{v:.1f}' for v in os.getloadavg())} (a shared machine: the "
+             "absolute seconds vary with it, the cache's effect is the comparison within a round)  ",
              f"Cell: 32 px CaffeNet, width {options['width']}, {options['classes']} classes, batch "
              f"{options['batch']}: `devices.setup`, arrays to the device, model built and compiled, "
              f"{options['steps']} training steps; imports excluded; each a fresh process, {args.rounds} rounds.\n",
