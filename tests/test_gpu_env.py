@@ -20,6 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ({"gpus_per_cell": 0.25}, {"XLA_PYTHON_CLIENT_MEM_FRACTION": "0.225"}),
     ({"gpus_per_cell": 0.5}, {"XLA_PYTHON_CLIENT_MEM_FRACTION": "0.450"}),
     ({"workers": 4}, {"XLA_PYTHON_CLIENT_MEM_FRACTION": "0.225"}),
+    ({"workers": 4, "gpus_per_cell": 0.5}, {"XLA_PYTHON_CLIENT_MEM_FRACTION": "0.225"}),  # the smaller share
+    ({"workers": 2, "gpus_per_cell": 0.25}, {"XLA_PYTHON_CLIENT_MEM_FRACTION": "0.225"}),
     ({"workers": 4, "memory_growth": True}, {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}),
     ({"gpus_per_cell": 0.25, "memory_growth": True}, {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}),
 ])
@@ -49,6 +51,7 @@ def test_the_local_executor_starts_its_kernels_with_the_memory_share(monkeypatch
 
         class params:
             memory_growth = False
+            gpus_per_cell = 0.0
 
     monkeypatch.setattr(local_executor.kernels, "KernelPool", Pool)
     with pytest.raises(RuntimeError, match="stop here"):

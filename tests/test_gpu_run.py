@@ -17,7 +17,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_the_gpu_benchmark_runs_end_to_end_on_the_cpu(tmp_path, data_cache, tiny_imagenet):
-    env = dict(os.environ, TRANSFER_DATA_DIR=str(SHARED_DATASETS), PYTHONPATH=ROOT)
+    env = dict(os.environ, TRANSFER_DATA_DIR=str(SHARED_DATASETS),
+               PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
     run = subprocess.run([sys.executable, "-m", "benchmarks.gpu.run", "--cpu", "--tiny", "--out", str(tmp_path / "out"),
                           "--cache-dir", str(data_cache)], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=1500)

@@ -37,13 +37,13 @@ def memory_env(*, gpus_per_cell=0.0, workers=1, memory_growth=False):
     """XLA_PYTHON_CLIENT_* of a cell that shares a GPU: with ``memory_growth`` no
     preallocation; else, where the cell holds a fraction of a GPU (``gpus_per_cell`` < 1, or
     one of ``workers`` > 1 cells on this machine's GPU), that fraction of its memory (less
-    headroom); else nothing (JAX's default, 75% of one GPU held by one cell)."""
+    headroom; the smaller where both apply); else nothing (JAX's default, 75% of one GPU held by one cell)."""
     if memory_growth:
         return {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
-    share = gpus_per_cell if 0 < gpus_per_cell < 1 else 1 / workers if workers > 1 else None
-    if share is None:
+    shares = [s for s in (gpus_per_cell, 1 / max(workers, 1)) if 0 < s < 1]
+    if not shares:
         return {}
-    return {"XLA_PYTHON_CLIENT_MEM_FRACTION": f"{HEADROOM * share:.3f}"}
+    return {"XLA_PYTHON_CLIENT_MEM_FRACTION": f"{HEADROOM * min(shares):.3f}"}
 
 
 def cell_env(*, gpus_per_cell=0.0, workers=1, memory_growth=False, cache_dir=None):

@@ -19,7 +19,8 @@ def execute(study, todo, bar, *, workers=1):
     if not todo:
         return {}
     # Under JAX, each of several cells holds its share of the GPU's memory, not 75% of it.
-    env = jax_env.with_memory_env(workers=workers, memory_growth=study.params.memory_growth)
+    env = jax_env.with_memory_env(workers=workers, gpus_per_cell=study.params.gpus_per_cell,
+                                  memory_growth=study.params.memory_growth)
     warm = kernels.KernelPool(workers, study.driver_dir, env=env)
     launch = Launcher(study, warm)
     waiting, failed, running = list(todo), {}, {}
