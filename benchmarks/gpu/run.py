@@ -52,10 +52,6 @@ class Settings:
         self.workers = 2 if tiny else 4
 
 
-# (image size, precision): the throughput configurations, in the order they run.
-CONFIGS = [(32, "mixed_bfloat16"), (227, "mixed_bfloat16"), (64, "mixed_bfloat16"), (32, "float32")]
-
-
 class Run:
     """Runs the measurements as subprocesses within a time budget and keeps what they gave."""
 
