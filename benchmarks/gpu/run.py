@@ -220,6 +220,16 @@ class Run:
         if not self.args.cpu and self.torch_ok:
             for size in (32, 227):
                 self.throughput(size, "mixed_bfloat16", torch_compiled=True)
+        if not self.s.tiny and self.left() > 75:  # a cell's start-up, compilation cache off / empty / warm
+            from benchmarks.gpu import startup
+            try:
+                self.results["startup"] = startup.compare(1, image_size=32, width=1.0, classes=100, batch=256,
+                                                          steps=3, env=self.env)
+            except RuntimeError as e:
+                self.results["errors"]["startup"] = str(e)
+        else:
+            self.results["not_run"].append("start-up with and without the compilation cache (on the CPU: "
+                                           "python -m benchmarks.gpu.startup)")
         self.results["extrapolations"] = extrapolate(self.results, self.args.data_dir)
         self.results["seconds"] = time.perf_counter() - self.start
         return self.results
@@ -350,6 +360,11 @@ def markdown(results, args):
             lines.append(f"Target under 3 minutes: {verdict(st['wall_s'] < TARGETS['study_s'] and st['exit'] == 0)}.")
     else:
         lines.append("Not run.")
+    if results.get("startup"):
+        from benchmarks.gpu import startup
+        lines += ["", "## A cell's start-up and the compilation cache\n",
+                  "32 px CaffeNet, batch 256: `devices.setup`, data to the device, build, compile, 3 steps; "
+                  "a fresh process each (`benchmarks/gpu/startup.py`).\n", *startup.table(results["startup"])]
     lines += ["", "## Costs extrapolated from the figures above\n",
               "| study | networks | training images | at (measured figure) | GPU-hours, one H200 |", "|---|---|---|---|---|"]
     for name, row in results.get("extrapolations", {}).items():

@@ -55,25 +55,26 @@ def measure(image_size=32, width=0.375, classes=100, batch=128, steps=3, precisi
             "misses": events["/jax/compilation_cache/cache_misses"]}
 
 
-def in_process(env, **options):
-    """``measure`` in a fresh process with ``env`` added to this one's environment."""
+def in_process(env, base=None, **options):
+    """``measure`` in a fresh process with ``env`` added to ``base`` (default: this one's environment)."""
     code = f"import json; from benchmarks.gpu.startup import measure; print(json.dumps(measure(**{options!r})))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         env={**os.environ, "KERAS_BACKEND": "jax", **env})
+                         env={**(base or os.environ), "KERAS_BACKEND": "jax", **env})
     if out.returncode:
         raise RuntimeError(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def compare(rounds=3, **options):
-    """{case: [measure() of each round]}: per round, the cache off, then on and empty, then warm."""
+def compare(rounds=3, env=None, **options):
+    """{case: [measure() of each round]}: per round, the cache off, then on and empty, then warm
+    (each round in a new, empty cache folder; ``env``: the processes' environment)."""
     samples = {case: [] for case in CASES}
     for _ in range(rounds):
         with tempfile.TemporaryDirectory() as cache:
-            env = {"TRANSFER_CACHE_DIR": cache}
-            samples["cache off"].append(in_process({**env, "JAX_ENABLE_COMPILATION_CACHE": "false"}, **options))
-            samples["cache on, empty"].append(in_process(env, **options))
-            samples["cache on, warm"].append(in_process(env, **options))
+            new = {"TRANSFER_CACHE_DIR": cache}
+            samples["cache off"].append(in_process({**new, "JAX_ENABLE_COMPILATION_CACHE": "false"}, env, **options))
+            samples["cache on, empty"].append(in_process(new, env, **options))
+            samples["cache on, warm"].append(in_process(new, env, **options))
     return samples
 
 
