@@ -46,4 +46,5 @@ def test_the_gpu_benchmark_runs_end_to_end_on_the_cpu(tmp_path, data_cache, tiny
     for name in ("tiny-imagenet", "paper", "imagenet-fast"):
         assert results["extrapolations"][name]["gpu_hours"] > 0
     assert results["extrapolations"]["paper"]["cells"] == 298
-    assert results["not_run"] == ([] if has_torch else results["not_run"][:1])
+    not_run = [k for k in results["not_run"] if not k.startswith("start-up")]  # the GPU run's, when time is left
+    assert not_run == ([] if has_torch else not_run[:1])
