@@ -354,8 +354,9 @@ def markdown(results, args):
         lines += [f"`{st['params']}` with `--workers {st['workers']}` (papermill notebooks, warm kernels, summary): "
                   f"**{st['wall_s']:.0f} s** wall, exit {st['exit']}, {st.get('cells', 0)} cells done; "
                   f"per-cell overhead (cell wall minus training) {fmt(st.get('overhead_per_cell_s'), '{:.1f}')} s; "
-                  f"training {fmt(st.get('training_share'), '{:.0%}')} of the wall time summed over cells "
-                  f"({fmt(st.get('busy_share'), '{:.0%}')} of {st['workers']} workers' time)."]
+                  f"the cells' training time summed: {fmt(st.get('train_s'), '{:.0f}')} s, "
+                  f"{fmt(st.get('training_share'), '{:.2f}')}x the wall time, "
+                  f"{fmt(st.get('busy_share'), '{:.0%}')} of the {st['workers']} workers' time."]
         if not args.tiny:
             lines.append(f"Target under 3 minutes: {verdict(st['wall_s'] < TARGETS['study_s'] and st['exit'] == 0)}.")
     else:
