@@ -70,6 +70,16 @@ def four_classes():
     return data.Subset(("a", "b", "c", "d"), images, labels, images[:8], labels[:8])
 
 
+def test_a_diverging_one_batch_epoch_fails_loudly(four_classes):
+    """One batch an epoch: the batch's loss is finite (taken before the update) but the
+    validation loss after it overflows; the check at the epoch's end catches it."""
+    train_ds, val_ds = data.pipelines(four_classes, image_size=32, batch_size=32, seed=0)
+    assert len(train_ds) == 1
+    with pytest.raises(FloatingPointError, match="val_loss became .* in epoch 1: training diverged"):
+        train.train(caffenet(4, 32, width=0.125), train_ds, val_ds, epochs=1, lr=1e3, lr_drops=(),
+                    seed=0, progress=False, print_fn=None)
+
+
 def test_iterations_validate_every_val_every_steps(four_classes):
     train_ds, val_ds = data.pipelines(four_classes, image_size=32, batch_size=8, seed=0)
     model = caffenet(4, 32, width=0.125)

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import cell_parameters, sources, splits
+from ..vocabulary import DISSIMILAR_SPLIT
 from .params import MAN_MADE_NATURAL, ParamsError
 
 _RUNNER_SET = {"params_hash": "", "metrics_path": None, "model_path": None, "source_model_path": None,
@@ -75,8 +76,8 @@ def expand(params, class_names=None):
 
 def dataset_classes(params, download=True):
     """The dataset's class ids (``sources.class_names``; a dataset not yet there is downloaded
-    where ``download``, else its published class list is used where it has one), or ParamsError
-    naming the key whose data cannot be found."""
+    where ``download``, else, where no place for it was given, its published class list is
+    used), or ParamsError naming the key whose data cannot be found."""
     if params.data_dir is not None and not Path(params.data_dir).exists():
         raise ParamsError(params.source, [f"data_dir: {params.data_dir} does not exist; give the "
                                           "folder (or archive) that holds the dataset, or null"])
@@ -85,8 +86,9 @@ def dataset_classes(params, download=True):
     except sources.CorruptDataError:
         raise
     except sources.DataNotFoundError as e:
-        if not download and (published := sources.published_classes(params.dataset)):
-            return list(published)
+        nowhere_given = params.data_dir is None and not sources.env_path("TRANSFER_DATA_DIR")
+        if not download and nowhere_given and (published := sources.published_classes(params.dataset)):
+            return list(published)  # planned before the download
         raise ParamsError(params.source, [f"dataset: {e}"]) from None
     except ValueError as e:  # tfds knows no such dataset, or it is not for classification
         hint = re.search(r"Did you mean: .*", str(e))
@@ -125,7 +127,7 @@ def halves(params, class_names):
     for split in params.splits:
         if split != MAN_MADE_NATURAL:
             a, b = splits.random_halves(classes, split)
-            out[f"r{split}"] = {"A": a, "B": b}
+            out[split_name(split)] = {"A": a, "B": b}
             continue
         try:
             a, b = splits.man_made_natural(classes)
@@ -137,7 +139,7 @@ def halves(params, class_names):
                 problems.append(f"splits: {MAN_MADE_NATURAL} leaves half {half} ({group}) without "
                                 f"classes: none of the study's {len(classes)} classes is {group}; "
                                 "choose classes of both groups or drop this split")
-        out["mmn"] = {"A": a, "B": b}
+        out[split_name(split)] = {"A": a, "B": b}
     for split, members in out.items():
         small = [f"{h} ({len(members[h])})" for h in "AB" if 0 < len(members[h]) < 2]
         if small:
@@ -146,6 +148,12 @@ def halves(params, class_names):
     if problems:
         raise ParamsError(params.source, problems)
     return out
+
+
+def split_name(split):
+    """A params split (a seed, or man_made_natural) as cells and results name it: "r<seed>" or
+    "mmn"."""
+    return DISSIMILAR_SPLIT if split == MAN_MADE_NATURAL else f"r{split}"
 
 
 def describe(cells):

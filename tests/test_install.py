@@ -1,0 +1,64 @@
+"""transferlib installed from its wheel (not editable) runs a bundled study by name from any
+folder: the notebooks and params files ship inside the package."""
+
+import os
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import SHARED_DATASETS, TINY_32PX
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(out), str(ROOT)], check=True, capture_output=True, timeout=300)
+    return next(out.glob("transferlib-*.whl"))
+
+
+def test_the_wheel_holds_the_notebooks_the_studies_and_the_resources(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    for needed in ("transferlib/notebooks/base.ipynb", "transferlib/notebooks/transfer.ipynb",
+                   "transferlib/notebooks/summary.ipynb", "transferlib/studies/quick.yaml",
+                   "transferlib/studies/smoke.yaml", "transferlib/resources/tiny_imagenet_wnids.txt"):
+        assert needed in names, needed
+
+
+@pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")
+def test_installed_wheel_runs_the_smoke_study_from_another_folder(wheel, tmp_path, data_cache, tiny_imagenet):
+    """A fresh venv whose only transferlib is the wheel (its dependencies are lent from this
+    environment's site-packages by a path line, without this checkout's editable install)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "lent-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site, str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env |= {"TRANSFER_DATA_DIR": str(SHARED_DATASETS), "TRANSFER_CACHE_DIR": str(data_cache),
+            "PATH": f"{venv / 'bin'}:{env['PATH']}"}
+    where = subprocess.run([str(python), "-c", "import transferlib; print(transferlib.__file__)"],
+                           cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout
+    assert where.startswith(site), where  # the installed copy, not this checkout
+    listed = subprocess.run([str(python), "-m", "transferlib", "studies"], cwd=elsewhere, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert "quick" in listed.stdout and "smoke" in listed.stdout and "Measured" in listed.stdout
+    run = subprocess.run([str(python), "-m", "transferlib", "run", "smoke"], cwd=elsewhere, env=env,
+                         capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (elsewhere / "results" / "smoke" / "summary.html").is_file()
+    redrawn = subprocess.run([str(python), "-m", "transferlib", "summary", "results/smoke"], cwd=elsewhere,
+                             env={**env, "TRANSFER_DATA_DIR": "/nowhere"}, capture_output=True, text=True,
+                             timeout=600)
+    assert redrawn.returncode == 0 and "redrawn" in redrawn.stdout, redrawn.stdout + redrawn.stderr
