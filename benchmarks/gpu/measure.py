@@ -59,13 +59,23 @@ def architecture(image_size, width):
             models.scaled(models._FC_UNITS[image_size], width))
 
 
-def warm_up(model, cycle, steps):
-    """``steps`` training steps in two ``fit`` calls: a second ``fit`` compiles the step once
-    more (its state comes back from the first with other types), so the timed one will not."""
+def warm_up(model, cycle, steps, most=5):
+    """Train until a ``fit`` of two steps traces and compiles nothing, at most ``most`` times
+    after a first ``fit`` of ``steps`` steps: the next ``fit`` calls compile the step again (the
+    state comes back from each with other types, twice on the CPU), and a compilation inside the
+    timed ``fit`` would be timed. Returns the number of ``fit`` calls."""
     import jax
-    model.fit(cycle(max(1, steps - 1)), epochs=1, verbose=0)
-    model.fit(cycle(1), epochs=1, verbose=0)
-    jax.block_until_ready(model.get_layer("fc8").kernel.value)
+    traced = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, *_, **__: traced.append(event) if event.startswith("/jax/core/compile/") else None)
+    model.fit(cycle(max(1, steps)), epochs=1, verbose=0)
+    for calls in range(2, most + 2):
+        before = len(traced)
+        model.fit(cycle(2), epochs=1, verbose=0)
+        jax.block_until_ready(model.get_layer("fc8").kernel.value)
+        if len(traced) == before:
+            return calls
+    raise RuntimeError(f"training still compiles after {most + 1} fit calls: a timing would include it")
 
 
 def keras_rate(image_size, precision, *, width, classes, batch, warmup, steps, real, count=0, data_dir=None):
