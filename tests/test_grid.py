@@ -234,8 +234,8 @@ PARAMS_FILES = sorted((ROOT / "transferlib" / "studies").glob("*.yaml"))
 
 
 # The grid sizes each params file's header states.
-DOCUMENTED_CELLS = {"smoke.yaml": 9, "quick.yaml": 36, "tiny-imagenet.yaml": 8 + 280, "cifar100.yaml": 6 + 210,
-                    "paper.yaml": 2 * (2 + 56) + 2 * (2 + 28) + 2 + 14 + 8,
+DOCUMENTED_CELLS = {"smoke.yaml": 9, "quick.yaml": 36, "gpu-quick.yaml": 2 + 28, "tiny-imagenet.yaml": 8 + 280,
+                    "cifar100.yaml": 6 + 210, "paper.yaml": 2 * (2 + 56) + 2 * (2 + 28) + 2 + 14 + 8,
                     "paper-full.yaml": 5 * (2 + 56) + 8, "imagenet-fast.yaml": 5 * (2 + 56) + 8,
                     "cifar100-resnet18.yaml": 6 + 150, "folder-quick.yaml": 22}
 

@@ -3,8 +3,9 @@
 The paper's augmentation, scaled: images are seen at ``stored_size(image_size)`` (256 px
 for 227 px crops, 36 px for 32 px), training takes a random ``image_size`` crop and a
 random horizontal mirror, validation the centre crop. Under Keras's TensorFlow backend the
-pipelines are tf.data (``tfdata``); under other backends (JAX) ``ArrayBatches``, numpy batches
-that need no TensorFlow import. Input normalisation: at 227 px the paper's, the training
+pipelines are tf.data (``tfdata``); under JAX ``device_input.DeviceBatches``, the arrays on
+the device and augmented there; otherwise ``ArrayBatches``, numpy batches. The last two need no
+TensorFlow import. Input normalisation: at 227 px the paper's, the training
 half's per-channel mean subtracted from 0..255 values (what the Caffe model's initialisation
 expects); for the small variants per-channel standardisation.
 """
@@ -63,25 +64,35 @@ def select(dataset, classes, max_per_class=None):
                   *pick(dataset.val_images, dataset.val_labels))
 
 
+DEFAULT_KIND = {"tensorflow": "tf", "jax": "device"}  # else numpy
+
+
 def pipelines(subset, *, image_size, batch_size, seed, kind=None):
     """(train, val) pipelines of (normalised float32 image, label) batches of a ``Subset``.
 
-    ``kind="tf"``: tf.data (the default under Keras's TensorFlow backend); ``kind="numpy"``:
-    ``ArrayBatches``, a keras PyDataset that needs no TensorFlow (the default otherwise).
+    ``kind="tf"``: tf.data (the default under Keras's TensorFlow backend); ``kind="device"``:
+    ``device_input.DeviceBatches``, the arrays on the JAX device and the crops, mirrors and
+    normalisation computed there (the default under JAX); ``kind="numpy"``: ``ArrayBatches``,
+    the same batches made in numpy on the host (the default under other backends). The three
+    need no TensorFlow but the first; the last two give the same batches for the same seed.
     """
     if subset.train_images.shape[1] < image_size:
         raise ValueError(f"images are stored at {subset.train_images.shape[1]} px, smaller than the "
                          f"{image_size} px crop; load them at sources.stored_size({image_size})")
-    kind = kind or ("tf" if keras.backend.backend() == "tensorflow" else "numpy")
+    kind = kind or DEFAULT_KIND.get(keras.backend.backend(), "numpy")
     if kind == "tf":
         from . import tfdata
         return tfdata.pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed)
-    if kind != "numpy":
-        raise ValueError(f"kind must be 'tf' or 'numpy', got {kind!r}")
+    if kind == "device":
+        from .device_input import DeviceBatches as batches
+    elif kind == "numpy":
+        batches = ArrayBatches
+    else:
+        raise ValueError(f"kind must be 'tf', 'device' or 'numpy', got {kind!r}")
     mean, scale = normalisation(subset.train_images, image_size)
     common = dict(image_size=image_size, batch_size=batch_size, mean=mean, scale=scale, seed=seed)
-    return (ArrayBatches(subset.train_images, subset.train_labels, augment=True, **common),
-            ArrayBatches(subset.val_images, subset.val_labels, augment=False, **common))
+    return (batches(subset.train_images, subset.train_labels, augment=True, **common),
+            batches(subset.val_images, subset.val_labels, augment=False, **common))
 
 
 def record_pipelines(records, *, image_size, batch_size, seed):

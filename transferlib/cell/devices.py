@@ -10,6 +10,7 @@ import os
 
 import keras
 
+from .. import jax_env
 from ..cell_parameters import PRECISIONS
 
 
@@ -32,11 +33,14 @@ def setup(*, seed=None, precision="float32", memory_growth=False, distribute=Fal
     ``memory_growth``: GPUs take memory as needed rather than all at once, so that several
     cells can share one GPU. ``distribute``: a ``MirroredStrategy`` over every visible GPU;
     ``batch_size`` stays the global batch, split evenly into one batch per replica.
-    Under the JAX backend ``memory_growth`` turns off XLA's preallocation of GPU memory, and
-    ``distribute`` is refused (it is TensorFlow's).
+    Under the JAX backend ``memory_growth`` turns off XLA's preallocation of GPU memory, the
+    compiled programs go to the persistent cache of ``jax_env`` (where the runner did not set
+    it already), and ``distribute`` is refused (it is TensorFlow's).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if keras.backend.backend() == "jax":
+        _jax_setup(memory_growth)  # first: before anything (a seed) makes JAX take the GPU
     keras.mixed_precision.set_dtype_policy(precision)
     if seed is not None:
         keras.utils.set_random_seed(seed)
@@ -44,8 +48,6 @@ def setup(*, seed=None, precision="float32", memory_growth=False, distribute=Fal
         if distribute:
             raise ValueError(f"distribute uses tf.distribute; it needs KERAS_BACKEND=tensorflow, "
                              f"not {keras.backend.backend()}")
-        if memory_growth:
-            os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"  # read when JAX first uses a GPU
         return OneDevice()
     import tensorflow as tf
 
@@ -63,3 +65,22 @@ def setup(*, seed=None, precision="float32", memory_growth=False, distribute=Fal
         raise ValueError(f"batch_size {batch_size} (the global batch) does not split evenly over "
                          f"{replicas} replicas: use a multiple of {replicas}")
     return strategy
+
+
+def _jax_setup(memory_growth):
+    """JAX's memory and compilation-cache settings (``jax_env``), unless set before: the memory
+    ones are read when JAX first uses a GPU, so only before that."""
+    import jax
+    from jax._src import xla_bridge
+
+    if xla_bridge.backends_are_initialized():
+        if memory_growth and os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE") != "false":
+            raise RuntimeError("memory_growth: JAX already holds its GPU memory; call devices.setup "
+                               "first in the kernel, before any array exists")
+    else:
+        for key, value in jax_env.memory_env(memory_growth=memory_growth).items():
+            os.environ[key] = value
+    if jax.config.jax_compilation_cache_dir is None:  # a kernel the runner did not start
+        jax.config.update("jax_compilation_cache_dir", str(jax_env.compilation_cache_dir()))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)

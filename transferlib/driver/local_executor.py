@@ -2,6 +2,7 @@
 
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+from .. import jax_env
 from . import kernels
 from .executors import Launcher, not_run, record
 
@@ -17,7 +18,10 @@ def execute(study, todo, bar, *, workers=1):
     running cells' kernels and returns within seconds."""
     if not todo:
         return {}
-    warm = kernels.KernelPool(workers, study.driver_dir)
+    # Under JAX, each of several cells holds its share of the GPU's memory, not 75% of it.
+    env = jax_env.with_memory_env(workers=workers, gpus_per_cell=study.params.gpus_per_cell,
+                                  memory_growth=study.params.memory_growth)
+    warm = kernels.KernelPool(workers, study.driver_dir, env=env)
     launch = Launcher(study, warm)
     waiting, failed, running = list(todo), {}, {}
     pending_ids = {c.id for c in todo}

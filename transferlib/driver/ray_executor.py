@@ -11,6 +11,7 @@ import os
 
 import ray
 
+from .. import jax_env
 from .executors import Launcher, not_run, record
 
 CELL_RETRIES = 3
@@ -50,11 +51,12 @@ def execute(study, todo, bar, *, address=None):
 
 def _cell_env(params):
     """Environment of the cells' workers: the driver's data and cache settings, and where
-    cells share a GPU, TensorFlow taking GPU memory as needed instead of all of it."""
+    cells share a GPU, TensorFlow taking GPU memory as needed instead of all of it, JAX its share."""
     env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
     if 0 < params.gpus_per_cell < 1:
         env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
-    return env
+    # Under JAX: a fraction of the GPU's memory per cell (jax_env); ignored by TensorFlow.
+    return {**env, **jax_env.memory_env(gpus_per_cell=params.gpus_per_cell, memory_growth=params.memory_growth)}
 
 
 def _result(ref):
