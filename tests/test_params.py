@@ -53,7 +53,7 @@ lr_drops: [0.5]
 weight_decay: 5e-4
 """, name="tiny.yaml")
     p = load_params(path)
-    assert p.study == "tiny" and p.source == str(path)
+    assert p.study == "tiny" and p.file == str(path)
     assert p.data_dir == str((Path.cwd() / "data").resolve())  # the working folder's, made absolute
     assert p.splits == (0, 1, "man_made_natural") and p.classes == 20
     assert p.lr == 1.0 and isinstance(p.lr, float) and p.weight_decay == 5e-4

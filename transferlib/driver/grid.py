@@ -94,7 +94,7 @@ def unit_names(params):
     try:
         return units.user_unit_names(params.model, params.image_size, params.width, params.units)
     except ValueError as e:
-        raise ParamsError(params.source, [f"model: {e}"]) from None
+        raise ParamsError(params.file, [f"model: {e}"]) from None
 
 
 def layer_values(params, names):
@@ -105,7 +105,7 @@ def layer_values(params, names):
     for key, values in (("layers", ns), ("reduced_layers", params.reduced_layers if params.reduced_images_per_class else ())):
         bad = [n for n in values if not 1 <= n <= top]
         if bad:
-            raise ParamsError(params.source, [
+            raise ParamsError(params.file, [
                 f"{key}: {', '.join(map(str, bad))} not allowed; expected each an integer n in 1..{top} "
                 f"(the first n of the units {', '.join(names)}; {names[-1]} is never copied)"])
     return ns
@@ -116,7 +116,7 @@ def dataset_classes(params, download=True):
     where ``download``, else, where no place for it was given, its published class list is
     used), or ParamsError naming the key whose data cannot be found."""
     if params.data_dir is not None and not Path(params.data_dir).exists():
-        raise ParamsError(params.source, [f"data_dir: {params.data_dir} does not exist; give the "
+        raise ParamsError(params.file, [f"data_dir: {params.data_dir} does not exist; give the "
                                           "folder (or archive) that holds the dataset, or null"])
     try:
         return list(sources.class_names(params.dataset, params.data_dir, download=download))
@@ -126,10 +126,10 @@ def dataset_classes(params, download=True):
         nowhere_given = params.data_dir is None and not sources.env_path("TRANSFER_DATA_DIR")
         if not download and nowhere_given and (published := sources.published_classes(params.dataset)):
             return list(published)  # planned before the download
-        raise ParamsError(params.source, [f"dataset: {e}"]) from None
+        raise ParamsError(params.file, [f"dataset: {e}"]) from None
     except ValueError as e:  # tfds knows no such dataset, or it is not for classification
         hint = re.search(r"Did you mean: .*", str(e))
-        raise ParamsError(params.source, [
+        raise ParamsError(params.file, [
             f"dataset: {str(e).splitlines()[0]}{' ' + hint[0] if hint else ''} (expected "
             f"{sources.TINY_IMAGENET!r} or a tfds image classification dataset)"]) from None
 
@@ -140,7 +140,7 @@ def study_classes(params, class_names):
         return list(class_names)
     if isinstance(params.classes, int):
         if params.classes > len(class_names):
-            raise ParamsError(params.source, [
+            raise ParamsError(params.file, [
                 f"classes: {params.classes} asked, {params.dataset} has {len(class_names)}"])
         drawn = np.random.RandomState([params.seed]).choice(
             len(class_names), params.classes, replace=False)
@@ -148,7 +148,7 @@ def study_classes(params, class_names):
     known = set(class_names)
     unknown = [c for c in params.classes if c not in known]
     if unknown:
-        raise ParamsError(params.source, [
+        raise ParamsError(params.file, [
             f"classes: not classes of {params.dataset}: {', '.join(unknown)}; "
             f"its class ids look like {', '.join(class_names[:3])}"])
     return [c for c in class_names if c in params.classes]
@@ -161,13 +161,13 @@ def halves(params, class_names):
         known = set(class_names)
         unknown = [c for h in "AB" for c in params.halves[h] if c not in known]
         if unknown:
-            raise ParamsError(params.source, [
+            raise ParamsError(params.file, [
                 f"halves: not classes of {params.dataset}: {', '.join(unknown)}; its class ids look "
                 f"like {', '.join(class_names[:3])}"])
         return {OWN: {h: [c for c in class_names if c in params.halves[h]] for h in "AB"}}
     classes = study_classes(params, class_names)
     if len(classes) < 2:
-        raise ParamsError(params.source, [f"classes: {classes} leaves a half without classes; "
+        raise ParamsError(params.file, [f"classes: {classes} leaves a half without classes; "
                                           "give at least 2"])
     out, problems = {}, []
     for split in params.splits:
@@ -192,7 +192,7 @@ def halves(params, class_names):
             problems.append(f"classes: split {split} leaves half {' and '.join(small)} with fewer than 2 "
                             f"classes, and a classifier needs at least 2: give at least 4 classes")
     if problems:
-        raise ParamsError(params.source, problems)
+        raise ParamsError(params.file, problems)
     return out
 
 

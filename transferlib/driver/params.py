@@ -81,15 +81,15 @@ class Params:
     ray_address: str | None = None  # the Ray cluster to join; None: $RAY_ADDRESS, else a local one
     cpus_per_cell: float = 1.0      # Ray: CPUs each cell holds
     gpus_per_cell: float = 0.0      # Ray: GPUs each cell holds; a fraction shares a GPU
-    source: str = field(default="<dict>", compare=False, repr=False)  # where it was read
+    file: str = field(default="<dict>", compare=False, repr=False)  # where it was read
 
     @classmethod
-    def from_dict(cls, d, source="<dict>"):
+    def from_dict(cls, d, file="<dict>"):
         """Validated Params from a mapping; a relative ``data_dir`` is made absolute against the
         working folder (where the command runs, not where a cell's kernel works)."""
         if not isinstance(d, dict):
-            raise ParamsError(source, [f"expected `key: value` lines, got {type(d).__name__}"])
-        known = [f.name for f in fields(cls) if f.name != "source"]
+            raise ParamsError(file, [f"expected `key: value` lines, got {type(d).__name__}"])
+        known = [f.name for f in fields(cls) if f.name != "file"]
         problems, values = [], {}
         for key in d:
             if key not in known:
@@ -113,16 +113,16 @@ class Params:
                                                           "reduced_layers", "halves", "splits"}:
             problems += _unit_problems(values, d)
         if problems:
-            raise ParamsError(source, problems)
+            raise ParamsError(file, problems)
         if values.get("data_dir") is not None:
             path = Path(values["data_dir"]).expanduser()
             values["data_dir"] = str(path.absolute().resolve())
-        return cls(**values, source=source)
+        return cls(**values, file=file)
 
     def to_dict(self):
         """Plain YAML-able values; ``from_dict`` of it gives back equal Params."""
         d = asdict(self)
-        del d["source"]
+        del d["file"]
         d = {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
         if self.treatments and isinstance(self.treatments[0], tuple):
             d["treatments"] = {split: list(t) for split, t in self.treatments}
@@ -142,12 +142,12 @@ class ParamsError(ValueError):
     """Bad params: the message names the file and, per problem, the key, what is wrong and
     what is allowed."""
 
-    def __init__(self, source, problems):
-        self.source, self.problems = str(source), list(problems)
+    def __init__(self, file, problems):
+        self.file, self.problems = str(file), list(problems)
         if len(self.problems) == 1:
-            super().__init__(f"{self.source}: {self.problems[0]}")
+            super().__init__(f"{self.file}: {self.problems[0]}")
         else:
-            super().__init__(f"{self.source}: {len(self.problems)} problems:"
+            super().__init__(f"{self.file}: {len(self.problems)} problems:"
                              + "".join(f"\n  {p}" for p in self.problems))
 
 
@@ -167,7 +167,7 @@ def load_params(path):
     d = {} if d is None else d
     if isinstance(d, dict):
         d = {"study": path.stem, **d}
-    return Params.from_dict(d, source=str(path))
+    return Params.from_dict(d, file=str(path))
 
 
 class _Loader(yaml.SafeLoader):

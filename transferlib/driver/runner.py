@@ -117,13 +117,13 @@ def _executor(study, name, workers, address):
     if name == "local":
         return lambda *args: executors.load("local")(*args, workers=workers or 1)
     if workers is not None:
-        raise ParamsError(study.params.source, [
+        raise ParamsError(study.params.file, [
             f"--workers {workers}: the ray executor runs as many cells at once as the cluster's "
             "CPUs and GPUs allow; set cpus_per_cell / gpus_per_cell instead"])
     try:
         execute = executors.load(name)
     except ImportError as e:
-        raise ParamsError(study.params.source, [
+        raise ParamsError(study.params.file, [
             f"executor: {name} cannot be imported ({e}); install it with "
             "pip install -r requirements-ray.txt, or use the local executor"]) from None
     return lambda *args: execute(*args, address=address)
