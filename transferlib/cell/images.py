@@ -1,5 +1,5 @@
-"""Normalisation and crops of uint8 image arrays, shared by both input pipelines (``data``'s
-numpy batches and ``tfdata``)."""
+"""Normalisation, crops and the training augmentation's draws, shared by both input pipelines
+(``data``'s numpy batches and ``tfdata``): for the same seed they give the same batches."""
 
 import numpy as np
 
@@ -26,3 +26,23 @@ def centre_crops(images, image_size, mean, scale):
     start = (images.shape[1] - image_size) // 2
     crops = images[:, start:start + image_size, start:start + image_size]
     return (crops.astype(np.float32) - mean) / scale
+
+
+def augmentation_plan(count, slack, seed, epoch):
+    """One training epoch's draws for ``count`` images seen at ``slack`` + crop size px:
+    (order, top, left, mirror), each of length ``count``: the images' shuffled order, then for
+    the image at each position its crop's top-left offset (0..slack, every offset equally
+    likely) and whether it is mirrored (probability 1/2). Drawn from numpy's generator seeded
+    with (seed, epoch), so that both pipelines draw the same."""
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(count)
+    top, left = rng.integers(0, slack + 1, size=(2, count))
+    mirror = rng.random(count) < 0.5
+    return order, top, left, mirror
+
+
+def crop_columns(left, mirror, image_size, xp=np):
+    """Column indices [images, image_size] of each crop, read right to left where mirrored
+    (``xp``: numpy, or a module of the same calls such as tf.experimental.numpy)."""
+    ahead = xp.arange(image_size)
+    return left[:, None] + xp.where(mirror[:, None], image_size - 1 - ahead, ahead)

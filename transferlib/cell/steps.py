@@ -10,7 +10,7 @@ import numpy as np
 from .. import sources, store
 from ..atomic import write_atomic, write_text_atomic
 from . import data, similarity
-from .models import caffenet
+from .models import WEIGHT_LAYERS, caffenet
 
 def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None):
     """(subset, train pipeline, val pipeline) for ``classes``: a list of class ids, or a
@@ -72,11 +72,18 @@ def similarity_images(dataset, classes, count):
     return subset.val_images[np.sort(np.concatenate(keep))]
 
 
+_ONE_PASS_BYTES = 1 << 30  # activations of every layer of both networks held at once, at most
+
+
 def layer_similarity(model_a, half_a, model_b, half_b, *, classes, count, dataset, image_size,
                      batch_size=256, data_dir=None):
     """{layer: linear CKA} of two networks on ``similarity_images(classes, count)``, each seeing
     them as in its training: centre crops standardised with the statistics of the half it was
-    trained on (``half_a``, ``half_b``: class ids)."""
+    trained on (``half_a``, ``half_b``: class ids).
+
+    Each network sees the images once, every weight layer's activations taken in that one pass,
+    where they fit in ``_ONE_PASS_BYTES`` (the small studies); otherwise one layer at a time
+    (``similarity.cka_by_layer``), holding one layer's activations."""
     decoded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir)
     images = similarity_images(decoded, classes, count)
 
@@ -84,5 +91,11 @@ def layer_similarity(model_a, half_a, model_b, half_b, *, classes, count, datase
         return data.centre_crops(images, image_size,
                                  *data.normalisation(data.select(decoded, half).train_images, image_size))
 
-    return similarity.cka_by_layer(model_a, model_b, inputs(half_a), inputs(half_b),
-                                   batch_size=batch_size)
+    inputs_a, inputs_b = inputs(half_a), inputs(half_b)
+    features = sum(int(np.prod(model.get_layer(name).output.shape[1:]))
+                   for model in (model_a, model_b) for name in WEIGHT_LAYERS)
+    if 4 * features * len(images) > _ONE_PASS_BYTES:
+        return similarity.cka_by_layer(model_a, model_b, inputs_a, inputs_b, batch_size=batch_size)
+    a = similarity.layer_activations(model_a, inputs_a, batch_size=batch_size)
+    b = similarity.layer_activations(model_b, inputs_b, batch_size=batch_size)
+    return {name: similarity.linear_cka(a[name], b[name]) for name in WEIGHT_LAYERS}
