@@ -8,10 +8,18 @@ _STATS_SAMPLE = 10_000
 
 
 def channel_stats(images):
-    """Per-channel mean and standard deviation of uint8 images (on a sample of at most 10,000)."""
+    """Per-channel mean and standard deviation of images (on a sample of at most 10,000), as
+    float32; of uint8 images exactly, from each channel's histogram of the 256 values."""
     step = max(1, len(images) // _STATS_SAMPLE)
-    sample = np.asarray(images[::step], np.float32)
-    return sample.mean(axis=(0, 1, 2)), sample.std(axis=(0, 1, 2))
+    sample = np.asarray(images[::step])
+    if sample.dtype != np.uint8:
+        sample = sample.astype(np.float32)
+        return sample.mean(axis=(0, 1, 2)), sample.std(axis=(0, 1, 2))
+    counts = np.stack([np.bincount(sample[..., c].ravel(), minlength=256) for c in range(sample.shape[-1])])
+    values, total = np.arange(256.0), counts.sum(axis=1)
+    mean = counts @ values / total
+    std = np.sqrt(np.maximum(counts @ values ** 2 / total - mean ** 2, 0.0))
+    return mean.astype(np.float32), std.astype(np.float32)
 
 
 def normalisation(sample, image_size):

@@ -81,9 +81,9 @@ def layer_similarity(model_a, half_a, model_b, half_b, *, classes, count, datase
     them as in its training: centre crops standardised with the statistics of the half it was
     trained on (``half_a``, ``half_b``: class ids).
 
-    Each network sees the images once, every weight layer's activations taken in that one pass,
-    where they fit in ``_ONE_PASS_BYTES`` (the small studies); otherwise one layer at a time
-    (``similarity.cka_by_layer``), holding one layer's activations."""
+    Each network sees all the images in one call, every weight layer's activations taken in
+    that pass, where they fit in ``_ONE_PASS_BYTES`` (the small studies); otherwise one layer
+    at a time, ``batch_size`` images at a time (``similarity.cka_by_layer``)."""
     decoded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir)
     images = similarity_images(decoded, classes, count)
 
@@ -96,6 +96,6 @@ def layer_similarity(model_a, half_a, model_b, half_b, *, classes, count, datase
                    for model in (model_a, model_b) for name in WEIGHT_LAYERS)
     if 4 * features * len(images) > _ONE_PASS_BYTES:
         return similarity.cka_by_layer(model_a, model_b, inputs_a, inputs_b, batch_size=batch_size)
-    a = similarity.layer_activations(model_a, inputs_a, batch_size=batch_size)
-    b = similarity.layer_activations(model_b, inputs_b, batch_size=batch_size)
+    a = similarity.layer_activations(model_a, inputs_a, batch_size=len(images))  # one call each
+    b = similarity.layer_activations(model_b, inputs_b, batch_size=len(images))
     return {name: similarity.linear_cka(a[name], b[name]) for name in WEIGHT_LAYERS}
