@@ -4,6 +4,7 @@ import re
 
 import pytest
 import yaml
+from pathlib import Path
 
 from transferlib.driver.params import Params, ParamsError, load_params
 
@@ -53,7 +54,7 @@ weight_decay: 5e-4
 """, name="tiny.yaml")
     p = load_params(path)
     assert p.study == "tiny" and p.source == str(path)
-    assert p.data_dir == str((tmp_path / "data").resolve())
+    assert p.data_dir == str((Path.cwd() / "data").resolve())  # the working folder's, made absolute
     assert p.splits == (0, 1, "man_made_natural") and p.classes == 20
     assert p.lr == 1.0 and isinstance(p.lr, float) and p.weight_decay == 5e-4
     again = write(tmp_path, yaml.safe_dump(p.to_dict()), name="again.yaml")
@@ -93,6 +94,8 @@ def test_class_ids_and_empty_file(tmp_path):
     ({"lr_drops": [0.5, 1.0]}, ["lr_drops: 1.0 not allowed", "strictly between 0 and 1"]),
     ({"lr_drops": [0.6, 0.3]}, ["lr_drops: got [0.6, 0.3]; expected increasing values"]),
     ({"momentum": 1}, ["momentum: got 1; expected a number in [0, 1)"]),
+    ({"lr": float("inf")}, ["lr: got inf; expected a number > 0"]),
+    ({"momentum": float("nan")}, ["momentum: got nan; expected a number in [0, 1)"]),
     ({"data_dir": 5}, ["data_dir: got 5; expected null or a folder path"]),
     ({"study": "a/b"}, ["study: got 'a/b'"]),
     ({"seed": -3}, ["seed: got -3"]),
@@ -149,3 +152,10 @@ def test_missing_file(tmp_path):
 
 def test_params_error_is_a_value_error():
     assert issubclass(ParamsError, ValueError)
+
+
+def test_a_half_of_one_class_is_refused():
+    from transferlib.driver import grid
+    p = Params.from_dict({"dataset": "tiny_imagenet", "classes": 3, "epochs": 1})
+    with pytest.raises(ParamsError, match=r"split r0 leaves half . \(1\) with fewer than 2 classes"):
+        grid.expand(p, [f"n{i:08d}" for i in range(10)])

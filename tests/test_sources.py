@@ -213,7 +213,8 @@ def test_second_load_comes_from_the_cache(tiny_imagenet, data_cache, monkeypatch
 
 @needs_tiny
 def test_killed_decode_leaves_no_cache_that_reads_as_complete(tmp_path):
-    """SIGKILL a third of the way into a decode: only a temporary folder remains, never a final one."""
+    """SIGKILL a third of the way into a decode: only a temporary folder remains, never a final
+    one, and the next load removes it."""
     code = "import sys; from transferlib import sources; sources.load('tiny_imagenet', 32, sys.argv[1], sys.argv[2])"
     env = {**os.environ, "PYTHONPATH": str(Path(sources.__file__).parents[1])}
     process = subprocess.Popen(
@@ -229,6 +230,8 @@ def test_killed_decode_leaves_no_cache_that_reads_as_complete(tmp_path):
         process.wait(timeout=10)
     left = [p.name for p in (tmp_path / "arrays").iterdir()]
     assert left and all(name.startswith(".") and name.endswith(".tmp") for name in left)
+    again = sources.load("tiny_imagenet", 32, TINY_32PX, tmp_path)  # the next start cleans up
+    assert [p.name for p in (tmp_path / "arrays").iterdir()] == [Path(again.train_images.filename).parent.name]
 
 
 # --- formats, download and errors, on a small Tiny ImageNet built here -----------------------
@@ -262,6 +265,38 @@ def test_lookup_order_data_dir_then_env_then_cache(tmp_path, monkeypatch):
     assert sources.locate(None, cache, download=False) == cache / zipped.name
 
 
+def test_a_place_given_must_hold_the_data(tmp_path, monkeypatch):
+    """data_dir or $TRANSFER_DATA_DIR set to a folder without Tiny ImageNet is an error naming
+    it, even where another place (the environment, the cache) holds the data: no fall-back."""
+    root = make_tiny(tmp_path / "elsewhere")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    archive(root, "zip").rename(cache / "tiny-imagenet-200.zip")
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("TRANSFER_DATA_DIR", str(tmp_path / "elsewhere"))
+    with pytest.raises(sources.DataNotFoundError, match=rf"not found in {tmp_path / 'empty'} \(data_dir\)"):
+        sources.locate(tmp_path / "empty", cache)
+    monkeypatch.setenv("TRANSFER_DATA_DIR", str(tmp_path / "empty"))
+    with pytest.raises(sources.DataNotFoundError, match=r"\(\$TRANSFER_DATA_DIR\)(.|\n)*unset it"):
+        sources.locate(None, cache)
+
+
+def test_relative_env_path_resolves_from_where_the_command_was_typed(tmp_path, monkeypatch):
+    """A kernel works in its notebook's folder; a relative $TRANSFER_DATA_DIR written for the
+    folder its Jupyter server started in ($PWD) still finds the data."""
+    make_tiny(tmp_path / "repo" / "data")
+    (tmp_path / "repo" / "notebooks").mkdir()
+    monkeypatch.setenv("TRANSFER_DATA_DIR", "data")
+    monkeypatch.setenv("PWD", str(tmp_path / "repo"))
+    monkeypatch.chdir(tmp_path / "repo" / "notebooks")
+    assert sources.env_path("TRANSFER_DATA_DIR") == tmp_path / "repo" / "data"
+    assert sources.locate(None, tmp_path / "cache") == tmp_path / "repo" / "data" / "tiny-imagenet-200"
+    monkeypatch.chdir(tmp_path / "repo")  # the working folder first
+    (tmp_path / "repo" / "notebooks" / "data").mkdir()
+    monkeypatch.chdir(tmp_path / "repo" / "notebooks")
+    assert sources.env_path("TRANSFER_DATA_DIR") == tmp_path / "repo" / "notebooks" / "data"
+
+
 def test_download_checks_then_loads(tmp_path, serve, monkeypatch):
     """Nothing local: load downloads the zip from a real local HTTP server, checks it, decodes it."""
     root = make_tiny(tmp_path / "served")
@@ -292,20 +327,18 @@ def test_download_refuses_a_bad_checksum(tmp_path, serve):
     assert sources.fetch(url, tmp_path / "dest", f"sha256:{good}", size=18).read_bytes() == b"not the real thing"
 
 
-def test_not_found_names_every_place_and_the_url(tmp_path, monkeypatch):
+def test_not_found_names_the_places_and_the_url(tmp_path, monkeypatch):
     url = f"http://127.0.0.1:{closed_port()}/tiny-imagenet-200.zip"
     monkeypatch.setattr(sources, "URL", url)
-    monkeypatch.setenv("TRANSFER_DATA_DIR", str(tmp_path / "env-data"))
-    given, cache = tmp_path / "given", tmp_path / "cache"
+    monkeypatch.delenv("TRANSFER_DATA_DIR", raising=False)
+    cache = tmp_path / "cache"
     with pytest.raises(sources.DataNotFoundError) as caught:
-        sources.load(sources.TINY_IMAGENET, 32, data_dir=given, cache_dir=cache)
+        sources.load(sources.TINY_IMAGENET, 32, cache_dir=cache)
     message = str(caught.value)
-    for part in (str(given), "TRANSFER_DATA_DIR", str(tmp_path / "env-data"), str(cache), url, "refused"):
+    for part in (str(cache), url, "refused", "set TRANSFER_DATA_DIR"):
         assert part in message, part
-    assert "download" in message and "set TRANSFER_DATA_DIR" in message
-    monkeypatch.delenv("TRANSFER_DATA_DIR")
-    with pytest.raises(sources.DataNotFoundError, match=r"TRANSFER_DATA_DIR: not set(.|\n)*download=False"):
-        sources.class_names(sources.TINY_IMAGENET, data_dir=given, cache_dir=cache, download=False)
+    with pytest.raises(sources.DataNotFoundError, match=r"not found in the cache (.|\n)*download=False"):
+        sources.class_names(sources.TINY_IMAGENET, cache_dir=cache, download=False)
 
 
 def test_corrupt_images_are_named_in_one_error(tmp_path):
@@ -321,6 +354,71 @@ def test_corrupt_images_are_named_in_one_error(tmp_path):
     assert f"tiny-imagenet-200/train/{FAKE_WNIDS[0]}/images/{FAKE_WNIDS[0]}_1.JPEG" in message
     assert "tiny-imagenet-200/val/images/val_3.JPEG" in message
     assert list((cache / "arrays").iterdir()) == []  # no cache, complete or not
+
+
+def test_skip_bad_images_leaves_them_out_and_counts_them(tmp_path):
+    root = make_tiny(tmp_path / "data")
+    (root / "val" / "images" / "val_3.JPEG").write_bytes(b"this is no image")
+    dataset = sources.load(sources.TINY_IMAGENET, 32, data_dir=root, cache_dir=tmp_path / "cache",
+                           skip_bad_images=True)
+    assert len(dataset.val_labels) == 5 and len(dataset.train_labels) == 4 * len(FAKE_WNIDS)
+    skipped = json.loads((Path(dataset.val_images.filename).parent / "skipped.json").read_text())
+    assert len(skipped) == 1 and "val/images/val_3.JPEG" in skipped[0]
+
+
+@pytest.mark.parametrize("damage", ["no train images", "no train folder", "unknown val wnid", "no val image"])
+def test_a_class_without_images_or_an_unknown_label_is_named(tmp_path, damage):
+    root = make_tiny(tmp_path / "data")
+    wnid = FAKE_WNIDS[1]
+    if damage == "no train images":
+        for image in (root / "train" / wnid / "images").iterdir():
+            image.unlink()
+    elif damage == "no train folder":
+        shutil.rmtree(root / "train" / wnid)
+    annotations = root / "val" / "val_annotations.txt"
+    if damage == "unknown val wnid":
+        annotations.write_text(annotations.read_text().replace(f"val_0.JPEG\t{FAKE_WNIDS[0]}", "val_0.JPEG\tn99999999"))
+    if damage == "no val image":
+        lines = annotations.read_text().splitlines(keepends=True)
+        for line in lines:
+            if f"\t{wnid}\t" in line:
+                (root / "val" / "images" / line.split("\t")[0]).unlink()
+        annotations.write_text("".join(line for line in lines if f"\t{wnid}\t" not in line))
+    with pytest.raises(sources.CorruptDataError) as caught:
+        sources.load(sources.TINY_IMAGENET, 32, data_dir=root, cache_dir=tmp_path / "cache")
+    message = str(caught.value)
+    if damage == "unknown val wnid":
+        assert "val/images/val_0.JPEG" in message and "n99999999" in message
+    else:
+        assert wnid in message and ("no train image" if "train" in damage else "no val image") in message
+
+
+def test_a_folder_changed_after_decoding_is_decoded_again(tmp_path):
+    """Replacing, adding or deleting an image of a decoded folder gives the new arrays."""
+    root = make_tiny(tmp_path / "data")
+    cache = tmp_path / "cache"
+    first = sources.load(sources.TINY_IMAGENET, 32, data_dir=root, cache_dir=cache)
+    image = root / "train" / FAKE_WNIDS[0] / "images" / f"{FAKE_WNIDS[0]}_0.JPEG"
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(image)
+    changed = sources.load(sources.TINY_IMAGENET, 32, data_dir=root, cache_dir=cache)
+    assert not np.array_equal(first.train_images[0], changed.train_images[0])
+    assert changed.train_images[0].max() == 0
+    image.unlink()
+    fewer = sources.load(sources.TINY_IMAGENET, 32, data_dir=root, cache_dir=cache)
+    assert len(fewer.train_labels) == len(first.train_labels) - 1
+
+
+def test_an_archive_changed_in_place_is_decoded_again(tmp_path):
+    root = make_tiny(tmp_path / "data")
+    cache = tmp_path / "cache"
+    zipped = archive(root, "zip")
+    first = sources.load(sources.TINY_IMAGENET, 32, data_dir=zipped, cache_dir=cache)
+    (root / "val" / "images" / "val_0.JPEG").unlink()
+    annotations = root / "val" / "val_annotations.txt"
+    annotations.write_text("".join(annotations.read_text().splitlines(keepends=True)[1:]))
+    os.replace(archive(root, "zip"), zipped)
+    again = sources.load(sources.TINY_IMAGENET, 32, data_dir=zipped, cache_dir=cache)
+    assert len(again.val_labels) == len(first.val_labels) - 1
 
 
 def test_bad_size_is_refused_before_any_work(tmp_path):

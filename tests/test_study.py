@@ -188,14 +188,17 @@ def test_runner_killed_mid_cell_then_rerun_finishes_each_cell_once(tmp_path, dat
     assert (study / "cells" / "r0-baseA.ipynb").stat().st_mtime_ns == first  # not run again
 
 
-def test_failed_cells_do_not_stop_the_others(tmp_path, data_cache, tiny_imagenet):
+def test_one_systemic_error_is_reported_once(tmp_path, data_cache, tiny_imagenet):
+    """Both bases diverge with the same error: it is printed once, naming the cells it stopped,
+    and the cell that needs them is reported as not run."""
     params = params_file(tmp_path, treatments=["AnB"], reduced_images_per_class=[], lr=1e12,
                          study="diverges")
     run = cli(params, "--results", tmp_path, cache=data_cache)
     assert run.returncode == 1
-    assert "3 failed" in run.stdout
-    for cell in ("r0-baseA", "r0-baseB"):  # both bases ran, each failing loudly on its NaN loss
-        assert str(tmp_path / "diverges" / "cells" / f"{cell}.ipynb") in run.stdout
+    assert "3 of 3 cells failed or did not run" in run.stdout
+    assert run.stdout.count("FloatingPointError") == 1
+    assert "2 cells: FloatingPointError" in run.stdout and "r0-baseA, r0-baseB" in run.stdout
+    for cell in ("r0-baseA", "r0-baseB"):  # both bases ran, each failing loudly
         assert "FloatingPointError" in (tmp_path / "diverges" / "cells" / f"{cell}.ipynb").read_text()
     assert "r0-A2B: not run: r0-baseA failed" in run.stdout
 

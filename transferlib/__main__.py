@@ -4,7 +4,8 @@ import argparse
 import sys
 
 from .driver.params import ParamsError
-from .sources import DataNotFoundError
+from .driver.study import StudyBusy
+from .sources import CorruptDataError, DataNotFoundError
 
 
 def main(argv=None):
@@ -25,6 +26,8 @@ def main(argv=None):
     summary = commands.add_parser("summary", help="redraw a study's summary, figures and HTML from "
                                                   "its results.csv (no training, no data)")
     summary.add_argument("study_dir", help="a study's folder, e.g. results/quick")
+    for command in (run, summary):
+        command.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
     from .driver import runner, studies
     try:
@@ -37,9 +40,25 @@ def main(argv=None):
             parser.error("--workers must be at least 1")
         return runner.run(studies.find(args.params), results_dir=args.results, executor=args.executor,
                           workers=args.workers, address=args.address, dry_run=args.dry_run)
-    except (ParamsError, DataNotFoundError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("stopped: the running cells were ended; run the same command to go on "
+              "(done cells are kept)", file=sys.stderr)
+        return 130
+    except (ParamsError, DataNotFoundError, CorruptDataError, StudyBusy, OSError) as e:
+        if getattr(args, "debug", False):
+            raise
+        print(f"error: {_message(e)}", file=sys.stderr)
         return 2
+
+
+def _message(error):
+    """One message for an error a user can fix; file-system errors name the path and the fix."""
+    if isinstance(error, PermissionError):
+        return (f"cannot write or read {error.filename}: permission denied. Choose a folder you "
+                "can write with --results DIR (or results_dir in the params file)")
+    if isinstance(error, OSError) and not isinstance(error, FileNotFoundError) and error.filename:
+        return f"{error.filename}: {error.strerror}"
+    return str(error)
 
 
 if __name__ == "__main__":

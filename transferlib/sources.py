@@ -17,6 +17,7 @@ wnids), whatever its own label order, so a split means the same classes at every
 """
 
 import dataclasses
+import fcntl
 import hashlib
 import http.client
 import json
@@ -35,6 +36,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
+
+from .atomic import write_text_atomic
 
 TINY_IMAGENET = "tiny_imagenet"
 FOLDER = "tiny-imagenet-200"
@@ -93,7 +96,34 @@ def stored_size(image_size):
 
 def cache_root(cache_dir=None):
     """The cache folder: `cache_dir`, else $TRANSFER_CACHE_DIR, else ~/.cache/transferlib."""
-    return Path(cache_dir or os.environ.get("TRANSFER_CACHE_DIR") or "~/.cache/transferlib").expanduser()
+    return Path(cache_dir or env_path("TRANSFER_CACHE_DIR") or "~/.cache/transferlib").expanduser().absolute()
+
+
+def env_path(variable):
+    """The absolute path that environment ``variable`` names, or None where it is unset.
+
+    A relative path is taken relative to the working folder, or where nothing is there but
+    something is relative to $PWD, to $PWD: the folder the command was typed in, which a
+    notebook's kernel (working in the notebook's folder) inherits from its Jupyter server.
+    """
+    value = os.environ.get(variable)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return path
+    here = Path.cwd() / path
+    typed_in = Path(os.environ.get("PWD") or Path.cwd()) / path
+    return (typed_in if not here.exists() and typed_in.exists() else here).resolve()
+
+
+def absolute_env(variables=("TRANSFER_DATA_DIR", "TRANSFER_CACHE_DIR")):
+    """Make ``variables`` absolute in this process's environment (see ``env_path``), so that
+    processes started from it (kernels, Ray workers) read the same folders whatever their
+    working folder."""
+    for variable in variables:
+        if path := env_path(variable):
+            os.environ[variable] = str(path)
 
 
 def class_names(name, data_dir=None, cache_dir=None, download=True):
@@ -113,8 +143,23 @@ def class_names(name, data_dir=None, cache_dir=None, download=True):
     raise CorruptDataError(f"{source} has no {FOLDER}/wnids.txt: is it Tiny ImageNet in its official layout?")
 
 
-def load(name, size, data_dir=None, cache_dir=None, download=True):
+def published_classes(name):
+    """The class ids of dataset ``name`` known without its data (for planning a study before
+    getting it), or None: Tiny ImageNet's 200 wnids, ImageNet's 1000 in tfds's order."""
+    if name == TINY_IMAGENET:
+        import importlib.resources
+        return importlib.resources.files("transferlib").joinpath(
+            "resources", "tiny_imagenet_wnids.txt").read_text().split()
+    if _is_imagenet(name):
+        return imagenet_classes()
+    return None
+
+
+def load(name, size, data_dir=None, cache_dir=None, download=True, skip_bad_images=False):
     """Dataset `name` with its images resized to `size` x `size`, decoded once and then cached.
+
+    An image that cannot be decoded is an error naming it; with ``skip_bad_images`` it is left
+    out and counted (in the cache's ``skipped.json``) instead.
 
     Tiny ImageNet's splits are stored in label order, then file number order; a tfds dataset's in
     tfds's order, its validation split being "validation" where there is one, else "test".
@@ -123,8 +168,9 @@ def load(name, size, data_dir=None, cache_dir=None, download=True):
         raise ValueError(f"size must be a positive int (pixels per side), got {size!r}")
     if name == TINY_IMAGENET:
         source = locate(data_dir, cache_dir, download)
-        key = _key(source.resolve(), *_stamp(source))
-        return _cached(name, size, key, cache_dir, lambda out: _decode_tiny(source, size, out))
+        key = _key(*_stamp(source, cache_dir), *(["skip bad images"] if skip_bad_images else []))
+        return _cached(name, size, key, cache_dir,
+                       lambda out: _decode_tiny(source, size, out, skip_bad_images))
     builder = _tfds_builder(name, data_dir, download)
     if name in STREAMED:
         return Records(name, tuple(_classes(builder)), builder, tuple(_label_names(builder)))
@@ -158,30 +204,34 @@ def canonical_labels(builder):
 def locate(data_dir=None, cache_dir=None, download=True):
     """Path of the Tiny ImageNet source (folder or archive), downloading the official zip if needed.
 
-    Looks in `data_dir`, $TRANSFER_DATA_DIR and the cache, in that order; each may hold the
-    `tiny-imagenet-200/` folder or one of ARCHIVES, or be such a folder or archive itself.
+    Where `data_dir` or else $TRANSFER_DATA_DIR is set, the data must be there (the folder
+    `tiny-imagenet-200/` or one of ARCHIVES in it, or it such a folder or archive itself): an
+    error names it otherwise, with no fall-back elsewhere and no download. With neither set,
+    the cache is looked in, and the official zip downloaded into it where absent.
     """
-    places = [
-        ("data_dir argument", data_dir),
-        ("$TRANSFER_DATA_DIR", os.environ.get("TRANSFER_DATA_DIR")),
-        ("cache", cache_root(cache_dir)),
-    ]
-    for _, place in places:
-        if place and (found := _found_in(Path(place).expanduser())):
-            return found
-    if download:
-        try:
-            return fetch(URL, cache_root(cache_dir), CHECKSUM, SIZE)
-        except (OSError, http.client.HTTPException) as error:
-            attempt = f"Downloading {URL} failed: {error}"
-    else:
-        attempt = f"Not downloaded from {URL} (download=False)."
-    looked = "\n".join(f"  {label}: {place or 'not set'}" for label, place in places)
-    raise DataNotFoundError(
-        f"Tiny ImageNet not found: looked for {FOLDER}/, {ARCHIVES[0]} or {ARCHIVES[1]} in\n{looked}\n{attempt}\n"
-        f"To fix: download {URL} (or get the 32 px archive) into one of these folders, "
-        f"or set TRANSFER_DATA_DIR (or pass data_dir) to the folder or archive holding it."
-    )
+    for label, place in (("data_dir", data_dir), ("$TRANSFER_DATA_DIR", env_path("TRANSFER_DATA_DIR"))):
+        if place:
+            place = Path(place).expanduser().absolute()
+            if found := _found_in(place):
+                return found
+            raise DataNotFoundError(
+                f"Tiny ImageNet not found in {place} ({label}): expected {FOLDER}/ (with wnids.txt), "
+                f"{ARCHIVES[0]} or {ARCHIVES[1]} there, or {label} naming one of them.\n"
+                f"To fix: point {label} at the folder or archive that holds Tiny ImageNet, or unset "
+                f"it to use the cache ({cache_root(cache_dir)}) and download {URL} there.")
+    cache = cache_root(cache_dir)
+    if found := _found_in(cache):
+        return found
+    if not download:
+        raise DataNotFoundError(f"Tiny ImageNet not found in the cache {cache} and not downloaded "
+                                "(download=False); set TRANSFER_DATA_DIR to the folder holding it.")
+    try:
+        return fetch(URL, cache, CHECKSUM, SIZE)
+    except (OSError, http.client.HTTPException) as error:
+        raise DataNotFoundError(
+            f"Tiny ImageNet is not in the cache {cache} and downloading {URL} failed: {error}\n"
+            f"To fix: download it (or get the 32 px archive) into {cache}, or set "
+            "TRANSFER_DATA_DIR (or data_dir) to the folder or archive holding it.") from None
 
 
 def fetch(url, dest_dir, checksum, size=None):
@@ -229,10 +279,26 @@ def _found_in(place):
     return next((c for c in candidates if (c / "wnids.txt").is_file() or c.is_file()), None)
 
 
-def _stamp(source):
-    """Size and mtime of the files whose change means a different dataset (a folder: its label files)."""
-    files = [source / "wnids.txt", source / "val" / "val_annotations.txt"] if source.is_dir() else [source]
-    return [(f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.exists()]
+def _stamp(source, cache_dir=None):
+    """What identifies the dataset's content: for a folder every file's name, size and
+    modification time; for an archive the sha256 of its bytes (remembered per path, size and
+    mtime, so it is computed once per archive)."""
+    if source.is_dir():
+        listing = sorted((p.relative_to(source).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                         for p in source.rglob("*") if p.is_file())
+        return [hashlib.sha256(json.dumps(listing).encode()).hexdigest()]
+    stat = source.stat()
+    memo = cache_root(cache_dir) / "archive-hashes.json"
+    known = json.loads(memo.read_text()) if memo.is_file() else {}
+    key = f"{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    if key not in known:
+        digest = hashlib.sha256()
+        with open(source, "rb") as f:
+            while chunk := f.read(1 << 22):
+                digest.update(chunk)
+        known[key] = digest.hexdigest()
+        write_text_atomic(memo, json.dumps(known, indent=0))
+    return [known[key]]
 
 
 def _key(*parts):
@@ -245,16 +311,20 @@ def _cached(name, size, key, cache_dir, build):
     final = arrays / f"{name}-{size}px-{key}"
     if not final.is_dir():
         arrays.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=arrays))
+        lock = os.open(arrays, os.O_RDONLY)
         try:
-            build(work)
-            try:
-                work.rename(final)
-            except OSError:  # another process finished the same cache first
-                if not final.is_dir():
-                    raise
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one decode at a time; the others then find it done
+            for stale in arrays.glob(".*.tmp"):  # left by a decode that was killed
+                shutil.rmtree(stale, ignore_errors=True)
+            if not final.is_dir():
+                work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=arrays))
+                try:
+                    build(work)
+                    work.rename(final)
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            os.close(lock)
     classes = tuple(json.loads((final / "classes.json").read_text()))
     arrays_of = {a: np.load(final / f"{a}.npy", mmap_mode="r") for a in _ARRAYS}
     return Dataset(name=name, classes=classes, **arrays_of)
@@ -313,7 +383,7 @@ def _natural(name):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-def _decode_tiny(source, size, out):
+def _decode_tiny(source, size, out, skip_bad_images=False):
     """Decode Tiny ImageNet's train and val images into `out`, in label order."""
     texts, paths, unreadable = {}, [], []
     with open(out / "decoded.u8", "wb") as decoded:
@@ -329,8 +399,11 @@ def _decode_tiny(source, size, out):
                 continue
             decoded.write(pixels.tobytes())
             paths.append(path)
-    if unreadable:
-        raise CorruptDataError(f"{len(unreadable)} unreadable image(s) in {source}:\n  " + "\n  ".join(unreadable))
+    if unreadable and not skip_bad_images:
+        raise CorruptDataError(f"{len(unreadable)} unreadable image(s) in {source}:\n  " + "\n  ".join(unreadable)
+                               + "\nTo fix: replace or delete them, or set skip_bad_images: true in the "
+                                 "params to leave them out.")
+    (out / "skipped.json").write_text(json.dumps(unreadable))
     missing = [f"{FOLDER}/{t}" for t in ("wnids.txt", "val/val_annotations.txt") if t not in texts]
     if missing or not paths:
         absent = ", ".join(missing) or "images"
@@ -339,12 +412,24 @@ def _decode_tiny(source, size, out):
     label_of = {wnid: i for i, wnid in enumerate(classes)}
     val_wnid = dict(line.split("\t")[:2] for line in texts["val/val_annotations.txt"].splitlines() if "\t" in line)
     wnids = [p.split("/")[1] if p.startswith("train/") else val_wnid.get(p.rpartition("/")[2]) for p in paths]
-    unlabelled = [f"{FOLDER}/{p}" for p, w in zip(paths, wnids) if w not in label_of]
+    unlabelled = [f"{FOLDER}/{p} (class {w or 'not in val_annotations.txt'})"
+                  for p, w in zip(paths, wnids) if w not in label_of]
     if unlabelled:
         raise CorruptDataError(
-            f"{len(unlabelled)} image(s) in {source} have no class of wnids.txt "
-            f"(train folder or val/val_annotations.txt): {unlabelled}"
+            f"{len(unlabelled)} image(s) in {source} have no class of {FOLDER}/wnids.txt "
+            f"(their train folder or their line of val/val_annotations.txt): "
+            f"{', '.join(unlabelled[:5])}{' ...' if len(unlabelled) > 5 else ''}. "
+            "To fix: add the class to wnids.txt, or correct or remove those images."
         )
+    for split in ("train", "val"):
+        present = {w for p, w in zip(paths, wnids) if p.startswith(split + "/")}
+        empty = [w for w in classes if w not in present]
+        if empty:
+            where = f"{FOLDER}/train/<wnid>/images/" if split == "train" else f"{FOLDER}/val/val_annotations.txt"
+            raise CorruptDataError(
+                f"{source}: {len(empty)} class(es) of wnids.txt have no {split} image "
+                f"({where}): {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}. To fix: restore "
+                "their images, or remove them from wnids.txt.")
     images = np.memmap(out / "decoded.u8", np.uint8, "r", shape=(len(paths), size, size, 3))
     for split in ("train", "val"):
         order = sorted(

@@ -20,9 +20,13 @@ class OneDevice:
         return contextlib.nullcontext()
 
 
-def setup(*, precision="float32", memory_growth=False, distribute=False, batch_size=None):
+def setup(*, seed=None, precision="float32", memory_growth=False, distribute=False, batch_size=None):
     """The tf.distribute strategy to build and train in, after setting the global options.
 
+    ``seed``: seeds Python, numpy and the backend, and under TensorFlow turns op determinism on,
+    so that a cell run twice with the same parameters on a CPU gives the same network bit for
+    bit (on a GPU, TensorFlow's deterministic kernels are used where they exist; some ops then
+    refuse to run or run slower: see the README).
     ``precision``: the Keras dtype policy; the mixed ones compute in bfloat16 / float16 and keep
     float32 weights (float16 with loss scaling, which ``keras.Model.compile`` adds).
     ``memory_growth``: GPUs take memory as needed rather than all at once, so that several
@@ -34,6 +38,8 @@ def setup(*, precision="float32", memory_growth=False, distribute=False, batch_s
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     keras.mixed_precision.set_dtype_policy(precision)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     if keras.backend.backend() != "tensorflow":
         if distribute:
             raise ValueError(f"distribute uses tf.distribute; it needs KERAS_BACKEND=tensorflow, "
@@ -43,6 +49,8 @@ def setup(*, precision="float32", memory_growth=False, distribute=False, batch_s
         return OneDevice()
     import tensorflow as tf
 
+    if seed is not None:
+        tf.config.experimental.enable_op_determinism()
     gpus = tf.config.list_physical_devices("GPU")
     if memory_growth:
         for gpu in gpus:

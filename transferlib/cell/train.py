@@ -64,19 +64,30 @@ class TrainResult:
         return asdict(self)
 
 
+DIVERGED = 1e3  # a cross-entropy above this (e^-1000 on the true class) has diverged
+
+
 class _EpochLog(keras.callbacks.Callback):
-    """Prints one line per epoch, stops and fails loudly on a NaN loss."""
+    """Prints one line per epoch; stops and fails loudly where the loss is not finite or has
+    diverged, at every batch and at every epoch's end (a one-batch epoch included)."""
 
     def __init__(self, rounds, print_fn, steps_per_round=None):
         super().__init__()
         self.rounds, self.print_fn, self.steps_per_round = rounds, print_fn, steps_per_round
 
+    @staticmethod
+    def _check(logs, where):
+        for key in ("loss", "val_loss"):
+            value = (logs or {}).get(key)
+            if value is not None and not (math.isfinite(value) and value < DIVERGED):
+                raise FloatingPointError(f"{key} became {value:.4g} {where}: training diverged; "
+                                         "lower the learning rate or check the inputs")
+
     def on_train_batch_end(self, batch, logs=None):
-        if logs and not math.isfinite(logs.get("loss", 0.0)):
-            raise FloatingPointError(f"training loss became {logs['loss']} at batch {batch}: "
-                                     "lower the learning rate or check the inputs")
+        self._check(logs, f"at batch {batch}")
 
     def on_epoch_end(self, epoch, logs=None):
+        self._check(logs, f"in epoch {epoch + 1}")
         if self.print_fn:
             where = (f"iteration {(epoch + 1) * self.steps_per_round}/{self.rounds * self.steps_per_round}"
                      if self.steps_per_round else f"epoch {epoch + 1}/{self.rounds}")

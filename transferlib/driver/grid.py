@@ -75,7 +75,8 @@ def expand(params, class_names=None):
 
 def dataset_classes(params, download=True):
     """The dataset's class ids (``sources.class_names``; a dataset not yet there is downloaded
-    where ``download``), or ParamsError naming the key whose data cannot be found."""
+    where ``download``, else its published class list is used where it has one), or ParamsError
+    naming the key whose data cannot be found."""
     if params.data_dir is not None and not Path(params.data_dir).exists():
         raise ParamsError(params.source, [f"data_dir: {params.data_dir} does not exist; give the "
                                           "folder (or archive) that holds the dataset, or null"])
@@ -84,6 +85,8 @@ def dataset_classes(params, download=True):
     except sources.CorruptDataError:
         raise
     except sources.DataNotFoundError as e:
+        if not download and (published := sources.published_classes(params.dataset)):
+            return list(published)
         raise ParamsError(params.source, [f"dataset: {e}"]) from None
     except ValueError as e:  # tfds knows no such dataset, or it is not for classification
         hint = re.search(r"Did you mean: .*", str(e))
@@ -135,6 +138,11 @@ def halves(params, class_names):
                                 f"classes: none of the study's {len(classes)} classes is {group}; "
                                 "choose classes of both groups or drop this split")
         out["mmn"] = {"A": a, "B": b}
+    for split, members in out.items():
+        small = [f"{h} ({len(members[h])})" for h in "AB" if 0 < len(members[h]) < 2]
+        if small:
+            problems.append(f"classes: split {split} leaves half {' and '.join(small)} with fewer than 2 "
+                            f"classes, and a classifier needs at least 2: give at least 4 classes")
     if problems:
         raise ParamsError(params.source, problems)
     return out

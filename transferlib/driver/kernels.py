@@ -2,14 +2,19 @@
 imported. A ``KernelPool`` starts each next kernel while the current cell trains, so that a
 cell's notebook, still in a kernel of its own, starts at once.
 
+Kernels are jupyter_client's ``AsyncKernelManager``: nbclient then waits for output and for the
+kernel's life side by side, so a kernel killed mid-cell (a signal, the out-of-memory killer)
+fails its cell within a second or two instead of leaving the runner waiting for ever.
 Kernel starts on one machine are spaced apart (a lock file shared by threads and processes,
 Ray workers included), which avoids the port races of parallel kernel launches. Kernels die
 with the process that started them (ipykernel polls its parent).
 """
 
+import asyncio
 import fcntl
 import os
 import queue
+import signal
 import subprocess
 import tempfile
 import threading
@@ -17,11 +22,15 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
 
 LAUNCH_GAP = 2.0  # seconds between kernel starts on a machine
 
 WARM_UP = "import keras, matplotlib.pyplot\nfrom transferlib.cell import devices, figures, models, steps, train, transfer"
+
+
+class KernelDied(RuntimeError):
+    """A cell's kernel died while it ran (killed by a signal, the out-of-memory killer...)."""
 
 
 @contextmanager
@@ -37,49 +46,85 @@ def _start_slot():
 
 
 def start(cwd, env=None, kernel_name="python3"):
-    """A started, warmed kernel (a KernelManager: the caller shuts it down) working in ``cwd``."""
-    km = KernelManager(kernel_name=kernel_name)
-    with _start_slot():
-        # The kernel's own stdout/stderr (TensorFlow's C++ log lines) stay out of the runner's
-        # terminal; what the notebook prints reaches the notebook through the kernel protocol.
-        km.start_kernel(cwd=str(cwd), env=env or dict(os.environ), stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL)
-    client = km.client()
-    client.start_channels()
+    """A started, warmed kernel (an AsyncKernelManager: the caller shuts it down with
+    ``shutdown``) working in ``cwd``."""
+    km = AsyncKernelManager(kernel_name=kernel_name)
+
+    async def boot():
+        with _start_slot():
+            # The kernel's own stdout/stderr (TensorFlow's C++ log lines) stay out of the
+            # runner's terminal; what the notebook prints reaches it through the kernel protocol.
+            await km.start_kernel(cwd=str(cwd), env=env or dict(os.environ),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = km.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=120)
+            reply = await client.execute_interactive(WARM_UP, silent=True, timeout=300,
+                                                     output_hook=lambda msg: None)
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"warming a kernel failed: {reply['content'].get('evalue')}")
+        finally:
+            client.stop_channels()
+
     try:
-        client.wait_for_ready(timeout=120)
-        reply = client.execute_interactive(WARM_UP, silent=True, timeout=300,
-                                           output_hook=lambda msg: None)  # import warnings: not the runner's
-        if reply["content"]["status"] != "ok":
-            raise RuntimeError(f"warming a kernel failed: {reply['content'].get('evalue')}")
+        asyncio.run(boot())
     except BaseException:
-        km.shutdown_kernel(now=True)
+        shutdown(km)
         raise
-    finally:
-        client.stop_channels()
     return km
+
+
+def shutdown(km):
+    """End the kernel ``km`` now (a kernel already dead is fine)."""
+    try:
+        asyncio.run(km.shutdown_kernel(now=True))
+    except Exception:
+        process = getattr(km.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+
+
+def death(km):
+    """Why the kernel ``km`` is dead, in words ("killed by signal 9 (SIGKILL)"), or None if alive."""
+    process = getattr(km.provisioner, "process", None)
+    code = process.poll() if process is not None else None
+    if code is None:
+        return None
+    if code < 0:
+        name = signal.Signals(-code).name
+        return (f"killed by signal {-code} ({name}"
+                + (", as the out-of-memory killer does)" if name == "SIGKILL" else ")"))
+    return f"exited with status {code}"
 
 
 def execute(source, output, parameters, km):
     """Execute notebook ``source`` with ``parameters`` into ``output`` (papermill) on the kernel
-    ``km``, then shut the kernel down. A cell's error raises RuntimeError("Name: message")."""
+    ``km``, then shut the kernel down. A cell's error raises RuntimeError("Name: message"); a
+    kernel that dies raises ``KernelDied`` naming how it died and the notebook."""
     import papermill
+    from nbclient.exceptions import DeadKernelError
 
     try:
         papermill.execute_notebook(str(source), str(output), parameters=parameters, km=km,
                                    kernel_name=km.kernel_name, progress_bar=False)
     except papermill.PapermillExecutionError as error:
         raise RuntimeError(f"{error.ename}: {error.evalue}") from None
+    except DeadKernelError:
+        raise KernelDied(f"its kernel died ({death(km) or 'unknown cause'}) while running "
+                         f"{output}") from None
     finally:
-        km.shutdown_kernel(now=True)
+        shutdown(km)
 
 
 class KernelPool:
-    """``spares`` kernels kept started and warmed in ``cwd``; ``take()`` hands one out."""
+    """``spares`` kernels kept started and warmed in ``cwd``; ``take()`` hands one out.
+    ``kill_running()`` ends every kernel handed out and not yet shut down (on Ctrl-C)."""
 
     def __init__(self, spares, cwd, env=None, kernel_name="python3"):
         self.cwd, self.env, self.kernel_name = cwd, env, kernel_name
         self.ready, self.orders = queue.Queue(), queue.Queue()
+        self.handed_out = []
         self.starter = threading.Thread(target=self._serve, daemon=True)
         self.starter.start()
         for _ in range(spares):
@@ -93,12 +138,19 @@ class KernelPool:
                 self.ready.put(error)
 
     def take(self):
-        """A warm KernelManager (the caller shuts it down); the next one starts warming."""
+        """A warm kernel (the caller shuts it down); the next one starts warming."""
         self.orders.put(True)
         km = self.ready.get()
         if isinstance(km, Exception):
             raise km
+        self.handed_out.append(km)
         return km
+
+    def kill_running(self):
+        for km in self.handed_out:
+            process = getattr(km.provisioner, "process", None)
+            if process is not None and process.poll() is None:
+                process.kill()
 
     def close(self):
         """Stop warming and shut down the kernels not taken."""
@@ -109,4 +161,4 @@ class KernelPool:
         while not self.ready.empty():
             km = self.ready.get()
             if not isinstance(km, Exception):
-                km.shutdown_kernel(now=True)
+                shutdown(km)

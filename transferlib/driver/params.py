@@ -7,6 +7,7 @@ Checks that need the dataset's class list (class ids, empty halves) happen in ``
 """
 
 import difflib
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -30,7 +31,9 @@ class Params:
 
     study: str = "study"            # results subfolder; load_params defaults it to the file's stem
     dataset: str                    # "tiny_imagenet" or a tfds name such as "cifar100"
-    data_dir: str | None = None     # None: env TRANSFER_DATA_DIR, then the cache (see sources)
+    data_dir: str | None = None     # None: env TRANSFER_DATA_DIR, then the cache (see sources);
+    #                                 relative: to the working folder of the command
+    skip_bad_images: bool = False   # leave out (and count) images that cannot be decoded
     image_size: int = 32            # one of IMAGE_SIZES
     width: float = 1.0              # scales the filter / unit counts of the network
     classes: str | int | tuple = "all"  # "all", a count (seeded sample), or class ids
@@ -69,9 +72,9 @@ class Params:
     source: str = field(default="<dict>", compare=False, repr=False)  # where it was read
 
     @classmethod
-    def from_dict(cls, d, source="<dict>", base_dir=None):
-        """Validated Params from a mapping; relative ``data_dir`` is resolved against ``base_dir``
-        (default: the working directory)."""
+    def from_dict(cls, d, source="<dict>"):
+        """Validated Params from a mapping; a relative ``data_dir`` is made absolute against the
+        working folder (where the command runs, not where a cell's kernel works)."""
         if not isinstance(d, dict):
             raise ParamsError(source, [f"expected `key: value` lines, got {type(d).__name__}"])
         known = [f.name for f in fields(cls) if f.name != "source"]
@@ -96,7 +99,7 @@ class Params:
             raise ParamsError(source, problems)
         if values.get("data_dir") is not None:
             path = Path(values["data_dir"]).expanduser()
-            values["data_dir"] = str(Path(base_dir or Path.cwd()).joinpath(path).resolve())
+            values["data_dir"] = str(path.absolute().resolve())
         return cls(**values, source=source)
 
     def to_dict(self):
@@ -135,7 +138,7 @@ def load_params(path):
     d = {} if d is None else d
     if isinstance(d, dict):
         d = {"study": path.stem, **d}
-    return Params.from_dict(d, source=str(path), base_dir=path.parent)
+    return Params.from_dict(d, source=str(path))
 
 
 class _Loader(yaml.SafeLoader):
@@ -185,7 +188,8 @@ def _integer(ok, want):
 
 
 def _real(ok, want):
-    return _checker(want, lambda v: (_is_int(v) or isinstance(v, float)) and ok(v), float)
+    """A finite number (inf and nan are refused) that ``ok`` accepts, as a float."""
+    return _checker(want, lambda v: (_is_int(v) or isinstance(v, float)) and math.isfinite(v) and ok(v), float)
 
 
 def _text(want, pattern=r".+"):
@@ -303,6 +307,7 @@ _CHECKS = {
     "distribute": _checker("true or false", lambda v: isinstance(v, bool)),
     "memory_growth": _checker("true or false", lambda v: isinstance(v, bool)),
     "checkpoint": _checker("true or false", lambda v: isinstance(v, bool)),
+    "skip_bad_images": _checker("true or false", lambda v: isinstance(v, bool)),
     "results_dir": _text("a folder path or a URL such as file:///shared/results"),
     "executor": _one_of(EXECUTORS),
     "ray_address": _either(_checker("null", lambda v: v is None),

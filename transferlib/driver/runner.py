@@ -16,7 +16,7 @@ from .. import layout, sources
 from ..atomic import write_text_atomic
 from . import executors, grid, kernels
 from .params import ParamsError
-from .study import load_study
+from .study import load_study, runner_lock
 
 CELL_OVERHEAD = 2.0  # seconds per cell beside training (papermill, data, model, saving), measured
 _A_PRIORI_RATE = {32: 1000.0, 64: 250.0, 227: 20.0}  # img/s on 2 CPU cores, for --dry-run only
@@ -49,44 +49,66 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
     """Run a study's cells not yet done, then its summary. Returns the process exit code.
 
     ``executor`` ("local" or "ray") and ``address`` (Ray's) default to the params' values;
-    ``workers`` (cells at once) is the local executor's.
+    ``workers`` (cells at once) is the local executor's. A dry run lists the cells and an
+    estimate and writes, creates and downloads nothing.
     """
-    study = load_study(params_path, results_dir)
+    sources.absolute_env()  # kernels and Ray workers, working elsewhere, read the same folders
+    study = load_study(params_path, results_dir, download=not dry_run)
     execute = _executor(study, executor or study.params.executor, workers,
                         address or study.params.ray_address)
-    done = study.done_cells()
+    problems = {}
+    done = study.done_cells(problems)
     todo = [c for c in study.cells if c.id not in done]
     if dry_run:
         out(grid.describe(study.cells))
         out(f"\n{study.root}: {len(done)} of {len(study.cells)} cells done"
             + (f" ({', '.join(sorted(done))})" if done else ""))
+        for cell_id, why in problems.items():
+            out(f"  {cell_id} will rerun: {why}")
         out(f"to run: {len(todo)} cells, about {estimate_seconds(study, todo, done) / 60:.0f} min "
             f"with 1 worker")
         return 0
-    study.sync_table(done)
-    write_text_atomic(study.driver_dir / layout.PARAMS,
-                      yaml.safe_dump(study.params.to_dict(), sort_keys=False))
-    write_text_atomic(study.driver_dir / layout.HALVES, json.dumps(study.halves, indent=1))
-    if todo:
-        # Decode the dataset once, here, so that cells (and parallel workers) start warm.
-        sources.load(study.params.dataset, sources.stored_size(study.params.image_size),
-                     data_dir=study.params.data_dir)
-    bar = tqdm(total=len(study.cells), initial=len(study.cells) - len(todo), unit="cell",
-               desc=study.params.study, dynamic_ncols=True)
-    failed = execute(study, todo, bar)
-    bar.close()
-    if summary and study.table.exists() and _summary_is_stale(study):
-        try:
-            run_summary(study)
-        except Exception as e:  # the cells' results stand; report the summary's failure
-            failed["summary"] = (study.driver_dir / layout.SUMMARY, str(e))
+    with runner_lock(study.driver_dir):
+        for cell_id, why in problems.items():
+            out(f"{cell_id} reruns: {why}")
+        study.sync_table(done)
+        write_text_atomic(study.driver_dir / layout.PARAMS,
+                          yaml.safe_dump(study.params.to_dict(), sort_keys=False))
+        write_text_atomic(study.driver_dir / layout.HALVES, json.dumps(study.halves, indent=1))
+        if todo:
+            # The same lookup and decode a cell runs, once, here: a study that cannot find or
+            # read its data stops before any cell, and cells (and parallel workers) start warm.
+            sources.load(study.params.dataset, sources.stored_size(study.params.image_size),
+                         data_dir=study.params.data_dir, skip_bad_images=study.params.skip_bad_images)
+        bar = tqdm(total=len(study.cells), initial=len(study.cells) - len(todo), unit="cell",
+                   desc=study.params.study, dynamic_ncols=True)
+        failed = execute(study, todo, bar)
+        bar.close()
+        if summary and study.table.exists() and _summary_is_stale(study):
+            try:
+                run_summary(study)
+            except Exception as e:  # the cells' results stand; report the summary's failure
+                failed["summary"] = (study.driver_dir / layout.SUMMARY, str(e))
     if failed:
-        out(f"{len(failed)} failed:")
-        for cell_id, (notebook, error) in failed.items():
-            out(f"  {cell_id}: {error}\n    see {notebook}")
+        _report(failed, study, out)
         return 1
     out(f"done: {study.root}")
     return 0
+
+
+def _report(failed, study, out):
+    """The failed cells, identical errors grouped: each error once, with the cells it stopped."""
+    groups = {}
+    for cell_id, (notebook, error) in failed.items():
+        groups.setdefault(error, []).append((cell_id, notebook))
+    out(f"{len(failed)} of {len(study.cells)} cells failed or did not run:")
+    for error, cells in groups.items():
+        if len(cells) == 1:
+            cell_id, notebook = cells[0]
+            out(f"  {cell_id}: {error}\n    see {notebook}")
+        else:
+            out(f"  {len(cells)} cells: {error}\n    {', '.join(c for c, _ in cells)}"
+                f"\n    see {Path(str(cells[0][1])).parent}")
 
 
 def _executor(study, name, workers, address):

@@ -1,13 +1,37 @@
 """A study as the driver holds it: its params, its cells and its folder (``layout``)."""
 
+import fcntl
 import hashlib
 import json
+import math
+import os
+import socket
+import time
+import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import layout, sources, store, table
 from . import grid
 from .params import load_params
+
+
+METRICS = ("top1", "top5", "best10_top1", "epochs", "train_seconds", "val_top1")  # a done cell's
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _whole_keras_archive(path):
+    """Whether ``path`` is a complete .keras file (a zip with its config and weights), checked
+    without Keras: the driver never imports the cell's frameworks."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return {"config.json", "model.weights.h5"} <= set(archive.namelist()) and archive.testzip() is None
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 @dataclass(frozen=True)
@@ -57,15 +81,37 @@ class Study:
 
     def done(self, cell):
         """The metrics of ``cell`` if it finished with its current parameters, else None."""
+        return self.check(cell)[0]
+
+    def check(self, cell):
+        """(metrics, None) if ``cell`` is done: its metrics file parses, holds every field of
+        METRICS and this cell's params_hash, and for a base its saved network is a whole Keras
+        archive. Else (None, why) where a file is there but not trustworthy (the cell reruns),
+        or (None, None) where it has not run with these parameters."""
+        where = self.metrics(cell)
         try:
-            metrics = json.loads(store.read_text(self.metrics(cell)))
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
+            metrics = json.loads(store.read_text(where))
+        except FileNotFoundError:
+            return None, None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            return None, f"{where} is not JSON ({e})"
+        if not isinstance(metrics, dict):
+            return None, f"{where} holds {type(metrics).__name__}, not the metrics of a cell"
         if metrics.get("params_hash") != cell.params_hash:
-            return None
-        if cell.kind == "base" and not store.exists(self.model(cell.id)):
-            return None
-        return metrics
+            return None, None  # run with other parameters: stale, not damaged
+        missing = [k for k in METRICS if k not in metrics]
+        if missing:
+            return None, f"{where} lacks {', '.join(missing)}"
+        bad = [k for k in METRICS if k != "val_top1" and not _is_number(metrics[k])]
+        if bad or not (isinstance(metrics["val_top1"], list) and all(map(_is_number, metrics["val_top1"]))):
+            return None, f"{where} has values that are not numbers: {', '.join(bad) or 'val_top1'}"
+        if cell.kind == "base":
+            model = self.model(cell.id)
+            if not store.exists(model):
+                return None, f"its base network {model} is missing"
+            if not store.is_url(model) and not _whole_keras_archive(model):
+                return None, f"its base network {model} is damaged (not a whole .keras archive)"
+        return metrics, None
 
     def cell_parameters(self, cell, out=None):
         """The papermill parameters of ``cell`` writing into the study ``out`` (default: this
@@ -89,9 +135,18 @@ class Study:
                 "wall_seconds": metrics.get("wall_seconds", metrics["train_seconds"]),
                 "params_hash": cell.params_hash, "history": metrics["val_top1"]}
 
-    def done_cells(self):
-        """{cell id: metrics} of the cells of the current grid done with their current parameters."""
-        return {c.id: m for c in self.cells if (m := self.done(c)) is not None}
+    def done_cells(self, problems=None):
+        """{cell id: metrics} of the cells of the current grid done with their current
+        parameters; ``problems`` (a dict), where given, gets {cell id: why} of the cells whose
+        files are there but not trustworthy."""
+        done = {}
+        for cell in self.cells:
+            metrics, why = self.check(cell)
+            if metrics is not None:
+                done[cell.id] = metrics
+            elif why and problems is not None:
+                problems[cell.id] = why
+        return done
 
     def sync_table(self, done):
         """Make results.csv hold exactly the ``done`` cells (``done_cells``) of the current grid."""
@@ -103,10 +158,50 @@ class Study:
             self.publish(self.table.name)
 
 
-def load_study(params_path, results_dir=None):
-    """Validate the params file and the data it names, and expand its grid (no training)."""
-    params = load_params(params_path)
-    class_names = grid.dataset_classes(params)
+class StudyBusy(RuntimeError):
+    """Another runner is running the same study folder."""
+
+
+@contextmanager
+def runner_lock(folder):
+    """Hold the study ``folder`` for this runner: ``.runner.lock`` there, flocked, names its
+    process and host. A second runner stops with StudyBusy naming them; the lock of a runner
+    that died is released by the system and simply taken over; the file goes with the runner."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ".runner.lock"
+    while True:
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "an unknown process"
+            handle.close()
+            raise StudyBusy(f"{folder} is being run by another runner ({holder}); wait for it to "
+                            "finish or stop it, then run again (done cells are kept)") from None
+        if path.exists() and os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+            break  # else the last holder removed the file as we opened it: take the new one
+        handle.close()
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"process {os.getpid()} on host {socket.gethostname()}, since "
+                 f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+    handle.flush()
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        handle.close()
+
+
+def load_study(params_path, results_dir=None, download=True):
+    """Validate the params file and the data it names, and expand its grid (no training). Every
+    path is made absolute here, against the working folder; with ``download=False`` (a dry
+    run) nothing is downloaded and a dataset not yet there is planned from its published
+    class list."""
+    params = load_params(Path(params_path).absolute())
+    class_names = grid.dataset_classes(params, download=download)
     cells = grid.expand(params, class_names)
     where = results_dir or params.results_dir
     root = store.join(where if store.is_url(where) else Path(where).absolute(), params.study)

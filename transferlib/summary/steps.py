@@ -59,6 +59,6 @@ def similarity_table(study_dir, root=None):
                                batch_size=params.batch_size, data_dir=params.data_dir)
         rows += [(split, b, a, "base", 0, i, name, cka[name], pair_hash)
                  for i, name in enumerate(WEIGHT_LAYERS, 1)]
-    table = pd.DataFrame(rows, columns=CKA_COLUMNS)
-    write_text_atomic(path, table.to_csv(index=False))
-    return table
+    out = pd.DataFrame(rows, columns=CKA_COLUMNS)
+    write_text_atomic(path, out.to_csv(index=False))
+    return out
