@@ -194,10 +194,12 @@ class Sharing:
         wall = time.monotonic() - self.wall
         others = max(0.0, (self._busy() - self.start) - (self._own() - self.own))
         ones = [load[0] for load in self.loads]
-        return (f"Sharing: the machine was shared. Over the run's {wall / 60:.0f} min, processes other than "
-                f"this benchmark's used {others / 60:.1f} CPU-minutes of the {os.cpu_count() * wall / 60:.0f} "
-                f"the {os.cpu_count()} cores offer ({others / (os.cpu_count() * wall):.0%}); 1-minute load "
-                f"average sampled between sections: {min(ones):.1f} to {max(ones):.1f} "
+        share = min(1.0, others / (os.cpu_count() * wall))
+        return (f"Sharing: over the run's {wall / 60:.1f} min, processes other than this benchmark's used "
+                f"{others / 60:.1f} CPU-minutes of the {os.cpu_count() * wall / 60:.1f} that the "
+                f"{os.cpu_count()} cores offer ({share:.0%}: "
+                f"{'a shared machine, so the figures above are lower than an idle one would give' if share > 0.05 else 'an otherwise idle machine'}"
+                f"); 1-minute load average sampled between sections: {min(ones):.1f} to {max(ones):.1f} "
                 f"({', '.join(f'{v:.1f}' for v in ones)}).  ")
 
 
@@ -239,7 +241,11 @@ def main():
              f"Model: 32 px CaffeNet, width {WIDTH}, {CLASSES} Tiny ImageNet classes, batch {BATCH}; "
              f"{WARMUP} warm-up steps, then {STEPS} timed steps, each measurement in a fresh process; "
              f"{args.pairs} rounds, each measuring transferlib and PyTorch one after the other (the order "
-             "alternating from round to round), then the two input pipelines.\n"]
+             "alternating from round to round), then the two input pipelines; the quick study ran before them.\n"]
+    study = []  # first: a study that fails stops the run before the long throughput rounds
+    if not args.no_study:
+        with tempfile.TemporaryDirectory() as tmp:
+            study = study_section(Path(tmp), Path(args.results or tmp) / "results", sharing, args.scaling)
     samples = {name: [] for name in MEASURES}
     for i in range(args.pairs):
         order = ["transferlib", "torch"] if i % 2 == 0 else ["torch", "transferlib"]
@@ -262,10 +268,7 @@ def main():
     multiples = [p / t for p, t in zip(samples["pipeline-tf"], samples["transferlib"])]
     lines += ["", ratio_line("tf.data pipeline / training", multiples) +
               f" Target >= 3x on 32 px (the TensorFlow backend's pipeline): {verdict(min(multiples) >= 3)}.\n"]
-    if not args.no_study:
-        with tempfile.TemporaryDirectory() as tmp:
-            lines += study_section(Path(tmp), Path(args.results or tmp) / "results", sharing, args.scaling)
-    lines += [f"Finished: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ", sharing.report(), ""]
+    lines += study + [f"Finished: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ", sharing.report(), ""]
     (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
