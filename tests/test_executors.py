@@ -22,6 +22,7 @@ from transferlib.driver import runner
 from transferlib.driver.study import load_study
 
 pytestmark = needs_tiny
+WORKER_EPOCHS = 30
 
 
 def interval(notebook):
@@ -32,9 +33,10 @@ def interval(notebook):
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory, data_cache, tiny_imagenet):
-    """The three-cell study (baseA, baseB, A2B) run with --workers 2."""
+    """The three-cell study (baseA, baseB, A2B) run with --workers 2, each cell long enough
+    (30 epochs) that the second warm kernel is ready before the first cell ends."""
     folder = tmp_path_factory.mktemp("workers")
-    params = params_file(folder, study="two", epochs=2, **THREE_CELLS)
+    params = params_file(folder, study="two", epochs=WORKER_EPOCHS, **THREE_CELLS)
     run = cli("run", params, "--results", folder / "results", "--workers", "2", cache=data_cache)
     assert run.returncode == 0, run.stdout + run.stderr
     return params, folder / "results" / "two"
@@ -52,7 +54,7 @@ def test_dry_run_estimates_from_the_cells_done(two_workers, data_cache, tmp_path
     """With cells done, each cell to run is estimated at the mean wall time of the done cells
     of its notebook; the command prints that sum in minutes."""
     params, study = two_workers
-    wider = params_file(tmp_path, study="two", epochs=2, **{**THREE_CELLS, "layers": [2, 3, 4, 5]})
+    wider = params_file(tmp_path, study="two", epochs=WORKER_EPOCHS, **{**THREE_CELLS, "layers": [2, 3, 4, 5]})
     done = {c: json.loads((study / "cells" / f"{c}.json").read_text()) for c in ("r0-baseA", "r0-baseB", "r0-A2B")}
     loaded = load_study(wider, study.parent)
     todo = [c for c in loaded.cells if c.id not in done]
