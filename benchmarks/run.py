@@ -252,30 +252,56 @@ def main():
             study = study_section(args.study, Path(tmp), Path(args.results or tmp) / "results", sharing,
                                   args.scaling)
     samples = {name: [] for name in MEASURES}
-    for i in range(args.pairs):
+    write(lines, samples, study, sharing, args.pairs)  # rewritten after every round: a run cut
+    for i in range(args.pairs):                        # short leaves what it measured, said so
         order = ["transferlib", "torch"] if i % 2 == 0 else ["torch", "transferlib"]
         for name in order + (["pipeline-tf", "pipeline-numpy"] if i % 2 == 0 else ["pipeline-numpy", "pipeline-tf"]):
             samples[name].append(in_subprocess(name))
-    sharing.note()
+        sharing.note()
+        write(lines, samples, study, sharing, args.pairs)
+    print((ROOT / "benchmarks" / "RESULTS.md").read_text())
+
+
+def write(head, samples, study, sharing, pairs):
+    """RESULTS.md from what has been measured so far: ``pairs`` rounds asked for."""
+    done = min(len(v) for v in samples.values())
+    lines = list(head)
+    if done < pairs:
+        lines += [f"**Incomplete**: {done} of the {pairs} rounds had finished when this file was last "
+                  "written; no ratio is read from fewer than 5 pairs.\n"]
+    if done:
+        lines += throughput_section(samples, ready=done >= 5)
+    lines += study + [f"Written: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ",
+                      sharing.report(), ""]
+    (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines))
+
+
+def throughput_section(samples, ready):
+    """The training and pipeline tables; the ratios read only where ``ready`` (>= 5 pairs)."""
+    samples = {name: v[:min(len(x) for x in samples.values())] for name, v in samples.items()}
     ratios = [a / b for a, b in zip(samples["transferlib"], samples["torch"])]
-    lines += ["## Training throughput\n", "| | median img/s | samples, in round order |", "|---|---|---|",
-              *(f"| {label} | {statistics.median(samples[name]):.0f} | {', '.join(f'{v:.0f}' for v in samples[name])} |"
-                for name, label in (("transferlib", "transferlib (Keras 3, TensorFlow, tf.data)"),
-                                    ("torch", "PyTorch loop"))),
-              "", ratio_line("transferlib / PyTorch", ratios) + f" Target >= 1.0x: "
-              f"{'met' if min(ratios) >= 1.0 else 'not shown (parity)' if max(ratios) >= 1.0 else 'NOT met'}.\n",
-              "## Input pipeline alone\n",
+    multiples = [p / t for p, t in zip(samples["pipeline-tf"], samples["transferlib"])]
+    lines = ["## Training throughput\n", "| | median img/s | samples, in round order |", "|---|---|---|",
+             *(f"| {label} | {statistics.median(samples[name]):.0f} | {', '.join(f'{v:.0f}' for v in samples[name])} |"
+               for name, label in (("transferlib", "transferlib (Keras 3, TensorFlow, tf.data)"),
+                                   ("torch", "PyTorch loop")))]
+    if ready:
+        lines += ["", ratio_line("transferlib / PyTorch", ratios) + f" Target >= 1.0x: "
+                  f"{'met' if min(ratios) >= 1.0 else 'not shown (parity)' if max(ratios) >= 1.0 else 'NOT met'}.\n"]
+    else:
+        lines += ["", f"Ratios of the pairs so far: {', '.join(f'{r:.2f}' for r in ratios)} (not read: fewer than 5).\n"]
+    lines += ["## Input pipeline alone\n",
               "Training batches (crop, mirror, normalise) with no model, against the training rate of the "
               "same round.\n", "| pipeline | median img/s | samples |", "|---|---|---|"]
     for kind in ("tf", "numpy"):
         lines.append(f"| {kind} | {statistics.median(samples[f'pipeline-{kind}']):.0f} | "
                      f"{', '.join(f'{v:.0f}' for v in samples[f'pipeline-{kind}'])} |")
-    multiples = [p / t for p, t in zip(samples["pipeline-tf"], samples["transferlib"])]
-    lines += ["", ratio_line("tf.data pipeline / training", multiples) +
-              f" Target >= 3x on 32 px (the TensorFlow backend's pipeline): {verdict(min(multiples) >= 3)}.\n"]
-    lines += study + [f"Finished: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ", sharing.report(), ""]
-    (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    if ready:
+        lines += ["", ratio_line("tf.data pipeline / training", multiples) +
+                  f" Target >= 3x on 32 px (the TensorFlow backend's pipeline): {verdict(min(multiples) >= 3)}.\n"]
+    else:
+        lines += ["", f"Multiples so far: {', '.join(f'{m:.1f}' for m in multiples)} (not read: fewer than 5).\n"]
+    return lines
 
 
 def study_section(name, tmp, results, sharing, scaling):
