@@ -85,28 +85,38 @@ def free_port():
         return s.getsockname()[1]
 
 
+def ray_processes(temp):
+    """The processes of the Ray cluster whose temporary folder is ``temp`` (and no other's:
+    ``ray stop`` would end every Ray on the machine)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            if str(temp) in " ".join(proc.info["cmdline"] or []):
+                found.append(proc)
+    return found
+
+
 @pytest.fixture(scope="module")
 def ray_head(tmp_path_factory):
-    """A Ray cluster of one node started by ``ray start --head`` (auth off), stopped after."""
+    """A Ray cluster of one node started by ``ray start --head`` (auth off), its processes
+    ended after."""
     pytest.importorskip("ray")
     ray_bin = os.path.join(os.path.dirname(sys.executable), "ray")
     port = free_port()
     temp = tmp_path_factory.mktemp("ray")
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-    started = subprocess.run([ray_bin, "start", "--head", f"--port={port}", "--num-cpus=2",
-                              "--include-dashboard=false", f"--temp-dir={temp}", "--disable-usage-stats"],
-                             env=env, capture_output=True, text=True, timeout=180)
-    assert started.returncode == 0, started.stdout + started.stderr
-    address = f"127.0.0.1:{port}"
-    head = [p for p in psutil.process_iter(["cmdline"]) if str(port) in " ".join(p.info["cmdline"] or [])]
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_raylet_start_wait_time_s": "300"}  # a loaded machine
     try:
-        yield address, head
+        started = subprocess.run([ray_bin, "start", "--head", f"--port={port}", "--num-cpus=2",
+                                  "--include-dashboard=false", f"--temp-dir={temp}", "--disable-usage-stats"],
+                                 env=env, capture_output=True, text=True, timeout=400)
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield f"127.0.0.1:{port}", ray_processes(temp)
     finally:
-        subprocess.run([ray_bin, "stop", "--force"], env={**env, "RAY_ADDRESS": address},
-                       capture_output=True, timeout=120)
-        for proc in head:
-            if proc.is_running():
+        processes = ray_processes(temp)
+        for proc in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 proc.kill()
+        psutil.wait_procs(processes, timeout=30)
 
 
 def test_the_ray_executor_runs_cells_on_the_cluster_at_the_address(ray_head, tmp_path, data_cache,
