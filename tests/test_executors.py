@@ -106,7 +106,7 @@ def ray_head(tmp_path_factory):
     temp = tmp_path_factory.mktemp("ray")
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_raylet_start_wait_time_s": "300"}  # a loaded machine
     try:
-        started = subprocess.run([ray_bin, "start", "--head", f"--port={port}", "--num-cpus=2",
+        started = subprocess.run([ray_bin, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
                                   "--include-dashboard=false", f"--temp-dir={temp}", "--disable-usage-stats"],
                                  env=env, capture_output=True, text=True, timeout=400)
         assert started.returncode == 0, started.stdout + started.stderr
