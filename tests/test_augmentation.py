@@ -125,4 +125,5 @@ def test_channel_statistics_are_those_of_the_images(tiny_imagenet):
     np.testing.assert_allclose(mean, exact.mean(axis=(0, 1, 2)), rtol=0, atol=1e-3)
     np.testing.assert_allclose(std, exact.std(axis=(0, 1, 2)), rtol=0, atol=1e-3)
     floats = images.channel_stats(train.astype(np.float32))  # the record pipeline's samples
-    np.testing.assert_allclose(floats[0], mean, atol=0.1)
+    np.testing.assert_allclose(floats[0], mean, rtol=0, atol=1e-3)
+    np.testing.assert_allclose(floats[1], std, rtol=0, atol=1e-3)

@@ -9,12 +9,17 @@ _STATS_SAMPLE = 10_000
 
 def channel_stats(images):
     """Per-channel mean and standard deviation of images (on a sample of at most 10,000), as
-    float32; of uint8 images exactly, from each channel's histogram of the 256 values."""
+    float32, computed in float64; of uint8 images from each channel's histogram of the 256 values."""
     step = max(1, len(images) // _STATS_SAMPLE)
     sample = np.asarray(images[::step])
-    if sample.dtype != np.uint8:
-        sample = sample.astype(np.float32)
-        return sample.mean(axis=(0, 1, 2)), sample.std(axis=(0, 1, 2))
+    if sample.dtype != np.uint8:  # float 0..255 (the record pipeline's crops): float64 sums, by chunks
+        total, squares = np.zeros(sample.shape[-1]), np.zeros(sample.shape[-1])
+        for i in range(0, len(sample), 64):
+            chunk = np.asarray(sample[i:i + 64], np.float64)
+            total, squares = total + chunk.sum(axis=(0, 1, 2)), squares + (chunk ** 2).sum(axis=(0, 1, 2))
+        count = sample[..., 0].size
+        mean = total / count
+        return mean.astype(np.float32), np.sqrt(np.maximum(squares / count - mean ** 2, 0.0)).astype(np.float32)
     counts = np.stack([np.bincount(sample[..., c].ravel(), minlength=256) for c in range(sample.shape[-1])])
     values, total = np.arange(256.0), counts.sum(axis=1)
     mean = counts @ values / total
