@@ -1,10 +1,16 @@
-"""transferlib's speed, measured side by side in one run; writes benchmarks/RESULTS.md.
+"""transferlib's speed, measured side by side in one run; writes benchmarks/RESULTS.md, whole.
 
-    TRANSFER_DATA_DIR=../shared/datasets python -m benchmarks.run            # everything, ~35 min
-    TRANSFER_DATA_DIR=../shared/datasets python -m benchmarks.run --no-study # skip the quick study
+    TRANSFER_DATA_DIR=../shared/datasets python -m benchmarks.run            # ~30 min on 2 cores
+    TRANSFER_DATA_DIR=../shared/datasets python -m benchmarks.run --no-study # skip the study
+    ... --study smoke                                                        # time the smoke study instead
+    ... --scaling                                                            # and time per cell
+                                                                             # against images, workers
 
 Needs `pip install -r benchmarks/requirements.txt` (PyTorch CPU) besides requirements.txt.
-Each training measurement runs in its own process, transferlib and PyTorch alternating.
+Every sentence of RESULTS.md is written here: a run on another machine replaces the file whole.
+Each throughput measurement runs in its own process; transferlib and PyTorch alternate, in
+pairs, and a ratio is the median of the pairs' ratios with their range: a range that spans 1.0
+is parity. A cell's overhead is defined once, in ``OVERHEAD_PARTS``.
 """
 
 import argparse
@@ -12,6 +18,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,10 +34,10 @@ BATCH, WARMUP, STEPS, CLASSES, WIDTH = 64, 20, 150, 10, 0.375
 
 def subset_and_stats():
     from transferlib import sources
-    from transferlib.cell import data
+    from transferlib.cell import data, images
     dataset = sources.load("tiny_imagenet", sources.stored_size(32))
     subset = data.select(dataset, dataset.classes[:CLASSES])
-    return subset, data.channel_stats(subset.train_images)
+    return subset, images.channel_stats(subset.train_images)
 
 
 def measure_transferlib(kind):
@@ -85,6 +92,44 @@ def measure_pipeline(kind):
 MEASURES = {"transferlib": lambda: measure_transferlib("tf"), "torch": measure_torch,
             "pipeline-tf": lambda: measure_pipeline("tf"), "pipeline-numpy": lambda: measure_pipeline("numpy")}
 
+# A cell's overhead: everything its wall time (the runner's clock, from asking for a kernel to
+# the metrics written) holds besides the training loop (``train.train``'s ``model.fit``: the
+# steps and the validations). Each part is the papermill duration of the notebook cells whose
+# code makes the call named; "kernel and papermill" is the rest of the wall time outside every
+# notebook cell (waiting for the warm kernel, papermill writing the notebook, shutting down).
+OVERHEAD_PARTS = (
+    ("parameters", "parameters"),  # the cells tagged parameters and injected-parameters
+    ("imports and devices.setup", "devices.setup("),
+    ("data (steps.load_data)", "steps.load_data("),
+    ("model build", "model = "),
+    ("compile, before the training loop", "train.train("),  # the cell's time less train_seconds
+    ("layer similarity (steps.layer_similarity)", "steps.layer_similarity("),
+    ("saving (steps.save)", "steps.save("),
+    ("first-layer filters figure", "steps.first_filters("),
+)
+KERNEL = "kernel and papermill"
+
+
+def cell_overhead(notebook, wall_seconds, train_seconds):
+    """{part: seconds} of one cell's overhead (``OVERHEAD_PARTS`` and ``KERNEL``); they sum to
+    ``wall_seconds - train_seconds``."""
+    import nbformat
+    parts = dict.fromkeys([name for name, _ in OVERHEAD_PARTS] + [KERNEL], 0.0)
+    inside = 0.0
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        seconds = cell.metadata.get("papermill", {}).get("duration") or 0.0
+        inside += seconds
+        tags = cell.metadata.get("tags", [])
+        name = next((name for name, call in OVERHEAD_PARTS
+                     if call in cell.source or call in (tag.removeprefix("injected-") for tag in tags)), None)
+        if name is None:
+            raise ValueError(f"{notebook}: a code cell of no overhead part: {cell.source[:60]!r}")
+        parts[name] += seconds - (train_seconds if name.startswith("compile") else 0.0)
+    parts[KERNEL] = wall_seconds - inside
+    return parts
+
 
 def in_subprocess(name):
     out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--measure", name], cwd=ROOT,
@@ -105,14 +150,6 @@ def run_study(params, results, cache, workers=1):
     return wall, table.read(Path(results) / study)
 
 
-def step_seconds(notebook, call):
-    """Seconds the code cells of an executed ``notebook`` that make ``call`` took (papermill's record)."""
-    import nbformat
-    cells = nbformat.read(notebook, as_version=4).cells
-    return sum(c.metadata.get("papermill", {}).get("duration") or 0.0 for c in cells
-               if c.cell_type == "code" and call in c.source)
-
-
 def variant(tmp, name, **changes):
     values = {**yaml.safe_load((ROOT / "transferlib" / "studies" / "quick.yaml").read_text()), "reduced_images_per_class": [],
               **changes, "study": name}
@@ -127,8 +164,55 @@ def machine():
     import torch
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
-    return (f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, TensorFlow {tf.__version__}, "
-            f"Keras {keras.__version__}, PyTorch {torch.__version__}, {platform.system()} {platform.release()}")
+    return (f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; Python "
+            f"{platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+            f"PyTorch {torch.__version__}")
+
+
+class Sharing:
+    """How much of the machine other processes took while this run measured: CPU seconds of the
+    whole machine (/proc/stat) minus this process's and its waited-for children's."""
+
+    def __init__(self):
+        self.start, self.own, self.wall = self._busy(), self._own(), time.monotonic()
+        self.loads = [os.getloadavg()]
+
+    @staticmethod
+    def _busy():
+        fields = [float(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # not idle, not iowait
+
+    @staticmethod
+    def _own():
+        return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                      resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+    def note(self):
+        self.loads.append(os.getloadavg())
+
+    def report(self):
+        self.note()
+        wall = time.monotonic() - self.wall
+        others = max(0.0, (self._busy() - self.start) - (self._own() - self.own))
+        ones = [load[0] for load in self.loads]
+        share = min(1.0, others / (os.cpu_count() * wall))
+        return (f"Sharing: over the run's {wall / 60:.1f} min, processes other than this benchmark's used "
+                f"{others / 60:.1f} CPU-minutes of the {os.cpu_count() * wall / 60:.1f} that the "
+                f"{os.cpu_count()} cores offer ({share:.0%}: "
+                f"{'a shared machine, so the figures above are lower than an idle one would give' if share > 0.05 else 'an otherwise idle machine'}"
+                f"); 1-minute load average sampled between sections: {min(ones):.1f} to {max(ones):.1f} "
+                f"({', '.join(f'{v:.1f}' for v in ones)}).  ")
+
+
+def ratio_line(what, ratios):
+    """A ratio's median over the pairs, its range and its reading: parity where the range spans 1.0."""
+    median, low, high = statistics.median(ratios), min(ratios), max(ratios)
+    if low <= 1.0 <= high:
+        reading = "parity: the range spans 1.0"
+    else:
+        reading = "faster in every pair" if low > 1.0 else "slower in every pair"
+    return (f"{what}: **{median:.2f}x**, median of {len(ratios)} alternated pairs, range "
+            f"{low:.2f}-{high:.2f} ({', '.join(f'{r:.2f}' for r in ratios)}): {reading}.")
 
 
 def verdict(ok):
@@ -138,59 +222,124 @@ def verdict(ok):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--measure", choices=MEASURES, help=argparse.SUPPRESS)
-    parser.add_argument("--no-study", action="store_true", help="skip the quick study and the scaling runs")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-study", action="store_true", help="skip the study")
+    parser.add_argument("--study", default="quick", choices=("quick", "smoke"),
+                        help="the bundled study timed from a cold start (the targets are the quick study's)")
+    parser.add_argument("--scaling", action="store_true", help="also time cells against images and --workers")
+    parser.add_argument("--pairs", type=int, default=5, help="alternated pairs of each measurement (>= 5)")
     parser.add_argument("--results", help="keep the studies' results here (default: a temporary folder)")
     args = parser.parse_args()
     if args.measure:
         print(MEASURES[args.measure]())
         return
-    lines = [f"# Benchmarks\n\nCommand: `TRANSFER_DATA_DIR=../shared/datasets python -m benchmarks.run`  ",
-             f"Date: {datetime.date.today()}  ", f"Machine: {machine()}  ",
+    if args.pairs < 5:
+        parser.error("--pairs: at least 5, for a median and a range that mean something")
+    sharing = Sharing()
+    began = datetime.datetime.now(datetime.timezone.utc)
+    command = " ".join(["python -m benchmarks.run", *sys.argv[1:]])
+    lines = ["# Benchmarks\n",
+             "Written whole by `benchmarks/run.py`; a run on another machine replaces this file.\n",
+             f"Command: `TRANSFER_DATA_DIR={os.environ.get('TRANSFER_DATA_DIR', '')} {command}`  ",
+             f"Started: {began:%Y-%m-%d %H:%M} UTC  ", f"Machine: {machine()}  ",
              f"Model: 32 px CaffeNet, width {WIDTH}, {CLASSES} Tiny ImageNet classes, batch {BATCH}; "
-             f"{WARMUP} warm-up steps, then {STEPS} timed steps (medians of {args.rounds} rounds, "
-             "each in a fresh process, frameworks alternating).\n"]
-    samples = {name: [] for name in MEASURES}
-    for _ in range(args.rounds):
-        for name in MEASURES:
-            samples[name].append(in_subprocess(name))
-    rate = {name: statistics.median(v) for name, v in samples.items()}
-    ratio = rate["transferlib"] / rate["torch"]
-    lines += ["## Training throughput\n", "| | img/s | samples |", "|---|---|---|",
-              f"| transferlib (Keras 3, TensorFlow, tf.data) | {rate['transferlib']:.0f} | "
-              f"{', '.join(f'{v:.0f}' for v in samples['transferlib'])} |",
-              f"| PyTorch loop | {rate['torch']:.0f} | {', '.join(f'{v:.0f}' for v in samples['torch'])} |",
-              f"\nRatio transferlib / PyTorch: **{ratio:.2f}x** (target >= 1.0x: {verdict(ratio >= 1.0)}).\n",
-              "## Input pipeline alone\n", "| pipeline | img/s | multiple of training rate |", "|---|---|---|"]
-    for kind in ("tf", "numpy"):
-        r = rate[f"pipeline-{kind}"]
-        lines.append(f"| {kind} | {r:.0f} | {r / rate['transferlib']:.1f}x |")
-    multiple = rate["pipeline-tf"] / rate["transferlib"]
-    lines.append(f"\nTarget >= 3x on 32 px (tf.data, the TensorFlow backend's pipeline): {verdict(multiple >= 3)}.\n")
+             f"{WARMUP} warm-up steps, then {STEPS} timed steps, each measurement in a fresh process; "
+             f"{args.pairs} rounds, each measuring transferlib and PyTorch one after the other (the order "
+             "alternating from round to round), then the two input pipelines"
+             + ("." if args.no_study else f"; the {args.study} study ran before them.") + "\n"]
+    study = []  # first: a study that fails stops the run before the long throughput rounds
     if not args.no_study:
         with tempfile.TemporaryDirectory() as tmp:
-            lines += study_section(Path(tmp), Path(args.results or tmp) / "results")
-    (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+            study = study_section(args.study, Path(tmp), Path(args.results or tmp) / "results", sharing,
+                                  args.scaling)
+    samples = {name: [] for name in MEASURES}
+    write(lines, samples, study, sharing, args.pairs)  # rewritten after every round: a run cut
+    for i in range(args.pairs):                        # short leaves what it measured, said so
+        order = ["transferlib", "torch"] if i % 2 == 0 else ["torch", "transferlib"]
+        for name in order + (["pipeline-tf", "pipeline-numpy"] if i % 2 == 0 else ["pipeline-numpy", "pipeline-tf"]):
+            samples[name].append(in_subprocess(name))
+        sharing.note()
+        write(lines, samples, study, sharing, args.pairs)
+    print((ROOT / "benchmarks" / "RESULTS.md").read_text())
 
 
-def study_section(tmp, results):
-    """The quick study from a cold start, then the scaling runs (their studies kept in ``results``)."""
-    wall, df = run_study(ROOT / "transferlib" / "studies" / "quick.yaml", results, tmp / "cold-cache")
-    cka = sum(step_seconds(results / "quick" / "cells" / f"{cell}.ipynb", "layer_similarity") for cell in df.cell)
-    overhead = float((df.wall_seconds - df.train_seconds).sum()) - cka
-    share = overhead / wall
-    untrained = (wall - float(df.train_seconds.sum())) / wall
-    lines = ["## The quick study, from a cold start\n",
-             f"`params/quick.yaml` ({len(df)} cells), empty decode cache and results folder: "
-             f"**{wall / 60:.1f} min** (target <= 20 min: {verdict(wall <= 1200)}).\n",
-             "Cell overhead (wall time of each cell's notebook run minus its training and its layer "
-             "similarity measurement: papermill, data, model build, saving; kernels start warm): "
-             f"{overhead:.0f} s in all, {overhead / len(df):.1f} s a cell, **{share:.0%}** of the study's "
-             f"wall time (target <= 10%: {verdict(share <= 0.10)}). The fine-tuned cells' CKA took "
-             f"{cka:.0f} s ({cka / wall:.0%}). Everything but training (the above, CKA, the cold decode, "
-             f"the first kernel's start, the summary): {untrained:.0%} of the wall time.\n",
-             "## Scaling\n", "Time per cell against the training images (2 epochs, baseA, baseB, A2B):\n",
+def write(head, samples, study, sharing, pairs):
+    """RESULTS.md from what has been measured so far: ``pairs`` rounds asked for."""
+    done = min(len(v) for v in samples.values())
+    lines = list(head)
+    if done < pairs:
+        lines += [f"**Incomplete**: {done} of the {pairs} rounds had finished when this file was last "
+                  "written; no ratio is read from fewer than 5 pairs.\n"]
+    if done:
+        lines += throughput_section(samples, ready=done >= 5)
+    lines += study + [f"Written: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ",
+                      sharing.report(), ""]
+    (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines))
+
+
+def throughput_section(samples, ready):
+    """The training and pipeline tables; the ratios read only where ``ready`` (>= 5 pairs)."""
+    samples = {name: v[:min(len(x) for x in samples.values())] for name, v in samples.items()}
+    ratios = [a / b for a, b in zip(samples["transferlib"], samples["torch"])]
+    multiples = [p / t for p, t in zip(samples["pipeline-tf"], samples["transferlib"])]
+    lines = ["## Training throughput\n", "| | median img/s | samples, in round order |", "|---|---|---|",
+             *(f"| {label} | {statistics.median(samples[name]):.0f} | {', '.join(f'{v:.0f}' for v in samples[name])} |"
+               for name, label in (("transferlib", "transferlib (Keras 3, TensorFlow, tf.data)"),
+                                   ("torch", "PyTorch loop")))]
+    if ready:
+        lines += ["", ratio_line("transferlib / PyTorch", ratios) + f" Target >= 1.0x: "
+                  f"{'met' if min(ratios) >= 1.0 else 'not shown (parity)' if max(ratios) >= 1.0 else 'NOT met'}.\n"]
+    else:
+        lines += ["", f"Ratios of the pairs so far: {', '.join(f'{r:.2f}' for r in ratios)} (not read: fewer than 5).\n"]
+    lines += ["## Input pipeline alone\n",
+              "Training batches (crop, mirror, normalise) with no model, against the training rate of the "
+              "same round.\n", "| pipeline | median img/s | samples |", "|---|---|---|"]
+    for kind in ("tf", "numpy"):
+        lines.append(f"| {kind} | {statistics.median(samples[f'pipeline-{kind}']):.0f} | "
+                     f"{', '.join(f'{v:.0f}' for v in samples[f'pipeline-{kind}'])} |")
+    if ready:
+        lines += ["", ratio_line("tf.data pipeline / training", multiples) +
+                  f" Target >= 3x on 32 px (the TensorFlow backend's pipeline): {verdict(min(multiples) >= 3)}.\n"]
+    else:
+        lines += ["", f"Multiples so far: {', '.join(f'{m:.1f}' for m in multiples)} (not read: fewer than 5).\n"]
+    return lines
+
+
+def study_section(name, tmp, results, sharing, scaling):
+    """Study ``name`` from a cold start and its cells' overhead (then, with ``scaling``, time
+    per cell against images and --workers; their studies kept in ``results``). The targets
+    (20 min, 5% overhead) are the quick study's."""
+    wall, df = run_study(ROOT / "transferlib" / "studies" / f"{name}.yaml", results, tmp / "cold-cache")
+    sharing.note()
+
+    def target(text, ok):
+        return f" (target {text}: {verdict(ok)})" if name == "quick" else " (the targets are the quick study's)"
+    cells = {row.cell: cell_overhead(results / name / "cells" / f"{row.cell}.ipynb", row.wall_seconds,
+                                     row.train_seconds) for row in df.itertuples()}
+    cell_wall, training = float(df.wall_seconds.sum()), float(df.train_seconds.sum())
+    total = {part: sum(c[part] for c in cells.values()) for part in next(iter(cells.values()))}
+    overhead = cell_wall - training
+    assert abs(sum(total.values()) - overhead) < 1e-6 * max(1.0, overhead)
+    lines = [f"## The {name} study, from a cold start\n",
+             f"`transferlib/studies/{name}.yaml` ({len(df)} cells), empty decode cache and results folder: "
+             f"**{wall / 60:.1f} min**{target('<= 20 min', wall <= 1200)}. The cells' wall times sum "
+             f"to {cell_wall:.0f} s, their training loops to {training:.0f} s; the remaining "
+             f"{wall - cell_wall:.0f} s of the study are outside every cell (the runner's start, the cold "
+             "decode, the first kernel's start, the summary).\n",
+             "Cell overhead: everything a cell's wall time holds besides its training loop "
+             f"(`model.fit`'s steps and validations): **{overhead:.0f} s in all, {overhead / len(df):.2f} s a "
+             f"cell, {overhead / cell_wall:.1%} of the cells' wall time**{target('<= 5%', overhead <= 0.05 * cell_wall)}. "
+             "Its parts:\n",
+             "| part | s in all | s a cell | share of the cells' wall time |", "|---|---|---|---|"]
+    for part, seconds in sorted(total.items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {part} | {seconds:.1f} | {seconds / len(df):.2f} | {seconds / cell_wall:.1%} |")
+    lines.append("")
+    if scaling:
+        lines += scaling_section(tmp, results)
+    return lines
+
+
+def scaling_section(tmp, results):
+    lines = ["## Scaling\n", "Time per cell against the training images (2 epochs, baseA, baseB, A2B):\n",
              "| images per half | cell wall s | cell training s |", "|---|---|---|"]
     cache = tmp / "cold-cache"
     for factor in (1, 2, 4):

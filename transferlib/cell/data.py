@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from ..sources import Records
-from .images import centre_crops, normalisation
+from .images import augmentation_plan, centre_crops, crop_columns, normalisation
 
 
 
@@ -104,33 +104,40 @@ def record_pipelines(records, *, image_size, batch_size, seed):
 class ArrayBatches(keras.utils.PyDataset):
     """Batches of uint8 images cropped, mirrored and normalised in numpy (no TensorFlow).
 
-    With ``augment``: a new shuffled order each epoch, a random crop and a random mirror per
-    image; without: the images in order, centre-cropped.
+    With ``augment``: each epoch ``images.augmentation_plan(seed, epoch)``, a shuffled order and
+    a random crop and mirror per image (the tf.data pipeline's batches); without: the images in
+    order, centre-cropped.
     """
 
     def __init__(self, images, labels, *, image_size, batch_size, mean, scale, augment, seed):
         super().__init__()
         self.images, self.labels = images, labels
         self.size, self.batch_size, self.augment = image_size, batch_size, augment
-        self.mean, self.scale = mean, scale
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(labels)) if augment else np.arange(len(labels))
+        self.mean, self.scale, self.seed, self.epoch = mean, scale, seed, 0
+        self._plan()
+
+    def _plan(self):
+        if self.augment:
+            self.order, self.top, self.left, self.mirror = augmentation_plan(
+                len(self.labels), self.images.shape[1] - self.size, self.seed, self.epoch)
+        else:
+            self.order = np.arange(len(self.labels))
 
     def __len__(self):
         return -(-len(self.labels) // self.batch_size)
 
     def __getitem__(self, i):
-        index = self.order[i * self.batch_size:(i + 1) * self.batch_size]
-        images, n, slack = self.images[index], len(index), self.images.shape[1] - self.size
+        at = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        index = self.order[at]
+        images = self.images[index]
         if self.augment:
-            top, left = self.rng.integers(0, slack + 1, size=(2, n, 1))
-            rows, cols = top + np.arange(self.size), left + np.arange(self.size)
-            images = images[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
-            mirror = self.rng.random(n) < 0.5
-            images[mirror] = images[mirror, :, ::-1]
+            rows = self.top[at, None] + np.arange(self.size)
+            cols = crop_columns(self.left[at], self.mirror[at], self.size)
+            images = images[np.arange(len(index))[:, None, None], rows[:, :, None], cols[:, None, :]]
             return (images.astype(np.float32) - self.mean) / self.scale, self.labels[index]
         return centre_crops(images, self.size, self.mean, self.scale), self.labels[index]
 
     def on_epoch_end(self):
         if self.augment:
-            self.order = self.rng.permutation(len(self.labels))
+            self.epoch += 1
+            self._plan()

@@ -16,6 +16,8 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 
+from .images import augmentation_plan
+
 
 def lookup_table(mean, scale):
     """(256, channels) float32: ``table[v, c] = (v - mean[c]) / scale[c]``, computed in numpy as
@@ -66,20 +68,24 @@ class DeviceBatches(keras.utils.PyDataset):
         self.count, self.stored = len(labels), images.shape[1]
         self.size, self.batch_size, self.augment = image_size, batch_size, augment
         self.table = jax.device_put(lookup_table(mean, scale), device)
-        # The host path's generator and draws, call for call (ArrayBatches.__init__, __getitem__).
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(self.count) if augment else np.arange(self.count)
+        self.seed, self.epoch = seed, 0
+        self._plan()
+
+    def _plan(self):
+        """This epoch's draws: ``images.augmentation_plan``, as the host pipelines draw them."""
+        if self.augment:
+            self.order, self.top, self.left, self.mirror = augmentation_plan(
+                self.count, self.stored - self.size, self.seed, self.epoch)
+        else:
+            self.order = np.arange(self.count)
 
     def __len__(self):
         return -(-self.count // self.batch_size)
 
     def draws(self, i):
         """(index, top, left, mirror) of batch ``i``: ArrayBatches's draws, in its order."""
-        index = self.order[i * self.batch_size:(i + 1) * self.batch_size]
-        n, slack = len(index), self.stored - self.size
-        top, left = self.rng.integers(0, slack + 1, size=(2, n, 1))
-        mirror = self.rng.random(n) < 0.5
-        return index, top[:, 0], left[:, 0], mirror
+        at = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        return self.order[at], self.top[at], self.left[at], self.mirror[at]
 
     def __getitem__(self, i):
         if not self.augment:
@@ -95,5 +101,6 @@ class DeviceBatches(keras.utils.PyDataset):
 
     def on_epoch_end(self):
         if self.augment:
-            self.order = self.rng.permutation(self.count)
+            self.epoch += 1
+            self._plan()
 

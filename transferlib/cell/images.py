@@ -1,5 +1,5 @@
-"""Normalisation and crops of uint8 image arrays, shared by both input pipelines (``data``'s
-numpy batches and ``tfdata``)."""
+"""Normalisation, crops and the training augmentation's draws, shared by both input pipelines
+(``data``'s numpy batches and ``tfdata``): for the same seed they give the same batches."""
 
 import numpy as np
 
@@ -8,10 +8,23 @@ _STATS_SAMPLE = 10_000
 
 
 def channel_stats(images):
-    """Per-channel mean and standard deviation of uint8 images (on a sample of at most 10,000)."""
+    """Per-channel mean and standard deviation of images (on a sample of at most 10,000), as
+    float32, computed in float64; of uint8 images from each channel's histogram of the 256 values."""
     step = max(1, len(images) // _STATS_SAMPLE)
-    sample = np.asarray(images[::step], np.float32)
-    return sample.mean(axis=(0, 1, 2)), sample.std(axis=(0, 1, 2))
+    sample = np.asarray(images[::step])
+    if sample.dtype != np.uint8:  # float 0..255 (the record pipeline's crops): float64 sums, by chunks
+        total, squares = np.zeros(sample.shape[-1]), np.zeros(sample.shape[-1])
+        for i in range(0, len(sample), 64):
+            chunk = np.asarray(sample[i:i + 64], np.float64)
+            total, squares = total + chunk.sum(axis=(0, 1, 2)), squares + (chunk ** 2).sum(axis=(0, 1, 2))
+        count = sample[..., 0].size
+        mean = total / count
+        return mean.astype(np.float32), np.sqrt(np.maximum(squares / count - mean ** 2, 0.0)).astype(np.float32)
+    counts = np.stack([np.bincount(sample[..., c].ravel(), minlength=256) for c in range(sample.shape[-1])])
+    values, total = np.arange(256.0), counts.sum(axis=1)
+    mean = counts @ values / total
+    std = np.sqrt(np.maximum(counts @ values ** 2 / total - mean ** 2, 0.0))
+    return mean.astype(np.float32), std.astype(np.float32)
 
 
 def normalisation(sample, image_size):
@@ -26,3 +39,23 @@ def centre_crops(images, image_size, mean, scale):
     start = (images.shape[1] - image_size) // 2
     crops = images[:, start:start + image_size, start:start + image_size]
     return (crops.astype(np.float32) - mean) / scale
+
+
+def augmentation_plan(count, slack, seed, epoch):
+    """One training epoch's draws for ``count`` images seen at ``slack`` + crop size px:
+    (order, top, left, mirror), each of length ``count``: the images' shuffled order, then for
+    the image at each position its crop's top-left offset (0..slack, every offset equally
+    likely) and whether it is mirrored (probability 1/2). Drawn from numpy's generator seeded
+    with (seed, epoch), so that both pipelines draw the same."""
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(count)
+    top, left = rng.integers(0, slack + 1, size=(2, count))
+    mirror = rng.random(count) < 0.5
+    return order, top, left, mirror
+
+
+def crop_columns(left, mirror, image_size, xp=np):
+    """Column indices [images, image_size] of each crop, read right to left where mirrored
+    (``xp``: numpy, or a module of the same calls such as tf.experimental.numpy)."""
+    ahead = xp.arange(image_size)
+    return left[:, None] + xp.where(mirror[:, None], image_size - 1 - ahead, ahead)

@@ -79,8 +79,11 @@ class LocalResponseNorm(layers.Layer):
     def call(self, x):
         if keras.backend.backend() == "tensorflow":  # TensorFlow's fused kernel: the same function, faster
             import tensorflow as tf
-            return tf.nn.local_response_normalization(x, depth_radius=self.size // 2, bias=self.k,
-                                                      alpha=self.alpha / self.size, beta=self.beta)
+            wide = x.dtype == tf.bfloat16  # the CPU kernel has no bfloat16 (mixed_bfloat16 on a CPU)
+            y = tf.nn.local_response_normalization(tf.cast(x, tf.float32) if wide else x,
+                                                   depth_radius=self.size // 2, bias=self.k,
+                                                   alpha=self.alpha / self.size, beta=self.beta)
+            return tf.cast(y, x.dtype) if wide else y
         half = self.size // 2
         sq = ops.pad(ops.square(x), [(0, 0), (0, 0), (0, 0), (half, half)])
         channels = x.shape[-1]

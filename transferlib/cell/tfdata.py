@@ -1,15 +1,19 @@
 """tf.data pipelines (the TensorFlow backend's; see ``data`` for the rest).
 
-``pipelines`` reads a ``data.Subset``'s decoded arrays; ``record_pipelines`` reads JPEG
-records (ImageNet at 227 px) and decodes only each crop's window of the JPEG, as if the image
-had been resized to 256 x 256 first. Both share the crops and ``data.normalisation``.
+``pipelines`` reads a ``data.Subset``'s decoded arrays and gives the numpy pipeline's batches
+for the same seed; ``record_pipelines`` reads JPEG records (ImageNet at 227 px) and decodes
+only each crop's window of the JPEG, as if the image had been resized to 256 x 256 first. Both
+share ``images.normalisation``.
 """
+
+import itertools
 
 import numpy as np
 import tensorflow as tf
+import tensorflow.experimental.numpy as tnp
 
 from ..sources import stored_size
-from .images import SHUFFLE_BUFFER, normalisation
+from .images import SHUFFLE_BUFFER, augmentation_plan, crop_columns, normalisation
 
 _RECORD_STATS_SAMPLE = 1024  # JPEGs decoded (centre crops) for the normalisation of a record subset
 
@@ -24,17 +28,39 @@ def normaliser(sample, image_size):
 
 
 def pipelines(subset, *, image_size, batch_size, seed):
-    """(train, val) tf.data pipelines of (normalised float32 image, label) batches from arrays."""
-    stored = subset.train_images.shape[1]
+    """(train, val) tf.data pipelines of (normalised float32 image, label) batches from arrays.
 
-    def crop_at(image, offset):
-        return tf.slice(image, tf.concat([offset, [0]], 0), (image_size, image_size, 3))
+    Training batches are ``data.ArrayBatches``'s for the same seed: each pass (epoch) draws
+    ``images.augmentation_plan(seed, epoch)`` in numpy, once, and crops and mirrors a whole
+    batch at a time by gathering rows and columns."""
+    stored, count = subset.train_images.shape[1], len(subset.train_labels)
+    images, labels = tf.constant(subset.train_images), tf.constant(subset.train_labels)
+    normalise = normaliser(subset.train_images, image_size)
+    epochs = itertools.count()
 
-    order = np.random.default_rng(seed).permutation(len(subset.train_labels))  # classes arrive sorted
-    train = tf.data.Dataset.from_tensor_slices((subset.train_images[order], subset.train_labels[order]))
-    val = tf.data.Dataset.from_tensor_slices((subset.val_images, subset.val_labels))
-    augment, centre = _crops(crop_at, stored, image_size, normaliser(subset.train_images, image_size))
-    return _batched(train, val, augment, centre, batch_size=batch_size, seed=seed, cache_val=True)
+    def plans():  # called at each pass over the dataset
+        yield augmentation_plan(count, stored - image_size, seed, next(epochs))
+
+    def crop_batch(index, top, left, mirror):
+        batch = tf.gather(images, index)
+        rows = top[:, None] + tf.range(image_size, dtype=top.dtype)
+        cols = crop_columns(left, mirror, image_size, xp=tnp)
+        batch = tf.gather(tf.gather(batch, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
+        return normalise(batch), tf.gather(labels, index)
+
+    spec = [tf.TensorSpec([count], tf.int64)] * 3 + [tf.TensorSpec([count], tf.bool)]
+    train = (tf.data.Dataset.from_generator(plans, output_signature=tuple(spec))
+             .flat_map(lambda *plan: tf.data.Dataset.from_tensor_slices(plan).batch(batch_size))
+             .map(crop_batch, num_parallel_calls=tf.data.AUTOTUNE)
+             .apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))
+             .prefetch(tf.data.AUTOTUNE))
+    margin = (stored - image_size) // 2
+
+    def centre(image, label):
+        return normalise(tf.slice(image, [margin, margin, 0], (image_size, image_size, 3))), label
+    val = (tf.data.Dataset.from_tensor_slices((subset.val_images, subset.val_labels))
+           .map(centre, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size))
+    return train, val.cache().prefetch(tf.data.AUTOTUNE)
 
 
 def record_pipelines(records, *, image_size, batch_size, seed):

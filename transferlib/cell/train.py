@@ -1,7 +1,9 @@
 """Training and evaluation with the paper's solver, in iterations (as the paper) or epochs."""
 
 import csv
+import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -113,6 +115,24 @@ def compile_model(model, *, lr, lr_drops, total_steps, momentum=0.9, weight_deca
                  keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")])
 
 
+class _WholeBackup(keras.callbacks.BackupAndRestore):
+    """Keras's ``BackupAndRestore`` whose two files are each replaced whole (written beside,
+    synced, renamed): a process killed while saving leaves the previous backup readable, not a
+    torn HDF5 file that the next run cannot open. (A kill between the two renames resumes with
+    one validation repeated, as a kill between the CSV log and the backup does.)"""
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        metadata = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
+        for path, write in ((self._weights_path, lambda tmp: self.model.save_weights(tmp, overwrite=True)),
+                            (self._training_metadata_path, lambda tmp: Path(tmp).write_text(metadata))):
+            tmp = os.path.join(self.backup_dir, f".tmp-{os.getpid()}-{os.path.basename(path)}")
+            write(tmp)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+
+
 def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=None, lr=0.01,
           lr_drops=PAPER_LR_DROPS, momentum=0.9, weight_decay=5e-4, seed=0, jit_compile=False,
           checkpoint_dir=None, progress=True, print_fn=print):
@@ -146,7 +166,7 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
         log.parent.mkdir(parents=True, exist_ok=True)
         # The log is written before the backup: a kill between the two repeats a validation.
         callbacks += [keras.callbacks.CSVLogger(str(log), append=True),
-                      keras.callbacks.BackupAndRestore(str(Path(checkpoint_dir) / "backup"))]
+                      _WholeBackup(str(Path(checkpoint_dir) / "backup"))]
     if progress:
         callbacks.append(TqdmCallback(epochs=rounds, verbose=0, leave=True, tqdm_class=tqdm))  # a widget in a notebook
     start = time.perf_counter()
