@@ -16,6 +16,7 @@ import nbformat
 import psutil
 import pytest
 
+from conftest import SHARED_DATASETS
 from test_faults import THREE_CELLS, cli, needs_tiny, params_file, wait_for
 from transferlib import table
 from transferlib.driver import runner
@@ -50,9 +51,11 @@ def test_two_workers_run_the_two_bases_at_once(two_workers):
     assert sorted(table.read(study).cell) == ["r0-A2B", "r0-baseA", "r0-baseB"]
 
 
-def test_dry_run_estimates_from_the_cells_done(two_workers, data_cache, tmp_path):
+def test_dry_run_estimates_from_the_cells_done(two_workers, data_cache, tmp_path, monkeypatch):
     """With cells done, each cell to run is estimated at the mean wall time of the done cells
     of its notebook; the command prints that sum in minutes."""
+    monkeypatch.setenv("TRANSFER_DATA_DIR", str(SHARED_DATASETS))
+    monkeypatch.setenv("TRANSFER_CACHE_DIR", str(data_cache))
     params, study = two_workers
     wider = params_file(tmp_path, study="two", epochs=WORKER_EPOCHS, **{**THREE_CELLS, "layers": [2, 3, 4, 5]})
     done = {c: json.loads((study / "cells" / f"{c}.json").read_text()) for c in ("r0-baseA", "r0-baseB", "r0-A2B")}
@@ -65,9 +68,11 @@ def test_dry_run_estimates_from_the_cells_done(two_workers, data_cache, tmp_path
     assert f"to run: 3 cells, about {estimate / 60:.0f} min" in dry.stdout, dry.stdout
 
 
-def test_dry_run_estimate_without_cells_done_grows_with_the_work(tmp_path, data_cache):
+def test_dry_run_estimate_without_cells_done_grows_with_the_work(tmp_path, data_cache, monkeypatch):
     """Before any cell ran: an a-priori rate; twice the epochs, or twice the classes, is about
     twice the training time (the fixed per-cell part aside)."""
+    monkeypatch.setenv("TRANSFER_DATA_DIR", str(SHARED_DATASETS))
+    monkeypatch.setenv("TRANSFER_CACHE_DIR", str(data_cache))
     def estimate(**changes):
         study = load_study(params_file(tmp_path, study="est", **{**THREE_CELLS, **changes}), tmp_path / "r")
         return runner.estimate_seconds(study, study.cells, {}), len(study.cells)

@@ -62,7 +62,7 @@ PARAMETERS = (
     _p("init", None, '"paper" or "he"; None: paper at 227 px, he at 32 and 64 px', hashed="when set",
        unset=lambda values: default_init(values["image_size"])),
     # What is copied (transfer.ipynb)
-    _p("n", {"base": 0, "transfer": 3}, "layers copied from the base: 1..7", setting=("transfer",)),
+    _p("n", {"base": 0, "transfer": 3}, "units copied from the base: 1..7 of the CaffeNet (1..K-1 of K units)", setting=("transfer",)),
     _p("fine_tuned", {"base": False, "transfer": True}, "True: copied layers learn (AnB+); False: frozen (AnB)", setting=("transfer",)),
     _p("kind", {"base": "base", "transfer": "transfer"},
        '"transfer" (from the other half), "selffer" (same half) or "random" (frozen random layers)', setting=("transfer",)),
@@ -97,7 +97,6 @@ PARAMETERS = (
        notebooks=("transfer",), setting=False, hashed="never"),
     _p("checkpoint_dir", None, "with checkpoint: where the backups go", setting=False, hashed="never"),
 )
-BY_NAME = {p.name: p for p in PARAMETERS}
 
 
 def for_notebook(notebook):

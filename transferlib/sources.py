@@ -96,15 +96,17 @@ def cache_root(cache_dir=None):
 
 
 def env_path(variable):
-    """The absolute path that environment ``variable`` names, or None where it is unset.
-
-    A relative path is taken relative to the working folder, or where nothing is there but
-    something is relative to $PWD, to $PWD: the folder the command was typed in, which a
-    notebook's kernel (working in the notebook's folder) inherits from its Jupyter server.
-    """
+    """The absolute path that environment ``variable`` names (``resolve``), or None where it is
+    unset."""
     value = os.environ.get(variable)
-    if not value:
-        return None
+    return resolve(value) if value else None
+
+
+def resolve(value):
+    """``value`` as an absolute path. A relative path is taken relative to the working folder,
+    or where nothing is there but something is relative to $PWD, to $PWD: the folder the
+    command was typed in, which a notebook's kernel (working in the notebook's folder) inherits
+    from its Jupyter server."""
     path = Path(value).expanduser()
     if path.is_absolute():
         return path

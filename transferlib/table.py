@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import write_atomic
+from .units import CAFFENET_UNITS
 from .vocabulary import KINDS
 
 COLUMNS = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "images_per_class",
@@ -22,7 +23,6 @@ COLUMNS = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned
            "history")
 # unit: the name of the model's n-th transfer unit (conv3, stage2...), "" for n = 0. Tables
 # written before units existed lack it; read fills in the CaffeNet's names.
-_CAFFENET_UNITS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
 _BEFORE_UNITS = tuple(c for c in COLUMNS if c != "unit")
 
 _INTS = ("n", "images_per_class", "validations")
@@ -61,7 +61,7 @@ def read(path):
                          f"fine_tuned that is not True or False")
     df["fine_tuned"] = fine_tuned.astype(bool)
     unnamed = (df.unit == "") & (df.n.astype(int) > 0)
-    df.loc[unnamed, "unit"] = [_CAFFENET_UNITS[n - 1] if n <= 8 else str(n) for n in df.n[unnamed].astype(int)]
+    df.loc[unnamed, "unit"] = [CAFFENET_UNITS[n - 1] if n <= 8 else str(n) for n in df.n[unnamed].astype(int)]
     try:
         for col in _INTS:
             df[col] = df[col].astype(int)

@@ -11,6 +11,8 @@ A replicate is one (split, target half): the unit the summary's intervals count.
 
 import numpy as np
 
+from .units import CAFFENET_UNITS
+
 KINDS = ("base", "selffer", "transfer", "random")
 DISSIMILAR_SPLIT = "mmn"
 ALL_SPLIT = "all"
@@ -49,11 +51,6 @@ def label(df):
     out["pooled"] = [treatment(r, pooled=True) for r in out.to_dict("records")]
     out["tasks"] = tasks(out.split)
     return out
-
-
-
-
-CAFFENET_UNITS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
 
 
 def units(df):

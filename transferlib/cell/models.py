@@ -10,8 +10,9 @@ import keras
 from keras import layers, ops
 
 from ..cell_parameters import INITS, default_init
+from ..units import CAFFENET_UNITS
 
-WEIGHT_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+WEIGHT_LAYERS = CAFFENET_UNITS  # the eight weight layers, the CaffeNet's transfer units
 
 # Filters of conv1..conv5 and units of fc6, fc7 at width 1.0.
 _CONV_FILTERS = (96, 256, 384, 384, 256)

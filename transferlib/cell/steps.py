@@ -23,12 +23,21 @@ def standalone_path(name):
     return str(folder / name)
 
 
+def checkpoint_folder(checkpoint, checkpoint_dir, cell):
+    """Where a cell backs up its training (``train.train``'s checkpoint_dir): the runner's
+    ``checkpoint_dir``, or run by hand with ``checkpoint`` on, ``standalone_path``; else None."""
+    if checkpoint_dir or not checkpoint:
+        return checkpoint_dir
+    return standalone_path(f"{cell}-checkpoint")
+
+
 def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None,
               skip_bad_images=False, val_fraction=None):
     """(subset, train pipeline, val pipeline) for ``classes``: a list of class ids, or a
     count k for the dataset's first k classes (handy when exploring in JupyterLab).
     Decoded arrays go through ``data.pipelines``, a streamed dataset's records (ImageNet at
     227 px) through ``data.record_pipelines``; prints what it read."""
+    data_dir = sources.resolve(data_dir) if data_dir else None  # as the runner would: see sources.resolve
     loaded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir,
                           skip_bad_images=skip_bad_images, val_fraction=val_fraction)
     if isinstance(classes, int):

@@ -36,7 +36,7 @@ class Params:
     data_dir: str | None = None     # None: env TRANSFER_DATA_DIR, then the cache (see sources);
     #                                 dataset folder: the folder of class folders (see folders);
     #                                 relative: to the working folder of the command
-    skip_bad_images: bool = False   # leave out (and count) images that cannot be decoded
+    skip_bad_images: bool = False   # Tiny ImageNet: leave out (and count) images that cannot be decoded
     val_fraction: float = 0.1       # dataset folder without val/: each class's share of validation
     image_size: int = 32            # caffenet: one of IMAGE_SIZES; other networks: any >= 16
     model: str = CAFFENET           # caffenet, resnet18, resnet50 or module:function (cell.networks)
@@ -112,6 +112,12 @@ class Params:
         if not {p.partition(":")[0] for p in problems} & {"model", "units", "image_size", "layers",
                                                           "reduced_layers", "halves", "splits"}:
             problems += _unit_problems(values, d)
+        if values.get("skip_bad_images") and values.get("dataset") != "tiny_imagenet":
+            problems.append("skip_bad_images: only Tiny ImageNet's decoding can leave images out; "
+                            "remove or replace the unreadable images instead, or drop the key")
+        if values.get("halves") is not None and values.get("treatments") and isinstance(values["treatments"][0], tuple):
+            problems.append("treatments: a mapping by split goes with splits, not with your own halves; "
+                            "give a list of treatments")
         if problems:
             raise ParamsError(file, problems)
         if values.get("data_dir") is not None:

@@ -79,7 +79,8 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
             # The same lookup and decode a cell runs, once, here: a study that cannot find or
             # read its data stops before any cell, and cells (and parallel workers) start warm.
             sources.load(study.params.dataset, sources.stored_size(study.params.image_size),
-                         data_dir=study.params.data_dir, skip_bad_images=study.params.skip_bad_images)
+                         data_dir=study.params.data_dir, skip_bad_images=study.params.skip_bad_images,
+                         val_fraction=study.params.val_fraction)
         bar = tqdm(total=len(study.cells), initial=len(study.cells) - len(todo), unit="cell",
                    desc=study.params.study, dynamic_ncols=True)
         failed = execute(study, todo, bar)

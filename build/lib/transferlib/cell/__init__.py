@@ -1,6 +1,0 @@
-"""The cell: what a cell's notebook calls to train one network (data, models, transfer, train,
-devices, similarity). Importing it keeps TensorFlow's C++ start-up log out of the notebook."""
-
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
