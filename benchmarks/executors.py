@@ -2,7 +2,7 @@
 
     TRANSFER_DATA_DIR=../shared/datasets python benchmarks/executors.py
 
-Each executor runs params/smoke.yaml once into a fresh temporary folder (the decoded dataset
+Each executor runs the smoke study (transferlib/studies/smoke.yaml) once into a fresh temporary folder (the decoded dataset
 already cached, so neither pays for decoding): local with --workers 2, Ray on a local instance
 that the driver starts (all cores). Then Ray's memory overhead: the resident memory of the
 processes that ray.init() starts (GCS, raylet, dashboard, agents, idle workers) plus what

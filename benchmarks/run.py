@@ -15,7 +15,6 @@ is parity. A cell's overhead is defined once, in ``OVERHEAD_PARTS``.
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import resource

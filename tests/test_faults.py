@@ -91,7 +91,7 @@ def test_a_killed_kernel_fails_its_cell_and_the_others_go_on(tmp_path, data_cach
     kernels_of(runner)[0].send_signal(signal.SIGKILL)  # as the out-of-memory killer does
     out, _ = runner.communicate(timeout=600)
     assert runner.returncode == 1, out
-    assert f"r0-baseA: its kernel died (killed by signal 9 (SIGKILL" in out and str(notebook) in out
+    assert "r0-baseA: its kernel died (killed by signal 9 (SIGKILL" in out and str(notebook) in out
     assert "r0-A2B: not run: r0-baseA failed" in out
     assert sorted(table.read(study).cell) == ["r0-baseB"]  # the other base went on
     assert time.monotonic() - killed_at < 300

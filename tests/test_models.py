@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import keras
-import tensorflow as tf
 
 from transferlib.cell import models, transfer
 from transferlib.cell.models import WEIGHT_LAYERS, caffenet

@@ -2,14 +2,11 @@
 runs as it stands from its own folder with the README's relative data variable, and the executed
 notebooks read as clean records (no start-up logs, warnings, raw dicts or machine paths)."""
 
-import json
 import os
 import re
 import shutil
-import zipfile
 from pathlib import Path
 
-import h5py
 import nbformat
 import papermill
 import pytest

@@ -5,7 +5,6 @@ path the grid and the notebooks take (grid cell parameters -> ``steps.load_data`
 import numpy as np
 import pytest
 
-from transferlib import sources
 from transferlib.cell import data, steps
 from transferlib.driver import grid
 from transferlib.driver.params import Params

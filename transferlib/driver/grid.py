@@ -42,11 +42,11 @@ OWN = "h"    # the split of your own halves (params ``halves``)
 
 @dataclass(frozen=True)
 class Cell:
-    """One network of the study, named as in the paper (see CONTRACT.md)."""
+    """One network of the study, named as in the paper (the README: A study)."""
 
     id: str            # "r0-baseA", "r0-A3B+", "mmn-B5B", "r1-R4A", "all-baseAB", "all-R3AB",
     #                    "r0-A3B+-k50"
-    split: str         # "r<seed>", "mmn" or "all"
+    split: str         # "r<seed>", "mmn", "h" (your own halves) or "all"
     kind: str          # base | selffer | transfer | random
     source: str        # the base cell it copies layers from; "" for base and random
     target: str        # "A" or "B": the half it trains on; "AB": all the study's classes

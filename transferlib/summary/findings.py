@@ -27,7 +27,7 @@ CHANCE_KEPT = 0.25  # at most a quarter of the base's accuracy kept: "near chanc
 class Finding(NamedTuple):
     number: int
     claim: str
-    verdict: str  # SUPPORTED, CONTRADICTED or INCONCLUSIVE
+    verdict: str  # SUPPORTED, CONTRADICTED, INCONCLUSIVE, or NOT_JUDGED (another network)
     text: str
 
 

@@ -41,7 +41,6 @@ MIN_CI = 3  # replicates from which a confidence interval is drawn
 _XLABEL = "n: units copied (the network is chopped after unit n and retrained)"
 _REFERENCE = dict(ls="--", alpha=0.3, lw=1.5)
 _ABSENT = "not in this study"
-CROSS_TASK_LAYER = "fc8"  # its units are other classes in networks of other tasks: not compared
 
 
 def _metric(df, metric):
@@ -342,9 +341,12 @@ def similarity(cka, df, metric=None):
     for ax in (bases, transfer_ax, selffer_ax):
         _layer_names_axis(ax, "linear CKA", names)
         ax.set_ylim(min(-0.02, cka.cka.min() - 0.02) if len(cka) else -0.02, 1.02)
-    pair = cka[(cka.treatment == "base") & (cka.layer_name != CROSS_TASK_LAYER)]
+    # The classifier, the last unit (fc8 of the CaffeNet), holds other classes in networks of
+    # other tasks: it is not compared across tasks.
+    classifier = cka.layer_name[cka.layer == cka.layer.max()].iloc[0] if len(cka) else ""
+    pair = cka[(cka.treatment == "base") & (cka.layer_name != classifier)]
     if len(pair):
-        bases.set_title(f"baseA against baseB ({CROSS_TASK_LAYER} left out: other classes)")
+        bases.set_title(f"baseA against baseB ({classifier} left out: other classes)")
         for _, rows in pair.groupby("split"):
             bases.plot(rows.layer, rows.cka, color="black", lw=0.6, alpha=0.4)
         mean = pair.groupby("layer").cka.mean()
@@ -353,8 +355,8 @@ def similarity(cka, df, metric=None):
         bases.legend(loc="lower left", fontsize="small")
     else:
         _absent(bases, "baseA against baseB")
-    _descendant_panel(transfer_ax, cka[cka.layer_name != CROSS_TASK_LAYER], "AnB+",
-                      f"AnB+ against its baseA ({CROSS_TASK_LAYER} left out: other classes)")
+    _descendant_panel(transfer_ax, cka[cka.layer_name != classifier], "AnB+",
+                      f"AnB+ against its baseA ({classifier} left out: other classes)")
     _descendant_panel(selffer_ax, cka, "BnB+", "BnB+ against its baseB")
     return fig
 
