@@ -54,7 +54,10 @@ def test_folder_resnet_study_runs_through_the_notebooks(study):
     log = json.loads((study / "cells" / "r0-A2B+.ipynb").read_text())
     text = "".join(o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
                    for c in log["cells"] for o in c.get("outputs", []))
-    assert "units 1..2 of stem, stage1, stage2, stage3, stage4, head from the base, fine-tuned" in text
+    assert "copying units 1..n of r0-baseA from r0-baseA.keras" in text
+    tables = "".join(o.get("data", {}).get("text/html", "") for c in log["cells"] for o in c.get("outputs", []))
+    table = next(t for t in tables.split("</table>") if "copied-fine-tuned" in t)
+    assert table.count("copied-fine-tuned") == 2 and all(u in table for u in ("stem", "stage4", "head"))
     cka = pd.read_csv(study / "cka.csv")
     assert list(cka[cka.cell == "r0-A2B+"].layer_name) == ["stem", "stage1", "stage2", "stage3", "stage4", "head"]
     assert (study / "figure2.png").is_file() and (study / "summary.html").is_file()

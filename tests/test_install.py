@@ -47,7 +47,8 @@ def test_installed_wheel_runs_the_smoke_study_from_another_folder(wheel, tmp_pat
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env |= {"TRANSFER_DATA_DIR": str(SHARED_DATASETS), "TRANSFER_CACHE_DIR": str(data_cache),
-            "PATH": f"{venv / 'bin'}:{env['PATH']}"}
+            "PATH": f"{venv / 'bin'}:{env['PATH']}",
+            "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter")}  # the lent nbconvert's templates
     where = subprocess.run([str(python), "-c", "import transferlib; print(transferlib.__file__)"],
                            cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout
     assert where.startswith(site), where  # the installed copy, not this checkout

@@ -198,18 +198,22 @@ def test_runner_killed_mid_cell_then_rerun_finishes_each_cell_once(tmp_path, dat
 
 
 def test_one_systemic_error_is_reported_once(tmp_path, data_cache, tiny_imagenet):
-    """Both bases diverge with the same error: it is printed once, naming the cells it stopped,
-    and the cell that needs them is reported as not run."""
-    params = params_file(tmp_path, treatments=["AnB"], reduced_images_per_class=[], lr=1e12,
-                         study="diverges")
-    run = cli(params, "--results", tmp_path, cache=data_cache)
-    assert run.returncode == 1
-    assert "3 of 3 cells failed or did not run" in run.stdout
-    assert run.stdout.count("FloatingPointError") == 1
-    assert "2 cells: FloatingPointError" in run.stdout and "r0-baseA, r0-baseB" in run.stdout
-    for cell in ("r0-baseA", "r0-baseB"):  # both bases ran, each failing loudly
-        assert "FloatingPointError" in (tmp_path / "diverges" / "cells" / f"{cell}.ipynb").read_text()
-    assert "r0-A2B: not run: r0-baseA failed" in run.stdout
+    """A broken environment (a Keras backend that does not exist) fails the first two cells with
+    the same error: no more cells start; the report gives the error once, with the cells it
+    failed and how many it stopped."""
+    params = params_file(tmp_path, study="broken")
+    env = dict(os.environ, TRANSFER_DATA_DIR=str(SHARED_DATASETS), TRANSFER_CACHE_DIR=str(data_cache),
+               KERAS_BACKEND="no_such_backend")
+    run = subprocess.run([sys.executable, "-m", "transferlib", "run", str(params), "--results", str(tmp_path)],
+                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "9 of 9 cells failed or did not run" in run.stdout
+    assert "r0-baseB failed: the same error as r0-baseA" in run.stdout
+    assert "2 cells: " in run.stdout and "r0-baseA, r0-baseB" in run.stdout
+    error = run.stdout.split("2 cells: ")[1].splitlines()[0]
+    assert run.stdout.count(error) == 2  # as it happened, then in the report
+    assert "not run: the study stopped after its first 2 cells failed with the same error" in run.stdout
+    assert not (tmp_path / "broken" / "cells" / "r0-R2B.ipynb").exists()  # never started
 
 
 @pytest.mark.parametrize("change, message", [

@@ -79,8 +79,9 @@ def record(study, cell, outcome, failed, bar):
         table.append_row(study.table, study.row(cell, outcome()))
         study.publish(study.table.name)
     except Exception as e:
+        same = next((other for other, (_, error) in failed.items() if error == str(e)), None)
         failed[cell.id] = (study.notebook(cell), str(e))
-        tqdm.write(f"{cell.id} failed: {e}")
+        tqdm.write(f"{cell.id} failed: " + (f"the same error as {same}" if same else str(e)))
     bar.update()
 
 
