@@ -55,7 +55,8 @@ def test_folder_resnet_study_runs_through_the_notebooks(study):
     text = "".join(o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
                    for c in log["cells"] for o in c.get("outputs", []))
     assert "copying units 1..n of r0-baseA from r0-baseA.keras" in text
-    tables = "".join(o.get("data", {}).get("text/html", "") for c in log["cells"] for o in c.get("outputs", []))
+    html = [o.get("data", {}).get("text/html", "") for c in log["cells"] for o in c.get("outputs", [])]
+    tables = "".join(h if isinstance(h, str) else "".join(h) for h in html)
     table = next(t for t in tables.split("</table>") if "copied-fine-tuned" in t)
     assert table.count("copied-fine-tuned") == 2 and all(u in table for u in ("stem", "stage4", "head"))
     cka = pd.read_csv(study / "cka.csv")
