@@ -59,6 +59,24 @@ def architecture(image_size, width):
             models.scaled(models._FC_UNITS[image_size], width))
 
 
+def cycling(batches, full):
+    """A keras PyDataset class whose ``Cycle(length)`` gives ``length`` steps going round the
+    first ``full`` batches of ``batches`` (full batches only: one compiled shape)."""
+    import keras
+
+    class Cycle(keras.utils.PyDataset):
+        def __init__(self, length):
+            super().__init__()
+            self.length = length
+
+        def __len__(self):
+            return self.length
+
+        def __getitem__(self, i):
+            return batches[i % full]
+    return Cycle
+
+
 def warm_up(model, cycle, steps, most=5):
     """Train until a ``fit`` of two steps traces and compiles nothing, at most ``most`` times
     after a first ``fit`` of ``steps`` steps: the next ``fit`` calls compile the step again (the
@@ -81,7 +99,6 @@ def warm_up(model, cycle, steps, most=5):
 def keras_rate(image_size, precision, *, width, classes, batch, warmup, steps, real, count=0, data_dir=None):
     """{img_s, flops, compile_s}: training img/s of ``models.caffenet`` after ``warmup`` steps."""
     import jax
-    import keras
 
     from transferlib.cell import data, devices, models, train
     devices.setup(precision=precision)
@@ -90,16 +107,7 @@ def keras_rate(image_size, precision, *, width, classes, batch, warmup, steps, r
                               image_size=image_size, batch_size=batch, seed=0, kind="device")[0]
     full = len(y) // batch  # full batches only: one compiled shape
 
-    class Cycle(keras.utils.PyDataset):
-        def __init__(self, length):
-            super().__init__()
-            self.length = length
-
-        def __len__(self):
-            return self.length
-
-        def __getitem__(self, i):
-            return train_ds[i % full]
+    Cycle = cycling(train_ds, full)
 
     model = models.caffenet(classes, image_size, width)
     train.compile_model(model, lr=0.01, lr_drops=(), total_steps=warmup + steps, jit_compile=True)
@@ -159,7 +167,6 @@ def pack(index, barrier, *, image_size, precision, width, classes, batch, warmup
     """One of several cells sharing the GPU: compile and warm up, say ready (a file in
     ``barrier``), wait for ``barrier/go``, then time ``steps`` steps. {img_s, start, end}."""
     import jax
-    import keras
 
     from transferlib.cell import data, devices, models, train
     devices.setup(precision=precision)
@@ -168,16 +175,7 @@ def pack(index, barrier, *, image_size, precision, width, classes, batch, warmup
                               image_size=image_size, batch_size=batch, seed=index, kind="device")[0]
     full = len(y) // batch
 
-    class Cycle(keras.utils.PyDataset):
-        def __init__(self, length):
-            super().__init__()
-            self.length = length
-
-        def __len__(self):
-            return self.length
-
-        def __getitem__(self, i):
-            return train_ds[i % full]
+    Cycle = cycling(train_ds, full)
 
     model = models.caffenet(classes, image_size, width, seed=index)
     train.compile_model(model, lr=0.01, lr_drops=(), total_steps=warmup + steps, jit_compile=True)

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from benchmarks.torch_caffenet import optimizer  # Caffe's solver, the CPU comparison's
+
 # transferlib.cell.models: conv1 (kernel, stride, padding) and pooling padding per size.
 STEM = {227: (11, 4, 0, 0), 64: (5, 2, 2, 1), 32: (5, 2, 2, 1)}
 
@@ -46,14 +48,6 @@ def caffenet(image_size, num_classes, conv_filters, fc_units):
             nn.init.normal_(layer.weight, std=0.01)
             nn.init.zeros_(layer.bias)
     return model
-
-
-def optimizer(model, lr=0.01):
-    """Caffe's solver: momentum 0.9, weight decay 5e-4 on weights only, biases at twice the rate."""
-    weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
-    biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
-    return torch.optim.SGD([{"params": weights, "weight_decay": 5e-4},
-                            {"params": biases, "lr": 2 * lr, "weight_decay": 0.0}], lr=lr, momentum=0.9)
 
 
 def images_per_second(images, labels, *, image_size, num_classes, conv_filters, fc_units, batch_size,
