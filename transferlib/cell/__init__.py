@@ -1,5 +1,5 @@
 """The cell: what a cell's notebook calls to train one network (data, models, transfer, train,
-devices, similarity). Importing it keeps TensorFlow's C++ start-up log out of the notebook."""
+devices, similarity)."""
 
 import os
 
