@@ -51,7 +51,10 @@ def pipelines(subset, *, image_size, batch_size, seed):
     spec = [tf.TensorSpec([count], tf.int64)] * 3 + [tf.TensorSpec([count], tf.bool)]
     train = (tf.data.Dataset.from_generator(plans, output_signature=tuple(spec))
              .flat_map(lambda *plan: tf.data.Dataset.from_tensor_slices(plan).batch(batch_size))
-             .map(crop_batch, num_parallel_calls=tf.data.AUTOTUNE)
+             # Sequential: under op determinism (devices.setup's seed) TensorFlow runs a map
+             # after the generator's stateful op sequentially anyway, and rewriting a parallel
+             # one logs an error line into every notebook; prefetch overlaps it with training.
+             .map(crop_batch)
              .apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))
              .prefetch(tf.data.AUTOTUNE))
     margin = (stored - image_size) // 2
