@@ -11,6 +11,7 @@ import yaml
 
 from .. import layout, sources, store, table, vocabulary
 from ..atomic import write_text_atomic
+from ..cell.figures import conv1_filters
 from ..cell.networks import first_conv, representations_of
 from ..cell.steps import layer_similarity, load_model
 
@@ -40,6 +41,23 @@ CKA_COLUMNS = ("split", "cell", "reference", "treatment", "n", "layer", "layer_n
                "params_hash")
 
 
+def conv1_figures(df, study_dir, root=None):
+    """The first-layer filters of each full-data base, drawn from its saved network under
+    ``root`` (default ``study_dir``) and saved as ``conv1-<base>.png`` in ``study_dir``; a base
+    whose network is not there (a published study's folder keeps no models) is named and its
+    earlier PNG kept."""
+    root = root or study_dir
+    for base in sorted(df.cell[(df.kind == "base") & (df.images_per_class == 0)]):
+        path = store.join(root, "models", f"{base}.keras")
+        if not store.exists(path):
+            print(f"{base}: its saved network (models/{base}.keras) is not here; its first-layer "
+                  "filters are not redrawn")
+            continue
+        fig = conv1_filters(conv1_weights(path), f"{base}: first-layer filters")
+        fig.savefig(Path(study_dir) / f"conv1-{base}.png", dpi=120, bbox_inches="tight")
+        yield fig
+
+
 def conv1_weights(model_path):
     """conv1's kernel [k, k, 3, filters] of the network saved at ``model_path`` (or URL); of a
     network without conv1 (a ResNet), its first convolution on the RGB input."""
@@ -56,19 +74,26 @@ def similarity_table(study_dir, root=None):
     holding the study's cells/ and models/. Each fine-tuned network against its base, as its cell measured it,
     and baseA against baseB of each split, computed here from the saved bases on the study's
     ``cka_images`` (rows of an earlier cka.csv are reused while both bases and cka_images are
-    unchanged)."""
+    unchanged, and for a cell whose metrics are not there: a published study's folder)."""
     study = Path(study_dir)
     root = root or study
     df = table.read(study)
     params = SimpleNamespace(**yaml.safe_load((study / layout.PARAMS).read_text()))
+    path = study / "cka.csv"
+    earlier = pd.read_csv(path, keep_default_na=False) if path.exists() else None
     rows = []
     for cell in df[df.fine_tuned & (df.images_per_class == 0) & (df.source != "")].itertuples():
-        metrics = json.loads(store.read_text(store.join(root, "cells", f"{cell.cell}.json")))
+        if not params.cka_images:
+            break
+        measured = store.join(root, "cells", f"{cell.cell}.json")
+        if not store.exists(measured) and earlier is not None:
+            kept = earlier[(earlier.cell == cell.cell) & (earlier.params_hash == cell.params_hash)]
+            rows += list(kept.itertuples(index=False, name=None))
+            continue
+        metrics = json.loads(store.read_text(measured))
         pooled = vocabulary.treatment(cell._asdict(), pooled=True)
         rows += [(cell.split, cell.cell, cell.source, pooled, cell.n, i, name, value, cell.params_hash)
                  for i, (name, value) in enumerate(metrics.get("cka", {}).items(), 1)]
-    path = study / "cka.csv"
-    earlier = pd.read_csv(path, keep_default_na=False) if path.exists() else None
     bases = df[(df.kind == "base") & (df.images_per_class == 0)].set_index("cell").params_hash
     halves = None
     for split in sorted(df.split.unique()):
