@@ -49,6 +49,14 @@ def unit_names(model, units="stages"):
 _CACHE = {}
 
 
+def cwd_on_pythonpath():
+    """$PYTHONPATH with the working folder first: a ``module:function`` model in the folder the
+    study was started from must import in the processes that build it (this check's, the cells'
+    kernels, which work in the study folder)."""
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return os.pathsep.join(dict.fromkeys([os.getcwd(), *paths]))
+
+
 def user_unit_names(model, image_size, width, units="stages"):
     """The unit names of the user's function ``model`` ("module:function"), found by building it
     once in a subprocess (TensorFlow stays out of the driver). Raises ValueError with the
@@ -58,8 +66,7 @@ def user_unit_names(model, image_size, width, units="stages"):
         code = ("import json, sys; from transferlib.cell import networks; "
                 "net = networks.build(sys.argv[1], 2, int(sys.argv[2]), width=float(sys.argv[3]), units=sys.argv[4]); "
                 "print('UNITS ' + json.dumps([name for name, _ in net.units]))")
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.pathsep.join(
-            [os.getcwd(), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": cwd_on_pythonpath()}
         done = subprocess.run([sys.executable, "-c", code, model, str(image_size), str(width), units],
                               capture_output=True, text=True, env=env)
         lines = [line for line in done.stdout.splitlines() if line.startswith("UNITS ")]

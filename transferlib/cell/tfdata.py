@@ -51,9 +51,9 @@ def pipelines(subset, *, image_size, batch_size, seed):
     spec = [tf.TensorSpec([count], tf.int64)] * 3 + [tf.TensorSpec([count], tf.bool)]
     train = (tf.data.Dataset.from_generator(plans, output_signature=tuple(spec))
              .flat_map(lambda *plan: tf.data.Dataset.from_tensor_slices(plan).batch(batch_size))
-             # Sequential: under op determinism (devices.setup's seed) TensorFlow runs a map
-             # after the generator's stateful op sequentially anyway, and rewriting a parallel
-             # one logs an error line into every notebook; prefetch overlaps it with training.
+             # Sequential: under op determinism (devices.setup's seed) the generator's stateful
+             # op makes TensorFlow run this whole pipeline sequentially, prefetch included, and
+             # its rewriting of a parallel map logs an error line into every notebook.
              .map(crop_batch)
              .apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))
              .prefetch(tf.data.AUTOTUNE))

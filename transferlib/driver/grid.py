@@ -87,10 +87,7 @@ def unit_names(params):
     once, in a subprocess, to learn them (ParamsError naming ``model`` if it cannot be)."""
     if not units.is_function(params.model):
         return units.unit_names(params.model, params.units)
-    # the cells' kernels work in the study folder: a module in the working directory must reach them
-    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
-    if os.getcwd() not in paths:
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), *paths]))
+    os.environ["PYTHONPATH"] = units.cwd_on_pythonpath()  # for the kernels, which work in the study folder
     try:
         return units.user_unit_names(params.model, params.image_size, params.width, params.units)
     except ValueError as e:

@@ -42,7 +42,7 @@ CKA_COLUMNS = ("split", "cell", "reference", "treatment", "n", "layer", "layer_n
 
 
 def conv1_figures(df, study_dir, root=None):
-    """The first-layer filters of each full-data base, drawn from its saved network under
+    """Yields the first-layer filters of each full-data base, drawn from its saved network under
     ``root`` (default ``study_dir``) and saved as ``conv1-<base>.png`` in ``study_dir``; a base
     whose network is not there (a published study's folder keeps no models) is named and its
     earlier PNG kept."""
@@ -50,8 +50,8 @@ def conv1_figures(df, study_dir, root=None):
     for base in sorted(df.cell[(df.kind == "base") & (df.images_per_class == 0)]):
         path = store.join(root, "models", f"{base}.keras")
         if not store.exists(path):
-            print(f"{base}: its saved network (models/{base}.keras) is not here; its first-layer "
-                  "filters are not redrawn")
+            print(f"{base}: its saved network ({path}) is not here; its first-layer filters are "
+                  "not redrawn")
             continue
         fig = conv1_filters(conv1_weights(path), f"{base}: first-layer filters")
         fig.savefig(Path(study_dir) / f"conv1-{base}.png", dpi=120, bbox_inches="tight")
@@ -82,13 +82,16 @@ def similarity_table(study_dir, root=None):
     path = study / "cka.csv"
     earlier = pd.read_csv(path, keep_default_na=False) if path.exists() else None
     rows = []
-    for cell in df[df.fine_tuned & (df.images_per_class == 0) & (df.source != "")].itertuples():
-        if not params.cka_images:
-            break
+    tuned = df[df.fine_tuned & (df.images_per_class == 0) & (df.source != "")] if params.cka_images else df[:0]
+    for cell in tuned.itertuples():
         measured = store.join(root, "cells", f"{cell.cell}.json")
-        if not store.exists(measured) and earlier is not None:
-            kept = earlier[(earlier.cell == cell.cell) & (earlier.params_hash == cell.params_hash)]
-            rows += list(kept.itertuples(index=False, name=None))
+        if not store.exists(measured):
+            kept = [] if earlier is None else list(earlier[(earlier.cell == cell.cell) & (
+                earlier.params_hash == cell.params_hash)].itertuples(index=False, name=None))
+            if not kept:
+                print(f"{cell.cell}: its metrics ({measured}) are not here, nor its rows in cka.csv; "
+                      "its layer similarity is left out")
+            rows += kept
             continue
         metrics = json.loads(store.read_text(measured))
         pooled = vocabulary.treatment(cell._asdict(), pooled=True)
