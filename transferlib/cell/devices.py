@@ -8,28 +8,7 @@ any model or tensor exists, and build and train the model inside the returned st
 import contextlib
 import os
 
-
-def _import_quietly():
-    """Import the Keras backend with the process's stderr closed: TensorFlow 2.21 writes absl's
-    start-up lines there before any log level applies (a kernel shows them in the notebook).
-    The one place they are silenced; they cannot be turned off at their cause."""
-    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
-        return
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            try:
-                import tensorflow  # noqa: F401
-            except ImportError:
-                pass
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-_import_quietly()  # before Keras imports its backend: a notebook's first call is devices.setup
-import keras  # noqa: E402
+import keras
 
 from .. import jax_env
 from ..cell_parameters import PRECISIONS
