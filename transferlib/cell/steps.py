@@ -9,9 +9,9 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .. import sources, store
+from .. import conv1_figure, sources, store
 from ..atomic import write_atomic, write_text_atomic
-from . import data, figures, networks, similarity
+from . import data, networks, similarity
 from .models import WEIGHT_LAYERS, caffenet
 
 
@@ -125,7 +125,7 @@ def first_filters(model, cell, caption):
     conv = networks.first_conv(model)
     if conv is None:
         return "no convolution on the RGB input to draw"
-    return figures.conv1_filters(conv.get_weights()[0], f"{cell}: {conv.name} filters", caption=caption)
+    return conv1_figure.conv1_filters(conv.get_weights()[0], f"{cell}: {conv.name} filters", caption=caption)
 
 
 def cka_table(cka):

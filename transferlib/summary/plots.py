@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .. import vocabulary
-from ..cell.figures import conv1_filters  # noqa: F401  (the summary draws it too)
+from ..conv1_figure import conv1_filters  # noqa: F401  (the summary draws it too)
 from . import paper
 from . import stats as statistics
 

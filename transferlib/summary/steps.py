@@ -11,7 +11,7 @@ import yaml
 
 from .. import layout, sources, store, table, vocabulary
 from ..atomic import write_text_atomic
-from ..cell.figures import conv1_filters
+from ..conv1_figure import conv1_filters
 from ..cell.networks import first_conv, representations_of
 from ..cell.steps import layer_similarity, load_model
 

@@ -1,4 +1,5 @@
-"""Figures a cell draws of its own network."""
+"""The figure of a network's first-layer filters, drawn by a cell of its own network and by the
+summary of every base: matplotlib only, no framework."""
 
 import math
 
