@@ -1,8 +1,10 @@
 """The steps a cell's notebook runs, one call each: data, source network, training outputs,
 layer similarity, and the small tables a notebook shows of them."""
 
+import io
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import keras
@@ -13,6 +15,36 @@ from .. import conv1_figure, sources, store
 from ..atomic import write_atomic, write_text_atomic
 from . import data, networks, similarity
 from .models import WEIGHT_LAYERS, caffenet
+
+
+def warm_up():
+    """Pay a kernel's first-call costs before its cell starts (the runner's spare kernels call
+    this while the previous cell trains): on a TensorFlow kernel with no GPU, a tiny tf.data
+    pipeline, CaffeNet, layer similarity, save and load, and filter figure, each run once
+    (tf.data and autograph tracing, Keras's layer and saving code, matplotlib's fonts). Keras's
+    session is then cleared, so the cell's layer names and seeds are a fresh kernel's. With a
+    GPU nothing runs: ``devices.setup``'s memory settings must come before its first use."""
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return
+    rng = np.random.default_rng(0)
+    labels = np.arange(8, dtype=np.int32) % 2
+    subset = data.Subset((0, 1), rng.integers(0, 256, (8, 36, 36, 3), np.uint8), labels,
+                         rng.integers(0, 256, (8, 36, 36, 3), np.uint8), labels)
+    train_ds, val_ds = data.pipelines(subset, image_size=32, batch_size=4, seed=0)
+    images = next(iter(val_ds))[0].numpy()
+    next(iter(train_ds))
+    net = networks.build("caffenet", 2, 32, width=0.125)
+    features = similarity.layer_activations(net.model, images, WEIGHT_LAYERS, batch_size=len(images))
+    similarity.linear_cka(features["conv1"], features["fc8"])
+    with tempfile.TemporaryDirectory(prefix="transferlib-warm-up-") as folder:
+        path = os.path.join(folder, "net.keras")
+        net.model.save(path)
+        first_filters(load_model(path), "warm-up", caption="").savefig(io.BytesIO(), format="png")
+    keras.backend.clear_session()
 
 
 def standalone_path(name):

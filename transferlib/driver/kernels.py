@@ -1,5 +1,5 @@
 """Kernels for the cells' notebooks, started warm: booted, with TensorFlow and transferlib
-imported. A ``KernelPool`` starts each next kernel while the current cell trains, so that a
+imported and their first calls paid (``steps.warm_up``). A ``KernelPool`` starts each next kernel while the current cell trains, so that a
 cell's notebook, still in a kernel of its own, starts at once.
 
 Kernels are jupyter_client's ``AsyncKernelManager``: nbclient then waits for output and for the
@@ -26,7 +26,8 @@ from jupyter_client.manager import AsyncKernelManager
 
 LAUNCH_GAP = 2.0  # seconds between kernel starts on a machine
 
-WARM_UP = "import keras, matplotlib.pyplot\nfrom transferlib.cell import devices, figures, models, steps, train, transfer"
+WARM_UP = ("from transferlib.cell import devices, networks, steps, train, transfer\n"
+           "import matplotlib.pyplot\nsteps.warm_up()")
 
 
 class KernelDied(RuntimeError):
