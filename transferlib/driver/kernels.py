@@ -1,6 +1,7 @@
 """Kernels for the cells' notebooks, started warm: booted, with TensorFlow and transferlib
-imported and their first calls paid (``steps.warm_up``). A ``KernelPool`` starts each next kernel while the current cell trains, so that a
-cell's notebook, still in a kernel of its own, starts at once.
+imported. A ``KernelPool`` starts each next kernel while the current cell trains, and pays there
+the cell's first calls too (``steps.warm_up``), so that a cell's notebook, still in a kernel of
+its own, starts at once.
 
 Kernels are jupyter_client's ``AsyncKernelManager``: nbclient then waits for output and for the
 kernel's life side by side, so a kernel killed mid-cell (a signal, the out-of-memory killer)
@@ -26,8 +27,8 @@ from jupyter_client.manager import AsyncKernelManager
 
 LAUNCH_GAP = 2.0  # seconds between kernel starts on a machine
 
-WARM_UP = ("from transferlib.cell import devices, networks, steps, train, transfer\n"
-           "import matplotlib.pyplot\nsteps.warm_up()")
+IMPORTS = "from transferlib.cell import devices, networks, steps, train, transfer\nimport matplotlib.pyplot"
+FIRST_CALLS = "steps.warm_up()"  # worth its second only where a cell trains meanwhile (a spare)
 
 
 class KernelDied(RuntimeError):
@@ -46,9 +47,10 @@ def _start_slot():
         yield
 
 
-def start(cwd, env=None, kernel_name="python3"):
-    """A started, warmed kernel (an AsyncKernelManager: the caller shuts it down with
-    ``shutdown``) working in ``cwd``."""
+def start(cwd, env=None, kernel_name="python3", first_calls=False):
+    """A started kernel (an AsyncKernelManager: the caller shuts it down with ``shutdown``)
+    working in ``cwd``, the cell's modules imported, and with ``first_calls`` their first calls
+    paid too (``steps.warm_up``)."""
     km = AsyncKernelManager(kernel_name=kernel_name)
 
     async def boot():
@@ -61,7 +63,8 @@ def start(cwd, env=None, kernel_name="python3"):
         client.start_channels()
         try:
             await client.wait_for_ready(timeout=120)
-            reply = await client.execute_interactive(WARM_UP, silent=True, timeout=300,
+            code = IMPORTS + ("\n" + FIRST_CALLS if first_calls else "")
+            reply = await client.execute_interactive(code, silent=True, timeout=300,
                                                      output_hook=lambda msg: None)
             if reply["content"]["status"] != "ok":
                 raise RuntimeError(f"warming a kernel failed: {reply['content'].get('evalue')}")
@@ -119,7 +122,7 @@ def execute(source, output, parameters, km):
 
 
 class KernelPool:
-    """``spares`` kernels kept started and warmed in ``cwd``; ``take()`` hands one out.
+    """``spares`` kernels kept started and warmed in ``cwd``, first calls paid; ``take()`` hands one out.
     ``kill_running()`` ends every kernel handed out and not yet shut down (on Ctrl-C)."""
 
     def __init__(self, spares, cwd, env=None, kernel_name="python3"):
@@ -134,7 +137,7 @@ class KernelPool:
     def _serve(self):
         while self.orders.get():
             try:
-                self.ready.put(start(self.cwd, self.env, self.kernel_name))
+                self.ready.put(start(self.cwd, self.env, self.kernel_name, first_calls=True))
             except Exception as error:  # handed to the cell that takes this kernel
                 self.ready.put(error)
 
