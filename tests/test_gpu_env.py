@@ -55,7 +55,7 @@ def test_the_local_executor_starts_its_kernels_with_the_memory_share(monkeypatch
 
     monkeypatch.setattr(local_executor.kernels, "KernelPool", Pool)
     with pytest.raises(RuntimeError, match="stop here"):
-        local_executor.execute(Study, ["a cell"], None, workers=4)
+        local_executor.execute(Study, ["a cell"], lambda: None, workers=4)
     assert seen["env"]["XLA_PYTHON_CLIENT_MEM_FRACTION"] == "0.225"
     assert seen["env"]["PATH"] == os.environ["PATH"]
 

@@ -9,22 +9,28 @@ _STATS_SAMPLE = 10_000
 
 def channel_stats(images):
     """Per-channel mean and standard deviation of images (on a sample of at most 10,000), as
-    float32, computed in float64; of uint8 images from each channel's histogram of the 256 values."""
+    float32, computed in float64; of uint8 images from exact integer sums of values and squares."""
     step = max(1, len(images) // _STATS_SAMPLE)
     sample = np.asarray(images[::step])
+    count = sample[..., 0].size
     if sample.dtype != np.uint8:  # float 0..255 (the record pipeline's crops): float64 sums, by chunks
         total, squares = np.zeros(sample.shape[-1]), np.zeros(sample.shape[-1])
         for i in range(0, len(sample), 64):
             chunk = np.asarray(sample[i:i + 64], np.float64)
             total, squares = total + chunk.sum(axis=(0, 1, 2)), squares + (chunk ** 2).sum(axis=(0, 1, 2))
-        count = sample[..., 0].size
-        mean = total / count
-        return mean.astype(np.float32), np.sqrt(np.maximum(squares / count - mean ** 2, 0.0)).astype(np.float32)
-    counts = np.stack([np.bincount(sample[..., c].ravel(), minlength=256) for c in range(sample.shape[-1])])
-    values, total = np.arange(256.0), counts.sum(axis=1)
-    mean = counts @ values / total
-    std = np.sqrt(np.maximum(counts @ values ** 2 / total - mean ** 2, 0.0))
-    return mean.astype(np.float32), std.astype(np.float32)
+    else:
+        pixels = sample.reshape(-1, sample.shape[-1])
+        total, squares = _column_sums(pixels), _column_sums(np.square(pixels, dtype=np.uint16))
+    mean = total / count
+    return mean.astype(np.float32), np.sqrt(np.maximum(squares / count - mean ** 2, 0.0)).astype(np.float32)
+
+
+def _column_sums(pixels, rows=1024):
+    """Exact uint64 sums of the columns of ``pixels`` [n, channels], ``rows`` pixels a row of
+    one wide array (numpy sums the columns of a narrow one slowly)."""
+    whole = len(pixels) // rows * rows
+    wide = pixels[:whole].reshape(-1, rows * pixels.shape[1]).sum(axis=0, dtype=np.uint64)
+    return wide.reshape(rows, -1).sum(axis=0) + pixels[whole:].sum(axis=0, dtype=np.uint64)
 
 
 def normalisation(sample, image_size):

@@ -23,12 +23,41 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 
 LAUNCH_GAP = 2.0  # seconds between kernel starts on a machine
 
 IMPORTS = "from transferlib.cell import devices, networks, steps, train, transfer\nimport matplotlib.pyplot"
 FIRST_CALLS = "steps.warm_up()"  # worth its second only where a cell trains meanwhile (a spare)
+
+
+class ReadyClient(AsyncKernelClient):
+    """jupyter_client's async client, ready as soon as the kernel answers on both channels:
+    its own ``wait_for_ready`` then drains IOPub until 0.2 s pass in silence, and nbclient
+    waits for that at every notebook (a cell's 0.2 s)."""
+
+    async def wait_for_ready(self, timeout=None):
+        """Return once a kernel_info request's reply and its idle status on IOPub have come
+        (asked again while IOPub is not yet subscribed); RuntimeError after ``timeout`` s."""
+        deadline = time.monotonic() + (timeout or 60)
+        while time.monotonic() < deadline:
+            msg_id = self.kernel_info()
+            try:
+                while not _idle_after(await self.iopub_channel.get_msg(timeout=0.5), msg_id):
+                    pass
+            except queue.Empty:
+                continue
+            while (await self.shell_channel.get_msg(timeout=max(deadline - time.monotonic(), 1))
+                   )["parent_header"].get("msg_id") != msg_id:
+                pass
+            return
+        raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+
+def _idle_after(msg, msg_id):
+    return (msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"
+            and msg["parent_header"].get("msg_id") == msg_id)
 
 
 class KernelDied(RuntimeError):
@@ -51,7 +80,7 @@ def start(cwd, env=None, kernel_name="python3", first_calls=False):
     """A started kernel (an AsyncKernelManager: the caller shuts it down with ``shutdown``)
     working in ``cwd``, the cell's modules imported, and with ``first_calls`` their first calls
     paid too (``steps.warm_up``)."""
-    km = AsyncKernelManager(kernel_name=kernel_name)
+    km = AsyncKernelManager(kernel_name=kernel_name, client_class=f"{__name__}.ReadyClient")
 
     async def boot():
         with _start_slot():

@@ -24,9 +24,11 @@ def _run_cell(launch, cell, *bases):
     return launch(cell)
 
 
-def execute(study, todo, bar, *, address=None):
+def execute(study, todo, begin, *, address=None):
     """Run ``todo`` on the Ray cluster at ``address`` (None: $RAY_ADDRESS, else a new local
-    instance). Returns {cell id: (notebook, error)} of the cells that failed or could not run."""
+    instance), after ``begin()``'s data check. Returns {cell id: (notebook, error)} of the cells
+    that failed or could not run."""
+    bar = begin()
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=False)
     options = dict(num_cpus=study.params.cpus_per_cell, num_gpus=study.params.gpus_per_cell,

@@ -75,16 +75,24 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
         write_text_atomic(study.driver_dir / layout.PARAMS,
                           yaml.safe_dump(study.params.to_dict(), sort_keys=False))
         write_text_atomic(study.driver_dir / layout.HALVES, json.dumps(study.halves, indent=1))
-        if todo:
-            # The same lookup and decode a cell runs, once, here: a study that cannot find or
-            # read its data stops before any cell, and cells (and parallel workers) start warm.
-            sources.load(study.params.dataset, sources.stored_size(study.params.image_size),
-                         data_dir=study.params.data_dir, skip_bad_images=study.params.skip_bad_images,
-                         val_fraction=study.params.val_fraction)
-        bar = tqdm(total=len(study.cells), initial=len(study.cells) - len(todo), unit="cell",
-                   desc=study.params.study, dynamic_ncols=True)
-        failed = execute(study, todo, bar)
-        bar.close()
+        bars = []
+
+        def begin():
+            """The study's progress bar, once the same lookup and decode a cell runs has run
+            here: a study that cannot find or read its data stops before any cell, and cells
+            (and parallel workers) start warm. The executor's kernels boot meanwhile."""
+            if todo:
+                sources.load(study.params.dataset, sources.stored_size(study.params.image_size),
+                             data_dir=study.params.data_dir, skip_bad_images=study.params.skip_bad_images,
+                             val_fraction=study.params.val_fraction)
+            bars.append(tqdm(total=len(study.cells), initial=len(study.cells) - len(todo), unit="cell",
+                             desc=study.params.study, dynamic_ncols=True))
+            return bars[-1]
+        try:
+            failed = execute(study, todo, begin)
+        finally:
+            for bar in bars:
+                bar.close()
         if summary and study.table.exists() and _summary_is_stale(study):
             try:
                 run_summary(study)
@@ -113,7 +121,7 @@ def _report(failed, study, out):
 
 
 def _executor(study, name, workers, address):
-    """``execute(study, todo, bar) -> failed`` of executor ``name``; a ParamsError, before any
+    """``execute(study, todo, begin) -> failed`` of executor ``name``; a ParamsError, before any
     compute, where it cannot be had or is given options it does not take."""
     if name == "local":
         return lambda *args: executors.load("local")(*args, workers=workers or 1)
