@@ -3,12 +3,12 @@
 An executor is a function ``execute(study, todo, begin, **options) -> failed``: it calls
 ``begin()``, the runner's data check, which returns the progress bar (an error there ends the
 study before any cell, once whatever the executor started meanwhile, such as warm kernels, is
-stopped), then runs the cells ``todo`` (each after the cells in its ``needs``) with a
-``Launcher``, books each finished cell
-with ``record`` (or ``not_run`` where a cell it needs failed), moves ``bar`` one step per cell,
-and returns {cell id: (notebook, error)} of the cells that failed or could not run. Executors
-are peers named in ``EXECUTORS`` and imported only when asked for (Ray is optional); a new one
-(Slurm, a process pool) is a module with an ``execute`` and a line here.
+stopped); it then runs the cells ``todo`` (each after the cells in its ``needs``) with a
+``Launcher``, books each finished cell with ``record`` (or ``not_run`` where a cell it needs
+failed), moves the bar one step per cell, and returns {cell id: (notebook, error)} of the
+cells that failed or could not run. Executors are peers named in ``EXECUTORS`` and imported only
+when asked for (Ray is optional); a new one (Slurm, a process pool) is a module with an
+``execute`` and a line here.
 """
 
 import importlib

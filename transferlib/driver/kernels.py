@@ -33,9 +33,9 @@ FIRST_CALLS = "steps.warm_up()"  # worth its second only where a cell trains mea
 
 
 class ReadyClient(AsyncKernelClient):
-    """jupyter_client's async client, ready as soon as the kernel answers on both channels:
-    its own ``wait_for_ready`` then drains IOPub until 0.2 s pass in silence, and nbclient
-    waits for that at every notebook (a cell's 0.2 s)."""
+    """jupyter_client's async client, ready as soon as the kernel answers on both channels.
+    jupyter_client's own ``wait_for_ready`` returns only after IOPub has been silent for 0.2 s,
+    and nbclient waits for it at every notebook: 0.2 s of every cell."""
 
     async def wait_for_ready(self, timeout=None):
         """Return once a kernel_info request's reply and its idle status on IOPub have come
