@@ -5,6 +5,7 @@ import json
 import math
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -170,8 +171,13 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
     if progress:
         callbacks.append(TqdmCallback(epochs=rounds, verbose=0, leave=True, tqdm_class=tqdm))  # a widget in a notebook
     start = time.perf_counter()
-    fit = model.fit(data, validation_data=val_ds, epochs=rounds, steps_per_epoch=steps if iterations else None,
-                    verbose=0, shuffle=False, callbacks=callbacks)  # the pipelines shuffle
+    with warnings.catch_warnings():
+        # A validation pipeline of unknown length (ImageNet's records) is read to its end, which
+        # Keras reports at the first pass as input that "ran out of data": the training data
+        # cannot run out (repeated, or one epoch at a time).
+        warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
+        fit = model.fit(data, validation_data=val_ds, epochs=rounds, steps_per_epoch=steps if iterations else None,
+                        verbose=0, shuffle=False, callbacks=callbacks)  # the pipelines shuffle
     seconds = time.perf_counter() - start
     if checkpoint_dir:
         history = _logged(log)

@@ -39,7 +39,8 @@ class ReadyClient(AsyncKernelClient):
 
     async def wait_for_ready(self, timeout=None):
         """Return once a kernel_info request's reply and its idle status on IOPub have come
-        (asked again while IOPub is not yet subscribed); RuntimeError after ``timeout`` s."""
+        (asked again while IOPub is not yet subscribed); RuntimeError as soon as the kernel is
+        dead, or after ``timeout`` s."""
         deadline = time.monotonic() + (timeout or 60)
         while time.monotonic() < deadline:
             msg_id = self.kernel_info()
@@ -47,6 +48,8 @@ class ReadyClient(AsyncKernelClient):
                 while not _idle_after(await self.iopub_channel.get_msg(timeout=0.5), msg_id):
                     pass
             except queue.Empty:
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info") from None
                 continue
             while (await self.shell_channel.get_msg(timeout=max(deadline - time.monotonic(), 1))
                    )["parent_header"].get("msg_id") != msg_id:
