@@ -37,9 +37,9 @@ def cli(*args, cache, wait=True, env=None, cwd=ROOT):
     env = {**os.environ, "TRANSFER_DATA_DIR": str(SHARED_DATASETS), "TRANSFER_CACHE_DIR": str(cache),
            **(env or {})}
     cmd = [sys.executable, "-m", "transferlib", *map(str, args)]
-    if not wait:
-        return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+    if not wait:  # Ctrl-C reaches it even where this runs in the background, which ignores SIGINT
+        return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=900)
 
 
