@@ -4,7 +4,6 @@ imagenet2012 builder, read through the 227 px record pipeline, one study end to 
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from transferlib import sources, splits
 from transferlib.cell import data, tfdata
 from transferlib.driver import grid
 from transferlib.driver.params import load_params
-from test_notebooks import PROGRESS
+from test_notebooks import stderr_beside_progress
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,9 +107,7 @@ def test_one_study_end_to_end_at_227_px(fake_imagenet, tmp_path):
         assert metrics["iterations"] == 4 and len(metrics["val_top1"]) == 2
     assert not list((study / "checkpoints").rglob("*.h5"))  # backups go once a cell is done
     for cell in ("r0-baseA", "r0-baseB", "r0-A1B"):  # a validation set of unknown length warns of nothing
-        nb = nbformat.read(study / "cells" / f"{cell}.ipynb", as_version=4)
-        stderr = "".join(o["text"] for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr")
-        assert all(PROGRESS.match(line) for line in re.split(r"[\r\n]", stderr) if line.strip()), stderr
+        assert not stderr_beside_progress(nbformat.read(study / "cells" / f"{cell}.ipynb", as_version=4))
     assert not (tmp_path / "cache" / "arrays").exists()  # ImageNet is never decoded into the cache
 
 

@@ -125,6 +125,13 @@ def test_transfer_without_a_base_stops_saying_which_file(tmp_path, person, data_
 PROGRESS = re.compile(r"^[^|]*\d+%\|[^|]*\| *[\d.]+[kM]?/[\d.?]+[kM]? \[[^\]]*\]\s*$")  # a tqdm bar's line
 
 
+def stderr_beside_progress(nb):
+    """The lines a notebook's cells wrote to stderr that are not tqdm bars."""
+    stderr = "".join(o["text"] for c in nb.cells for o in c.get("outputs", [])
+                     if o.get("output_type") == "stream" and o["name"] == "stderr")
+    return [line for line in re.split(r"[\r\n]", stderr) if line.strip() and not PROGRESS.match(line)]
+
+
 def outputs_text(nb):
     parts = []
     for cell in nb.cells:
@@ -139,10 +146,7 @@ def outputs_text(nb):
 def test_an_executed_cell_notebook_reads_as_a_clean_record(person, which):
     repo, base, transfer = person
     nb = base if which == "base" else transfer
-    streams = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"]
-    stderr = "".join(o["text"] for o in streams if o["name"] == "stderr")
-    assert not [line for line in re.split(r"[\r\n]", stderr) if line.strip() and not PROGRESS.match(line)], \
-        f"stderr beside progress: {stderr!r}"
+    assert not stderr_beside_progress(nb)
     text = outputs_text(nb)
     for dirt in ("Warning", "WARNING", "oneDNN", "site-packages", "TqdmWarning", "IProgress"):
         assert dirt not in text, dirt
