@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from transferlib import atomic, table as results_table, vocabulary
-from transferlib.summary import findings, paper
+from transferlib.summary import findings, metrics, paper
 from transferlib.summary import stats as summary
 
 # Relative change of each treatment from its base per n = 1..7 (paper-like shapes).
@@ -111,7 +111,7 @@ def test_read_a_table_without_rows(tmp_path):
     (tmp_path / "results.csv").write_text(",".join(results_table.COLUMNS) + "\n")
     df = results_table.read(tmp_path)
     assert len(df) == 0 and df.fine_tuned.dtype == bool and df.n.dtype == np.int64
-    assert {f.verdict for f in findings.findings(df)} == {findings.INCONCLUSIVE}
+    assert {f.verdict for f in findings.findings(df, "top1")} == {findings.INCONCLUSIVE}
 
 
 def test_a_table_with_the_old_epochs_column_reads_and_grows(tmp_path):
@@ -204,16 +204,6 @@ def test_the_1000_class_cells_are_their_own_group(tmp_path):
     assert random.difference == pytest.approx(0.45 - 0.9)  # from the 1000-class base
 
 
-def test_the_reported_metric_is_the_papers_only_on_a_long_schedule(study):
-    assert summary.reported_metric(study) == "top1"  # 3 validations: the final value
-    long = study.assign(validations=summary.CONVERGED)
-    assert summary.reported_metric(long) == "best10_top1"
-    short_one = long.assign(validations=np.where(long.cell == "r0-A3B", 49, 50))
-    assert summary.reported_metric(short_one) == "top1"
-    reduced = short_one.assign(images_per_class=np.where(short_one.cell == "r0-A3B", 10, 0))
-    assert summary.reported_metric(reduced) == "best10_top1"  # reduced-data cells do not count
-
-
 def test_table1_equals_hand_computation(study):
     top1 = dict(zip(study.cell, study.top1))
     similar = [f"{split}-base{x}" for split in ("r0", "r1") for x in "AB"]  # mmn left out
@@ -266,28 +256,11 @@ def test_from_base_is_a_difference_in_accuracy(study):
     assert not math.isnan(orphan.loc["r1-A7B+", "difference"])
 
 
-def test_t_quantile():
-    assert summary.t_quantile(1) == 12.706 and summary.t_quantile(30) == 2.042
-    assert summary.t_quantile(40) == pytest.approx(2.021, abs=1e-3)
-    assert summary.t_quantile(120) == pytest.approx(1.980, abs=1e-3)
-    assert summary.t_quantile(30) > summary.t_quantile(31) > summary.t_quantile(10_000) > 1.96
-
-
 def test_intervals_over_replicates():
     mean, low, high = summary.interval([0.4, 0.5, 0.6])
-    assert (mean, high - mean) == pytest.approx((0.5, 4.303 * 0.1 / math.sqrt(3)))
+    assert (mean, high - mean) == pytest.approx((0.5, 4.302653 * 0.1 / math.sqrt(3)))  # t(.975, 2)
     assert mean - low == pytest.approx(high - mean)
     assert summary.interval([0.4])[0] == 0.4 and math.isnan(summary.interval([0.4])[1])
-    # Welch: variances 0.01 and 0.0025 over 3 and 2 replicates -> se^2 = 0.01/3 + 0.0025/2,
-    # dof = se^4 / ((0.01/3)^2 / 2 + (0.0025/2)^2 / 1) = 2.95..., t interpolated at it
-    diff, low, high = summary.difference_interval([0.4, 0.5, 0.6], [0.25, 0.32071])
-    se2 = 0.01 / 3 + 0.0025 / 2
-    dof = se2 ** 2 / ((0.01 / 3) ** 2 / 2 + (0.0025 / 2) ** 2)
-    assert 2 < dof < 3
-    t = 4.303 + (dof - 2) * (3.182 - 4.303)
-    assert diff == pytest.approx(0.5 - 0.285355)
-    assert high - diff == pytest.approx(t * math.sqrt(se2), rel=1e-4)
-    assert math.isnan(summary.difference_interval([0.4, 0.5], [0.3])[1])
 
 
 def test_summary_stats_mean_and_ci():
@@ -297,7 +270,7 @@ def test_summary_stats_mean_and_ci():
     stats = summary.summary_stats(pd.DataFrame(rows)).set_index("tasks")
     assert stats.loc["similar", "networks"] == 3
     assert stats.loc["similar", "mean"] == pytest.approx(0.5)
-    assert stats.loc["similar", "ci95"] == pytest.approx(4.303 * 0.1 / math.sqrt(3))
+    assert stats.loc["similar", "ci95"] == pytest.approx(4.302653 * 0.1 / math.sqrt(3))
     assert stats.loc["dissimilar", "mean"] == 0.3
     assert math.isnan(stats.loc["dissimilar", "ci95"])
 
@@ -312,27 +285,47 @@ def test_summary_stats_difference_is_the_mean_of_differences_from_base(study):
 
 
 def _verdicts(df):
-    return {f.number: f.verdict for f in findings.findings(df)}
+    return {f.number: f.verdict for f in findings.findings(df, "top1")}
 
 
-def test_findings_support_a_paper_like_study(study):
-    found = findings.findings(study)
+FOUR_SPLITS = ("r0", "r1", "r2", "r3", "mmn")
+
+
+@pytest.fixture(scope="module")
+def four_splits(tmp_path_factory):
+    """The synthetic study on 4 random splits: 4 replicates, enough for Holm's correction."""
+    return write(tmp_path_factory.mktemp("four") / "results.csv", study_rows(splits=FOUR_SPLITS))
+
+
+def test_findings_support_a_paper_like_study(four_splits):
+    found = findings.findings(four_splits, "top1")
     assert [f.number for f in found] == [2, 3, 4, 5, 6, 7]
     assert all(f.verdict == findings.SUPPORTED for f in found), found
     text = {f.number: f.text for f in found}
-    assert "over 4 replicates" in text[2] and "95% interval [" in text[2] and "paper" in text[2]
-    assert "2 dissimilar replicates and 4 similar replicates" in text[6] and "-25.0 dissimilar" in text[6]
+    assert "over 4 splits" in text[2] and "95% interval [" in text[2] and "paper" in text[2]
+    assert "2 dissimilar and 4 similar replicates" in text[6] and "-25.0 dissimilar" in text[6]
+    assert "over 8" in text[4]  # the direction-level sensitivity
     for f in found:
         assert "nan" not in f.text and " of 1 " not in f.text, f.text
 
 
+def test_two_splits_cannot_decide_what_four_do(study):
+    """The fixture's 2 random splits: 1 degree of freedom; equality within 1 point is not shown
+    and the undecided part says how many splits would decide it, while the clear drops are."""
+    found = {f.number: f for f in findings.findings(study, "top1")}
+    assert found[4].verdict == findings.INCONCLUSIVE
+    assert re.search(r"drops at n=4-7: supported; equal at n=1, 2: undecided, needs about \d+ splits",
+                     found[4].parts), found[4].parts
+
+
 def test_one_replicate_is_never_supported(tmp_path):
     df = write(tmp_path / "results.csv", study_rows(splits=("r0", "mmn"), targets="B"))
-    found = findings.findings(df)
+    found = findings.findings(df, "top1")
     assert {f.verdict for f in found} == {findings.INCONCLUSIVE}
     for f in found:
-        assert "no interval" in f.text and re.search(r"\b1 (\w+ )?replicate\b", f.text), f.text
-        assert "nan" not in f.text and "replicates" not in f.text, f.text
+        assert "no interval" in f.text and re.search(r"from 1 (split|\w+ and 1 \w+ replicates|replicate)\b",
+                                                     f.text), f.text
+        assert "nan" not in f.text and "needs at least 2 replicates" in f.text, f.text
 
 
 def test_an_interval_across_the_bound_is_inconclusive(tmp_path):
@@ -344,36 +337,44 @@ def test_an_interval_across_the_bound_is_inconclusive(tmp_path):
     assert _verdicts(write(tmp_path / "results.csv", rows))[5] == findings.INCONCLUSIVE
 
 
-def test_findings_unmeasured_without_mmn_and_random(study):
-    df = study[(study.split != "mmn") & (study.kind != "random")]
-    found = {f.number: f for f in findings.findings(df)}
+def test_findings_unmeasured_without_mmn_and_random(four_splits):
+    df = four_splits[(four_splits.split != "mmn") & (four_splits.kind != "random")]
+    found = {f.number: f for f in findings.findings(df, "top1")}
     assert found[6].text == ("Finding 6 (AnB falls faster with n on dissimilar tasks): "
-                             "inconclusive: not measured: the study has no man-made/natural split.")
-    assert found[7].verdict == findings.INCONCLUSIVE and "no random-weights cells" in found[7].text
+                             "inconclusive: not measured: the study has no AnB (dissimilar) at n=7.")
+    assert found[7].verdict == findings.INCONCLUSIVE
+    assert "the study has no random-weights networks at n=1, nor" in found[7].text
     assert all(found[n].verdict == findings.SUPPORTED for n in (2, 3, 4, 5))
 
 
-def test_findings_contradict_what_the_numbers_contradict(tmp_path):
+def test_findings_contradict_what_the_numbers_contradict(four_splits, tmp_path):
     shapes = {**SHAPES, ("selffer", True): (-.1,) * 7, ("transfer", True): (-.05,) * 7}
-    df = write(tmp_path / "results.csv", study_rows(splits=("r0", "r1"), random=False,
-                                                    shapes=shapes))
+    df = write(tmp_path / "results.csv", study_rows(splits=FOUR_SPLITS, random=False, shapes=shapes))
     found = _verdicts(df)
     assert found[3] == found[5] == findings.CONTRADICTED and found[2] == findings.SUPPORTED
 
 
 def test_findings_partial_grid(tmp_path):
-    df = write(tmp_path / "results.csv", study_rows(splits=("r0", "r1"), ns=(1, 2), random=False))
-    found = {f.number: f for f in findings.findings(df)}
-    assert found[2].verdict == findings.INCONCLUSIVE and "no BnB at n=3-6" in found[2].text
-    assert found[4].verdict == findings.INCONCLUSIVE and "no AnB at n=4-7" in found[4].text
-    assert "within ±1.0): supported" in found[4].text  # what was measured is still judged
+    df = write(tmp_path / "results.csv", study_rows(splits=FOUR_SPLITS[:4], ns=(1, 2), random=False))
+    found = {f.number: f for f in findings.findings(df, "top1")}
+    assert found[2].text.endswith("not measured: the study has no BnB at n=4, 5, nor BnB at n=7.")
+    assert found[4].verdict == findings.INCONCLUSIVE
+    assert found[4].parts == "drops at n=4-7: not measured; equal at n=1, 2: supported"
+    assert "AnB4 - base: not measured: the study has no AnB at n=4" in found[4].text
 
 
-def test_verdict_table_names_the_metric(study):
-    table = findings.verdict_table(findings.findings(study), "top1")
+def test_verdict_table_names_the_metric(four_splits):
+    table = findings.verdict_table(findings.findings(four_splits, "top1"), "top1",
+                                   {"best10_top1": findings.findings(four_splits, "best10_top1")})
     assert list(table.index) == [2, 3, 4, 5, 6, 7]
-    assert list(table.columns) == ["claim", "verdict", "evidence"]
+    assert list(table.columns) == ["claim", "verdict", "parts", "evidence",
+                                   "verdict, top-1, mean of the 10 best validations"]
     assert table.columns.name == "final top-1" and (table.verdict == "supported").all()
+    assert findings.metric_changes(table) == "No verdict changes with the metric."
+    changed = table.assign(**{"verdict, top-1, mean of the 10 best validations": "inconclusive"})
+    assert findings.metric_changes(changed).startswith(
+        "Verdicts that change with the metric: finding 2: supported here, inconclusive with the "
+        "top-1, mean of the 10 best validations;")
 
 
 def test_paper_reference():
@@ -425,10 +426,10 @@ def test_reduced_cells_stay_out_of_the_papers_numbers(study, tmp_path):
     both = write(tmp_path / "results.csv", study_rows() + reduced_rows())
     pd.testing.assert_frame_equal(summary.table1(both), summary.table1(study))
     pd.testing.assert_frame_equal(summary.generality(both), summary.generality(study))
-    assert findings.findings(both) == findings.findings(study)
+    assert findings.findings(both, "top1") == findings.findings(study, "top1")
     assert len(vocabulary.label(both)) == len(study)
     assert len(summary.reduced_data(study)) == 0
-    assert summary.reported_metric(both) == summary.reported_metric(study)
+    assert metrics.choose(both) == metrics.choose(study)
 
 
 def test_reduced_data_gain_over_the_base_of_the_same_k(tmp_path):

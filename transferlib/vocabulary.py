@@ -19,6 +19,9 @@ ALL_SPLIT = "all"
 DISSIMILAR_HALVES = {"A": "man-made", "B": "natural"}  # the grid's halves of the mmn split
 POOLED = ("base", "BnB", "BnB+", "AnB", "AnB+", "random")
 TASKS = ("similar", "dissimilar", "all classes")
+# The metrics a study may report (params key ``metric``) and the results columns holding them
+# (lastk_top1 computed by the summary from each network's curve: summary.metrics).
+METRIC_COLUMNS = {"best10": "best10_top1", "final": "top1", "last_k": "lastk_top1"}
 
 
 def treatment(row, pooled=False):

@@ -18,6 +18,7 @@ from ..cell_parameters import INITS, PRECISIONS
 from ..folders import FOLDER
 from ..sources import STREAMED
 from ..units import CAFFENET, MODELS, UNIT_CHOICES, is_function, unit_names
+from ..vocabulary import METRIC_COLUMNS
 
 TREATMENTS = ("BnB", "BnB+", "AnB", "AnB+", "random")
 DIRECTIONS = ("AnB", "BnA")
@@ -69,6 +70,8 @@ class Params:
     reduced_images_per_class: tuple = ()  # k: extra base and AnB+ cells trained on the first k
                                           # training images per class (beyond the paper)
     reduced_layers: tuple = (3, 7)  # the n of those AnB+ cells (copying the full-data base)
+    metric: str | None = None       # the summary's metric: best10, final or last_k; None: chosen
+    #                                 by rule and said why (summary.metrics.choose)
     precision: str = "float32"      # or mixed_bfloat16, mixed_float16 (with loss scaling)
     jit_compile: bool = False       # XLA-compile the training step
     distribute: bool = False        # one cell on every visible GPU (tf.distribute.MirroredStrategy)
@@ -418,6 +421,7 @@ _CHECKS = {
     "reduced_images_per_class": _list(_integer(lambda v: v >= 1, "an integer k >= 1"),
                                       empty_ok=True, increasing=True),
     "reduced_layers": _list(_integer(lambda v: True, "an integer n")),
+    "metric": _either(_NULL, _one_of(list(METRIC_COLUMNS))),
     "precision": _one_of(PRECISIONS),
     "jit_compile": _checker("true or false", lambda v: isinstance(v, bool)),
     "distribute": _checker("true or false", lambda v: isinstance(v, bool)),

@@ -1,240 +1,484 @@
 """The paper's findings 2-7 (PAPER.md) judged on a study's results table.
 
-Each finding is a few checks on differences from the base (accuracy points), each check decided
-from the 95% t-interval of its mean over the replicates (one per split and target half):
-supported when the whole interval is on the claim's side of the bound, contradicted when the
-whole interval is on the other side, inconclusive when it straddles the bound or when there are
-fewer than 2 replicates (one network proves nothing about noise). A finding is supported when
-every check is, contradicted when one is, inconclusive otherwise (also where the study lacks
-the treatment).
+Every finding is a few pre-registered contrasts (``CONTRASTS``), written down before any
+number is seen: none picks its layer from the data it then tests. Each is a difference of
+networks from their own bases (accuracy, 0.01 = 1 point) combined per replicate and tested
+(``inference``): supported, contradicted, or inconclusive with the replicates it would need.
+
+A replicate is a split: its two directions share the class partition and both bases, so they
+are averaged into one value (the direction-level interval is shown beside it as a sensitivity).
+The man-made/natural split and the all-classes networks are one partition each: there the two
+directions are the replicates, as said where they are used. Holm's correction runs across the
+checks of a finding. A finding is contradicted when a check is, supported when every check is,
+inconclusive otherwise; its text shows each part, so a decided part is never hidden.
 """
 
 import math
+import warnings
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
+from ..vocabulary import is_caffenet, label, units
+from . import inference
+from .metrics import NAMES, choose, with_metrics
 from .paper import PAPER_REFERENCE
-from ..vocabulary import is_caffenet, units
-from .stats import METRIC_NAMES, difference_interval, from_base, interval, reported_metric, table1
+from .stats import table1
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 NOT_JUDGED = "not judged"  # a study of another network than the CaffeNet
-EQUAL_TOL = 0.01   # a difference within ±1 point of top-1: "equals its base"
+MARGIN = 0.01      # within ±1 point of top-1: "equals its base"
 CHANCE_KEPT = 0.25  # at most a quarter of the base's accuracy kept: "near chance"
+ALL_N = (1, 2, 3, 4, 5, 6, 7)
+
+
+class Term(NamedTuple):
+    treatment: str  # pooled treatment (vocabulary.POOLED)
+    ns: tuple       # its mean over these n; each must be measured, unless ``some``
+    weight: float
+    some: bool = False  # "over n": the mean over those of ``ns`` the study and the replicate have
+
+
+class Contrast(NamedTuple):
+    finding: int
+    part: str       # the part of the claim it checks
+    formula: str
+    claim: tuple    # ("below", b), ("above", b) or ("within", margin)
+    terms: tuple    # of Term: the value of a replicate is sum(weight * mean over ns of x)
+    tasks: str | None = "similar"  # the rows' tasks (None: any)
+    versus: str | None = None      # a second group's tasks: Welch's t of tasks minus versus
+    versus_terms: tuple = ()       # the second group's terms (default: the same terms)
+    share: bool = False            # x = metric / base, the highest over ns; else metric - base
+
+
+def _mean_over(treatment, ns, weight=1.0):
+    return (Term(treatment, ns, weight),)
+
+
+def _over_n(treatment, ns=ALL_N, weight=1.0):
+    return Term(treatment, ns, weight, some=True)
+
+
+CLAIMS = {
+    2: "BnB equals base at n=1,2, dips at 3-6, recovers by 7",
+    3: "BnB+ stays at base for every n",
+    4: "AnB equals base at n=1,2, drops at 4-7",
+    5: "AnB+ beats base on average over n=1-7, thanks to transfer",
+    6: "AnB falls faster with n on dissimilar tasks",
+    7: "random frozen layers fall at n=1,2, near chance from n=3, below dissimilar AnB",
+}
+CONTRASTS = (
+    Contrast(2, "dips at n=4, 5", "mean(BnB4, BnB5) - mean(BnB2, BnB7)", ("below", 0.0),
+             (Term("BnB", (4, 5), 1.0), Term("BnB", (2, 7), -1.0))),
+    Contrast(2, "back at base by n=7", "BnB7 - base", ("within", MARGIN), _mean_over("BnB", (7,))),
+    Contrast(3, "at base over every n", "mean over n=1-7 of BnB+ - base", ("within", MARGIN),
+             (_over_n("BnB+"),)),
+    *(Contrast(4, "drops at n=4-7", f"AnB{n} - base", ("below", 0.0), _mean_over("AnB", (n,)))
+      for n in (4, 5, 6, 7)),
+    *(Contrast(4, "equal at n=1, 2", f"AnB{n} - base", ("within", MARGIN), _mean_over("AnB", (n,)))
+      for n in (1, 2)),
+    Contrast(5, "beats base", "mean over n=1-7 of AnB+ - base", ("above", 0.0), (_over_n("AnB+"),)),
+    Contrast(5, "beats its control BnB+", "mean over n=1-7 of (AnB+ - base) - (BnB+ - base)",
+             ("above", 0.0), (_over_n("AnB+"), _over_n("BnB+", weight=-1.0))),
+    Contrast(6, "falls faster", "AnB7 - base, dissimilar minus similar", ("below", 0.0),
+             _mean_over("AnB", (7,)), tasks="dissimilar", versus="similar"),
+    *(Contrast(7, "falls at n=1, 2", f"random{n} - base", ("below", 0.0), _mean_over("random", (n,)),
+               tasks=None) for n in (1, 2)),
+    Contrast(7, "near chance from n=3", "highest over n=3-7 of random / base", ("below", CHANCE_KEPT),
+             (_over_n("random", (3, 4, 5, 6, 7)),), tasks=None, share=True),
+    Contrast(7, "below dissimilar AnB", "mean over n=1-7 of random - base, minus the same of "
+             "dissimilar AnB", ("below", 0.0), (_over_n("random"),), tasks=None,
+             versus="dissimilar", versus_terms=(_over_n("AnB"),)),
+)
+
+
+def preregistered():
+    """CONTRASTS as a table: finding, part, contrast, claim (points; shares as fractions)."""
+    def claim(c):
+        kind, bound = c.claim
+        level = f"{bound:.2f}" if c.share else f"{100 * bound:.0f}"
+        return f"within ±{level}" if kind == "within" else f"{kind} {level}"
+    return pd.DataFrame([(c.finding, c.part, c.formula, claim(c), _replicate(c))
+                         for c in CONTRASTS],
+                        columns=["finding", "part", "contrast", "claim", "replicate"]).set_index("finding")
+
+
+def _replicate(c):
+    groups = [c.tasks or "any", c.versus] if c.versus else [c.tasks or "any"]
+    return ", ".join(f"{g}: {'a split' if g == 'similar' else 'a direction'}" for g in groups)
+
+
+class Check(NamedTuple):
+    contrast: Contrast
+    test: inference.Test
+    verdict: str
+    p_support: float  # Holm-adjusted
+    p_contra: float
+    ns: dict            # {treatment: the n used}
+    directions: inference.Test  # the sensitivity: each direction its own replicate
+    missing: list = []  # [(network, n range)] the study lacks, where the check could not be made
 
 
 class Finding(NamedTuple):
     number: int
     claim: str
     verdict: str  # SUPPORTED, CONTRADICTED, INCONCLUSIVE, or NOT_JUDGED (another network)
-    text: str
+    parts: str    # each part's state, in one line
+    evidence: str
+    checks: tuple = ()
+
+    @property
+    def text(self):
+        return f"Finding {self.number} ({self.claim}): {self.verdict}: {self.parts}." + (
+            f" {self.evidence}" if self.evidence else "")
 
 
 def _points(x):
     return f"{100 * x:+.1f}"
 
 
-def _count(k, what):
-    return f"{k} {what}{'' if k == 1 else 's'}"
+def _rows(df, metric):
+    """Full-data non-base rows with x = metric - own base (``difference``) and metric / base
+    (``share``), and each row's replicate: its split for random splits, else its direction."""
+    rows = label(df)
+    bases = rows[rows.kind == "base"].set_index(["split", "target"])[metric].rename("base")
+    rows = rows[rows.kind != "base"].join(bases, on=["split", "target"])
+    rows = rows.assign(difference=rows[metric] - rows.base, share=rows[metric] / rows.base)
+    rows = rows.dropna(subset=["difference"])
+    direction = rows.split + "/" + rows.target
+    return rows.assign(direction=direction,
+                       replicate=np.where(rows.tasks == "similar", rows.split, direction))
 
 
-def _check(values, claim, what, scale=100.0, unit=" points"):
-    """(verdict, clause) of one check on per-replicate ``values``: claim ("below", b), ("above",
-    b) or ("within", tol) against the 95% interval of their mean."""
-    mean, low, high = interval(values)
-    return _decide(mean, low, high, claim, what, _count(len(values), "replicate"), scale, unit)
+class _Replicates:
+    """The study's networks as one value per replicate, per (treatment, n), for the contrasts
+    to combine (numpy over the rows, once per study)."""
+
+    def __init__(self, rows):
+        self.tasks, self.pooled = rows.tasks.to_numpy(), rows.pooled.to_numpy()
+        self.n = rows.n.to_numpy()
+        self.x = {False: rows.difference.to_numpy(float), True: rows.share.to_numpy(float)}
+        self.codes = {unit: pd.factorize(rows[unit])[0] for unit in ("replicate", "direction")}
+        self._measured = {}
+
+    def group(self, tasks):
+        return np.ones(len(self.tasks), bool) if tasks is None else self.tasks == tasks
+
+    def measured(self, terms, tasks):
+        """The n of each term the study measured in ``tasks``."""
+        if tasks not in self._measured:
+            group = self.group(tasks)
+            self._measured[tasks] = {t: set(self.n[group & (self.pooled == t)])
+                                     for t in set(self.pooled[group])}
+        found = self._measured[tasks]
+        return [tuple(n for n in term.ns if n in found.get(term.treatment, ())) for term in terms]
+
+    def values(self, terms, ns, tasks, unit, share):
+        """Per replicate (``unit``: replicate or direction), the sum over terms of weight x (the
+        mean, or with ``share`` the highest, over the term's n: all of them, or for a ``some``
+        term those the replicate has; x itself the mean over the replicate's networks); a
+        replicate lacking a term is left out."""
+        codes, x, group = self.codes[unit], self.x[share], self.group(tasks)
+        size = codes.max() + 1 if len(codes) else 0
+        total = np.zeros(size)
+        for term, term_ns in zip(terms, ns):
+            per_n = []
+            for n in term_ns:
+                pick = group & (self.pooled == term.treatment) & (self.n == n)
+                count = np.bincount(codes[pick], minlength=size)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    per_n.append(np.bincount(codes[pick], weights=x[pick], minlength=size) / count)
+            per_n = np.array(per_n)  # nan where a replicate lacks the network
+            with warnings.catch_warnings():  # all-nan: the replicate lacks the term: left out
+                warnings.simplefilter("ignore", RuntimeWarning)
+                if term.some:
+                    per_n = np.nanmax(per_n, axis=0) if share else np.nanmean(per_n, axis=0)
+                else:
+                    per_n = per_n.max(axis=0) if share else per_n.mean(axis=0)
+            total = total + term.weight * per_n
+        return total[~np.isnan(total)]
 
 
-def _decide(mean, low, high, claim, what, replicates, scale=100.0, unit=" points"):
-    """(verdict, clause) of a mean and its 95% interval (NaN bounds: no interval) against the
-    claim; values shown times ``scale`` (points) with ``unit``."""
-    kind, bound = claim
-    digits = 1 if scale == 100 else 2
-    sign = "+" if unit else ""  # differences signed, shares not
-    show = lambda x: f"{scale * x:{sign}.{digits}f}"  # noqa: E731
-    level = f"{scale * abs(bound):.{digits}f}" if bound else "0"
-    want = {"below": f"below {'-' if bound < 0 else ''}{level}",
-            "above": f"above {'-' if bound < 0 else ''}{level}", "within": f"within ±{level}"}[kind]
-    if math.isnan(low):
-        return INCONCLUSIVE, (f"{what} {show(mean)}{unit} from {replicates}, no interval "
-                              f"(claim: {want})")
-    if kind == "within":
-        verdict = (SUPPORTED if -bound <= low and high <= bound else
-                   CONTRADICTED if high < -bound or low > bound else INCONCLUSIVE)
+def _usable(terms, found):
+    """Per term, the n a contrast uses: all its n, or for a ``some`` term those measured; ()
+    where the study lacks the term."""
+    return [n if n == term.ns or (term.some and n) else () for term, n in zip(terms, found)]
+
+
+def _test(replicates, c, unit):
+    """(Test, {treatment: ns}, missing) of contrast ``c`` with replicates ``unit``; missing:
+    ``_lacking``'s list, where the check cannot be made."""
+    found = replicates.measured(c.terms, c.tasks)
+    ns = _usable(c.terms, found)
+    if c.versus:
+        other_terms = c.versus_terms or c.terms
+        other_found = replicates.measured(other_terms, c.versus)
+        other_ns = _usable(other_terms, other_found)
+        missing = _lacking(c.terms, found, c.tasks) + _lacking(other_terms, other_found, c.versus)
+        ns = other_ns = [tuple(sorted(set(a) & set(b))) for a, b in zip(ns, other_ns)]
+        if not missing and not all(ns):
+            missing = [(f"{t.treatment} at the same n in both groups", "") for t, n in zip(c.terms, ns) if not n]
+        if missing:
+            return None, {}, missing
+        return (inference.two_sample(replicates.values(c.terms, ns, c.tasks, unit, c.share),
+                                     replicates.values(other_terms, other_ns, c.versus, unit, c.share),
+                                     c.claim),
+                _used(c.terms, ns), [])
+    missing = _lacking(c.terms, found, c.tasks)
+    if missing:
+        return None, {}, missing
+    return (inference.one_sample(replicates.values(c.terms, ns, c.tasks, unit, c.share), c.claim),
+            _used(c.terms, ns), [])
+
+
+_NAMES = {"random": "random-weights networks"}
+
+
+def _lacking(terms, found, tasks):
+    """[(network, the n lacking)] of the ``terms`` the study cannot give (``found``: the n it
+    measured of each)."""
+    where = f" ({tasks})" if tasks and tasks != "similar" else ""
+    return [(_NAMES.get(t.treatment, t.treatment) + where,
+             _n_text(t.ns if t.some else [n for n in t.ns if n not in f]))
+            for t, f, n in zip(terms, found, _usable(terms, found)) if not n]
+
+
+def _n_text(ns):
+    """1-7 for a run of n, else the n listed: 4, 5."""
+    ns = sorted(ns)
+    if len(ns) > 2 and ns == list(range(ns[0], ns[-1] + 1)):
+        return f"{ns[0]}-{ns[-1]}"
+    return ", ".join(map(str, ns))
+
+
+def _used(terms, ns):
+    used = {}
+    for term, n in zip(terms, ns):
+        used.setdefault(term.treatment, set()).update(n)
+    return {t: tuple(sorted(n)) for t, n in used.items()}
+
+
+def checks(df, metric):
+    """Every contrast of ``CONTRASTS`` tested on the study (``Check``), Holm-adjusted within
+    each finding."""
+    replicates = _Replicates(_rows(df, metric))
+    made = []
+    for number in CLAIMS:
+        family = [c for c in CONTRASTS if c.finding == number]
+        tested = [(c, *_test(replicates, c, "replicate"), _test(replicates, c, "direction")[0])
+                  for c in family]
+        support = inference.holm([t.p_support if t else 1.0 for _, t, _, _, _ in tested])
+        contra = inference.holm([t.p_contra if t else 1.0 for _, t, _, _, _ in tested])
+        for (c, test, ns, missing, directions), ps, pc in zip(tested, support, contra):
+            if test is None:
+                made.append(Check(c, None, INCONCLUSIVE, 1.0, 1.0, {}, None, missing))
+                continue
+            verdict = (SUPPORTED if ps < inference.ALPHA else CONTRADICTED if pc < inference.ALPHA
+                       else INCONCLUSIVE)
+            made.append(Check(c, test, verdict, float(ps), float(pc), ns, directions))
+    return made
+
+
+def _combined(verdicts):
+    return (CONTRADICTED if CONTRADICTED in verdicts else
+            SUPPORTED if verdicts and all(v == SUPPORTED for v in verdicts) else INCONCLUSIVE)
+
+
+def verdicts(made):
+    """{finding: verdict} of ``checks``' output: contradicted when a check is, supported when
+    every check is, inconclusive otherwise."""
+    return {number: _combined([c.verdict for c in made if c.contrast.finding == number])
+            for number in CLAIMS}
+
+
+def _unit(c, count):
+    word = "split" if (c.tasks == "similar" and not c.versus) else "replicate"
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _show(c, x):
+    return f"{x:.2f}" if c.share else _points(x)
+
+
+def _needed(check):
+    """The replicates an undecided check would need (inference.replicates_needed)."""
+    c = check.contrast
+    family = sum(1 for other in CONTRASTS if other.finding == c.finding)
+    return inference.replicates_needed(check.test, c.claim, groups=2 if c.versus else 1,
+                                       family=family)
+
+
+def _needs(check):
+    c, needed = check.contrast, _needed(check)
+    if needed is None:
+        return (f"more than {inference.MAX_REPLICATES} replicates at this mean and spread"
+                if check.test and check.test.sd > 0 else "at least 2 replicates with a spread")
+    per = " per group" if c.versus else ""
+    word = "splits (both directions each)" if c.tasks == "similar" and not c.versus else "replicates"
+    return f"about {needed} {word}{per}"
+
+
+def _clause(check):
+    """One check in words: its contrast, mean, interval, replicates, claim and verdict."""
+    c, t = check.contrast, check.test
+    if t is None:
+        return f"{c.formula}: not measured: the study has no " + " nor ".join(
+            f"{name} at n={n}" if n else name for name, n in check.missing)
+    kind, bound = c.claim
+    level = f"{bound:.2f}" if c.share else (f"{100 * bound:.0f}" if bound else "0")
+    want = f"within ±{level}" if kind == "within" else f"{kind} {level}"
+    unit = (f"{t.replicates} {c.tasks or 'random'} and {t.others} {c.versus} replicates" if c.versus
+            else _unit(c, t.replicates))
+    ns = _ns_note(check)
+    if math.isnan(t.low):
+        body = f"{c.formula}{ns} {_show(c, t.mean)} from {unit}, no interval (claim: {want})"
     else:
-        inside, outside = (high < bound, low > bound) if kind == "below" else (low > bound,
-                                                                                high < bound)
-        verdict = SUPPORTED if inside else CONTRADICTED if outside else INCONCLUSIVE
-    return verdict, (f"{what} {show(mean)}{unit}, 95% interval [{show(low)}, {show(high)}] over "
-                     f"{replicates} (claim: {want}): {verdict}")
+        body = (f"{c.formula}{ns} {_show(c, t.mean)}, 95% interval [{_show(c, t.low)}, "
+                f"{_show(c, t.high)}] over {unit} (claim: {want}; Holm p {min(check.p_support, check.p_contra):.3f})")
+    verdict = check.verdict + (f", needs {_needs(check)}" if check.verdict == INCONCLUSIVE else "")
+    return f"{body}: {verdict}"
 
 
-def _finding(number, claim, checks, notes=()):
-    verdicts = [v for v, _ in checks]
-    verdict = (CONTRADICTED if CONTRADICTED in verdicts else
-               SUPPORTED if verdicts and all(v == SUPPORTED for v in verdicts) else INCONCLUSIVE)
-    clauses = [c for _, c in checks] + list(notes)
-    return Finding(number, claim, verdict, f"Finding {number} ({claim}): {verdict}: "
-                                           + "; ".join(clauses) + ".")
+def _ns_note(check):
+    """Where the study measured fewer n than the contrast names, which it used."""
+    c = check.contrast
+    notes = [f"{t} at n={','.join(map(str, n))}" for t, n in check.ns.items()
+             if len(n) > 1 and set(n) != {m for term in c.terms if term.treatment == t for m in term.ns}]
+    return f" ({'; '.join(notes)} measured)" if notes else ""
 
 
-def _unmeasured(number, claim, what):
-    return Finding(number, claim, INCONCLUSIVE, f"Finding {number} ({claim}): {INCONCLUSIVE}: "
-                                               f"not measured: {what}.")
-
-
-def _per_n(diff, group, pooled):
-    """{n: Series of differences per replicate (split, target)} of one tasks group and
-    treatment."""
-    rows = diff[(diff.tasks == group) & (diff.pooled == pooled)].dropna(subset=["difference"])
-    return {n: g.set_index(["split", "target"]).difference for n, g in rows.groupby("n")}
-
-
-def _missing(name, ns):
-    return INCONCLUSIVE, f"no {name} at n={'-'.join(map(str, sorted({ns[0], ns[-1]})))}"
-
-
-def _equal_checks(series, ns, name):
-    checks = [_check(series[n], ("within", EQUAL_TOL), f"{name} - base at n={n}")
-              for n in ns if n in series]
-    return checks or [_missing(name, ns)]
-
-
-def _paper(treatment, ns, group="similar"):
-    ref = PAPER_REFERENCE["difference"][group][treatment]
-    return "paper " + ", ".join(f"n={n} {_points(ref[n])}" for n in ns)
-
-
-def _finding2(diff):
-    claim = "BnB equals base at n=1,2, dips at 3-6, recovers by 7"
-    bnb = _per_n(diff, "similar", "BnB")
-    if not bnb:
-        return _unmeasured(2, claim, "the study has no BnB")
-    checks = _equal_checks(bnb, (1, 2), "BnB")
-    middle = [n for n in (3, 4, 5, 6) if n in bnb]
-    if middle:
-        dip = min(middle, key=lambda n: bnb[n].mean())
-        checks.append(_check(bnb[dip], ("below", 0.0), f"BnB - base at its dip n={dip}"))
-        if 7 in bnb:
-            recovery = (bnb[7] - bnb[dip]).dropna()
-            checks.append(_check(recovery, ("above", 0.0), f"BnB at n=7 - BnB at n={dip}"))
+def _part_states(found):
+    """[(part, state, needed)] of one finding's checks, in the order of CONTRASTS."""
+    parts = {}
+    for check in found:
+        parts.setdefault(check.contrast.part, []).append(check)
+    out = []
+    for part, group in parts.items():
+        state = _combined([c.verdict for c in group])
+        undecided = [c for c in group if c.verdict == INCONCLUSIVE]
+        if state == INCONCLUSIVE and all(c.test is None for c in undecided):
+            out.append(f"{part}: not measured")
+        elif state == INCONCLUSIVE:
+            worst = max((c for c in undecided if c.test), key=lambda c: _needed(c) or math.inf)
+            out.append(f"{part}: undecided, needs {_needs(worst)}")
         else:
-            checks.append(_missing("BnB", (7,)))
-    else:
-        checks.append(_missing("BnB", (3, 6)))
-    return _finding(2, claim, checks, [_paper("BnB", (1, 2, 5, 7))])
+            out.append(f"{part}: {state}")
+    return out
 
 
-def _finding3(diff):
-    claim = "BnB+ stays at base for every n"
-    bnb = _per_n(diff, "similar", "BnB+")
-    if not bnb:
-        return _unmeasured(3, claim, "the study has no BnB+")
-    lowest = pd.concat(bnb.values()).groupby(level=[0, 1]).min()
-    ref = PAPER_REFERENCE["difference"]["similar"]["BnB+"].values()
-    return _finding(3, claim, [_check(lowest, ("above", -EQUAL_TOL),
-                                      "each replicate's lowest BnB+ - base over n")],
-                    [f"paper means {_points(min(ref))} to {_points(max(ref))}"])
-
-
-def _finding4(diff):
-    claim = "AnB equals base at n=1,2, drops at 4-7"
-    anb = _per_n(diff, "similar", "AnB")
-    if not anb:
-        return _unmeasured(4, claim, "the study has no AnB")
-    checks = _equal_checks(anb, (1, 2), "AnB")
-    checks += ([_check(anb[n], ("below", 0.0), f"AnB - base at n={n}") for n in (4, 5, 6, 7)
-                if n in anb] or [_missing("AnB", (4, 7))])
-    return _finding(4, claim, checks, [_paper("AnB", (1, 2, 4, 7))])
-
-
-def _finding5(df, diff, metric):
-    claim = "AnB+ beats base on average over n=1-7"
-    plus = diff[(diff.tasks == "similar") & (diff.pooled == "AnB+")].dropna(subset=["difference"])
-    if not len(plus):
-        return _unmeasured(5, claim, "the study has no AnB+ with its base")
-    per_replicate = plus.groupby(["split", "target"]).difference.mean()
-    table = table1(df, metric)
-    ranges = ", ".join(f"{k} {table.loc[k, 'AnB+ - base']:+.2f} (paper "
-                       f"{table.loc[k, 'paper AnB+ - base']:+.1f})"
-                       for k in ("1-7", "3-7", "5-7") if not math.isnan(table.loc[k, "AnB+ - base"]))
-    return _finding(5, claim, [_check(per_replicate, ("above", 0.0),
-                                      "each replicate's mean AnB+ - base over its n")],
-                    [f"Table 1, AnB+ mean - base mean in points: {ranges}"])
-
-
-def _finding6(diff):
-    claim = "AnB falls faster with n on dissimilar tasks"
-    dis, sim = _per_n(diff, "dissimilar", "AnB"), _per_n(diff, "similar", "AnB")
-    if not dis:
-        return _unmeasured(6, claim, "the study has no man-made/natural split")
-    common = sorted(set(dis) & set(sim))
-    if not common:
-        return _unmeasured(6, claim, "the study has no random-split AnB at the n of the "
-                                     "man-made/natural AnB")
-    n = common[-1]
-    mean, low, high = difference_interval(dis[n], sim[n])
-    check = _decide(mean, low, high, ("below", 0.0),
-                    f"AnB - base at n={n}, dissimilar {_points(dis[n].mean())} minus similar "
-                    f"{_points(sim[n].mean())}:",
-                    f"{_count(len(dis[n]), 'dissimilar replicate')} and "
-                    f"{_count(len(sim[n]), 'similar replicate')}")
+def _paper(number, metric_df):
     ref = PAPER_REFERENCE
-    return _finding(6, claim, [check], [
-        f"paper at n=7 {_points(ref['difference']['dissimilar']['AnB'][7])} dissimilar, "
-        f"{_points(ref['similar_AnB_difference_n7'])} similar"])
+    sim = ref["difference"]["similar"]
+    if number == 2:
+        return (f"paper (official logs, each network against its own base): dip {ref['dip']:+.2f} "
+                f"points, BnB7 - base {ref['bnb7_paired']:+.2f}")
+    if number == 3:
+        return f"paper: BnB+ - base {_points(min(sim['BnB+'].values()))} to {_points(max(sim['BnB+'].values()))} over n"
+    if number == 4:
+        return "paper " + ", ".join(f"n={n} {_points(sim['AnB'][n])}" for n in (1, 2, 4, 7))
+    if number == 5:
+        paired = ref["table1_paired"]["1-7"]
+        text = (f"paper: AnB+ - own base {paired[0]:+.2f}, BnB+ - own base {paired[1]:+.2f} over n=1-7 "
+                "(every official AnB+ trained on a B half, every BnB+ on an A half)")
+        if metric_df is not None:
+            table = table1(*metric_df)
+            ranges = ", ".join(f"{k} {table.loc[k, 'AnB+ - base']:+.2f} (paper {table.loc[k, 'paper AnB+ - base']:+.1f})"
+                               for k in ("1-7", "3-7", "5-7") if k in table.index
+                               and not math.isnan(table.loc[k, "AnB+ - base"]))
+            if ranges:
+                text += f"; Table 1 as printed (unpaired), AnB+ mean - base mean in points: {ranges}"
+        return text
+    if number == 6:
+        return (f"paper at n=7 {_points(ref['difference']['dissimilar']['AnB'][7])} dissimilar, "
+                f"{_points(ref['similar_AnB_difference_n7'])} similar")
+    return "paper " + ", ".join(f"n={n} {_points(ref['difference']['similar']['random'][n])}"
+                                for n in (1, 2, 3, 7)) + " (from the 1000-class base)"
 
 
-def _finding7(diff, metric):
-    claim = "random frozen layers fall at n=1,2, near chance from n=3, below dissimilar AnB"
-    rnd = diff[diff.pooled == "random"].dropna(subset=["difference"])
-    if not len(rnd):
-        return _unmeasured(7, claim, "the study has no random-weights cells")
-    by_n = {n: g.set_index(["split", "target"]) for n, g in rnd.groupby("n")}
-    checks = [_check(by_n[n].difference, ("below", 0.0), f"random - base at n={n}")
-              for n in (1, 2) if n in by_n]
-    late = [by_n[n][metric] / by_n[n].base for n in (3, 4, 5, 6, 7) if n in by_n]
-    if late:
-        kept = pd.concat(late).groupby(level=[0, 1]).max()
-        checks.append(_check(kept, ("below", CHANCE_KEPT), "each replicate's highest share of "
-                             "its base's accuracy kept at n>=3", scale=1.0, unit=""))
-    dis = _per_n(diff, "dissimilar", "AnB")
-    common = sorted(set(by_n) & set(dis))
-    if common:
-        mine = pd.concat([by_n[n].difference for n in common]).groupby(level=[0, 1]).mean()
-        theirs = pd.concat([dis[n] for n in common]).groupby(level=[0, 1]).mean()
-        mean, low, high = difference_interval(mine, theirs)
-        checks.append(_decide(mean, low, high, ("below", 0.0),
-                              f"random minus dissimilar AnB (each - its base, mean over n="
-                              f"{common[0]}-{common[-1]})" if len(common) > 1 else
-                              f"random minus dissimilar AnB (each - its base, n={common[0]})",
-                              f"{_count(len(mine), 'random replicate')} and "
-                              f"{_count(len(theirs), 'dissimilar replicate')}"))
-    return _finding(7, claim, checks, [_paper("random", (1, 2, 3, 7)) + " (from the 1000-class "
-                                       "base)"])
+def _sensitivity(found):
+    shown = [c for c in found if c.directions is not None and not math.isnan(c.directions.low)
+             and c.contrast.tasks == "similar" and not c.contrast.versus]
+    if not shown:
+        return ""
+    return ("each direction its own replicate (not independent: a sensitivity): " + "; ".join(
+        f"{c.contrast.formula} [{_show(c.contrast, c.directions.low)}, {_show(c.contrast, c.directions.high)}]"
+        f" over {c.directions.replicates}" for c in shown))
 
 
 def findings(df, metric=None):
-    """The paper's findings 2-7 (PAPER.md) judged on this study's `metric` (default: its
-    reported one, stats.reported_metric): a list of Finding
-    (number, claim, verdict, text), the text quoting each check's mean, interval and replicates
-    and the paper's numbers. A study of another network than the CaffeNet is not judged (the
-    findings name the CaffeNet's layers: n = 1, 2, 3-6, 7)."""
-    metric = metric or reported_metric(df)
+    """The paper's findings 2-7 (PAPER.md) judged on ``df`` with ``metric`` (a column: see
+    summary.metrics; None: the one ``metrics.choose`` picks from the table alone): a list of Finding, its text quoting each check's mean, interval,
+    replicates, Holm-adjusted p and verdict, the direction-level sensitivity and the paper's
+    numbers. A study of another network than the CaffeNet is not judged (the contrasts name the
+    CaffeNet's layers)."""
+    if metric is None:
+        df = df if "lastk_top1" in df else with_metrics(df)
+        metric = choose(df).column
     if not is_caffenet(df):
-        why = ("not judged: the paper's findings are about the CaffeNet's layers; this study's units are "
+        why = ("the paper's findings are about the CaffeNet's layers; this study's units are "
                + ", ".join(units(df).values()))
-        return [Finding(k, "", NOT_JUDGED, f"Finding {k}: {NOT_JUDGED}: {why}") for k in range(2, 8)]
-    diff = from_base(df, metric)
-    return [_finding2(diff), _finding3(diff), _finding4(diff), _finding5(df, diff, metric),
-            _finding6(diff), _finding7(diff, metric)]
+        return [Finding(k, CLAIMS[k], NOT_JUDGED, "not judged", why) for k in CLAIMS]
+    made = checks(df, metric)
+    out = []
+    for number, claim in CLAIMS.items():
+        found = [c for c in made if c.contrast.finding == number]
+        if all(c.test is None for c in found):
+            names = dict.fromkeys(f"{name} at n={n}" if n else name for c in found for name, n in c.missing)
+            out.append(Finding(number, claim, INCONCLUSIVE,
+                               "not measured: the study has no " + ", nor ".join(names), "", tuple(found)))
+            continue
+        verdict = _combined([c.verdict for c in found])
+        notes = [_clause(c) for c in found] + [s for s in (_sensitivity(found),) if s]
+        notes.append(_paper(number, (df, metric) if number == 5 else None))
+        out.append(Finding(number, claim, verdict, "; ".join(_part_states(found)),
+                           "; ".join(notes) + ".", tuple(found)))
+    return out
 
 
-def verdict_table(found, metric):
-    """The findings as a table: finding, the paper's claim, verdict, and the evidence; the
-    column axis names the metric judged."""
-    table = pd.DataFrame([(f.number, f.claim, f.verdict, f.text.split(": ", 2)[2])
-                          for f in found], columns=["finding", "claim", "verdict", "evidence"])
-    table.columns.name = METRIC_NAMES[metric]
+def verdict_table(found, metric, others=None):
+    """The findings as a table: finding, claim, verdict, its parts and the evidence, and with
+    ``others`` ({metric: findings}) the verdict under each other metric beside it; the column
+    axis names the metric judged."""
+    rows = [(f.number, f.claim, f.verdict, f.parts, f.evidence) for f in found]
+    table = pd.DataFrame(rows, columns=["finding", "claim", "verdict", "parts", "evidence"])
+    for other, other_found in (others or {}).items():
+        table[f"verdict, {NAMES[other]}"] = [f.verdict for f in other_found]
+    table.columns.name = NAMES[metric]
     return table.set_index("finding")
+
+
+def metric_changes(table):
+    """Sentences naming the findings whose verdict changes with the metric (a ``verdict_table``
+    with other metrics), or one saying none does."""
+    others = [c for c in table.columns if c.startswith("verdict, ")]
+    changed = [f"finding {k}: {row.verdict} here, " + ", ".join(
+        f"{row[c]} with the {c.removeprefix('verdict, ')}" for c in others if row[c] != row.verdict)
+        for k, row in table.iterrows() if any(row[c] != row.verdict for c in others)]
+    if not others:
+        return "No other metric to compare with (the table keeps no learning curves)."
+    return ("Verdicts that change with the metric: " + "; ".join(changed) + "." if changed else
+            "No verdict changes with the metric.")
+
+
+def contrast_table(found):
+    """Every check of ``found`` (Findings) in one table: contrast, replicates, mean and 95%
+    interval in points (shares as fractions), Holm-adjusted p-values, verdict, replicates it
+    would need, and the direction-level interval."""
+    rows = []
+    for f in found:
+        for check in f.checks:
+            c, t, d = check.contrast, check.test, check.directions
+            scale = 1.0 if c.share else 100.0
+            rows.append({"finding": f.number, "part": c.part, "contrast": c.formula,
+                         "replicates": t.replicates if t else 0,
+                         "mean": scale * t.mean if t else math.nan,
+                         "low": scale * t.low if t else math.nan,
+                         "high": scale * t.high if t else math.nan,
+                         "p support (Holm)": check.p_support, "p contra (Holm)": check.p_contra,
+                         "verdict": check.verdict,
+                         "needs": _needs(check) if check.verdict == INCONCLUSIVE and t else "",
+                         "directions: low": scale * d.low if d else math.nan,
+                         "directions: high": scale * d.high if d else math.nan,
+                         "directions": d.replicates if d else 0})
+    return pd.DataFrame(rows).set_index("finding") if rows else pd.DataFrame()

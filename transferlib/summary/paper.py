@@ -23,6 +23,10 @@ def _paper_reference():
         "dissimilar_base": {"man-made": .5372, "natural": .6534},
         "similar_AnB_difference_n7": -.083,
         "table1": {"1-7": (1.6, 1.4), "3-7": (1.8, 1.4), "5-7": (2.1, 1.7)},
+        # each official AnB+ and BnB+ minus its own half's base, mean over n in the range (points)
+        "table1_paired": {"1-7": (0.97, 0.94), "3-7": (1.16, 1.13), "5-7": (1.16, 1.03)},
+        "dip": -2.43,  # BnB(4,5) - mean(BnB2, BnB7), points, over the 4 official replicates
+        "bnb7_paired": 0.00,  # BnB7 - own base, points
     }
 
 
@@ -30,5 +34,7 @@ PAPER_REFERENCE = _paper_reference()
 """The paper's ImageNet numbers (PAPER.md), its metric the mean of the 10 best validations: per
 pooled treatment and n the mean top-1 ("means") and the same minus the base's ("difference",
 0.01 = 1 point; similar tasks from the mean of the 8 half bases, random from the 1000-class
-base; dissimilar: AnB only, each network minus its own base), the bases, and Table 1 as
-{layers: (AnB+ - base, AnB+ - BnB+)} in points, as printed in the paper."""
+base; dissimilar: AnB only, each network minus its own base), the bases, Table 1 as
+{layers: (AnB+ - base, AnB+ - BnB+)} in points, as printed in the paper, the same paired
+({layers: (AnB+ - own base, BnB+ - own base)}, from paper/official_networks.csv) and the
+offset-free co-adaptation dip of finding 2."""

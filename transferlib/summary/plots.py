@@ -8,7 +8,7 @@ matplotlib Figure built without pyplot (no global state, works under any backend
 included): `fig.savefig(path)` writes it; a notebook displays a returned Figure once
 `%matplotlib inline` has run. Both directions of a split are pooled under the paper's names
 (BnB stands for BnB and AnA, AnB for AnB and BnA). Every figure's title names its metric, by
-default the study's reported one (stats.reported_metric); confidence intervals are drawn only
+default the one summary.metrics.choose picks; confidence intervals are drawn only
 over 3 or more replicates, and the y axes span the plotted values.
 """
 
@@ -21,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .. import vocabulary
 from ..conv1_figure import conv1_filters  # noqa: F401  (the summary draws it too)
+from . import metrics
 from . import paper
 from . import stats as statistics
 
@@ -44,11 +45,15 @@ _ABSENT = "not in this study"
 
 
 def _metric(df, metric):
-    return metric or statistics.reported_metric(df)
+    """(df with the metric's column, the metric): ``metric``, or by default the one
+    ``metrics.choose`` picks from the table alone."""
+    if "lastk_top1" not in df:
+        df = metrics.with_metrics(df)
+    return df, metric or metrics.choose(df).column
 
 
 def _title(fig, what, metric):
-    fig.suptitle(f"{what} ({statistics.METRIC_NAMES[metric]})")
+    fig.suptitle(f"{what} ({metrics.NAMES[metric]})")
 
 
 def _absent(ax, title):
@@ -130,14 +135,14 @@ def figure2(df, reference=False, metric=None):
     reference=True adds the paper's ImageNet means (dashed, faint) to the bottom panel; they
     are its mean of the 10 best validations on ImageNet, so only comparable for an ImageNet
     study."""
-    metric = _metric(df, metric)
+    df, metric = _metric(df, metric)
     fig = Figure(figsize=(9, 9), layout="constrained")
     _title(fig, "Figure 2: similar tasks (random splits)", metric)
     top, bottom = fig.subplots(2, 1, sharex=True, sharey=True)
     data = vocabulary.label(df)
     data = data[data.tasks == "similar"]
     for ax in (top, bottom):
-        _layer_axis(ax, statistics.METRIC_NAMES[metric], df)
+        _layer_axis(ax, metrics.NAMES[metric], df)
     if not data.pooled.isin(_FIG2).any():
         _absent(top, "every network")
         _absent(bottom, "means")
@@ -210,7 +215,7 @@ def figure3(df, reference=False, metric=None):
     against n, from their base, with the AnB means for comparison. Bottom: every treatment's
     mean difference from its base in accuracy points, similar (solid), dissimilar (dash-dot)
     and all classes (dotted); reference=True adds the paper's faintly."""
-    metric = _metric(df, metric)
+    df, metric = _metric(df, metric)
     data = vocabulary.label(df)
     stats = statistics.summary_stats(df, metric)
     differences = statistics.summary_stats(df, metric, difference=True)
@@ -226,11 +231,11 @@ def figure3(df, reference=False, metric=None):
     grid = fig.add_gridspec(2 if upper else 1, max(1, len(upper)))
     for i, panel in enumerate(upper):
         ax = fig.add_subplot(grid[0, i])
-        _layer_axis(ax, statistics.METRIC_NAMES[metric], df)
+        _layer_axis(ax, metrics.NAMES[metric], df)
         panel(ax)
         _fit_y(ax)
     bottom = fig.add_subplot(grid[-1, :])
-    _layer_axis(bottom, f"{statistics.METRIC_NAMES[metric]} minus base (points)", df)
+    _layer_axis(bottom, f"{metrics.NAMES[metric]} minus base (points)", df)
     _difference_panel(bottom, differences, reference)
     _fit_y(bottom)
     return fig
@@ -324,9 +329,9 @@ def similarity(cka, df, metric=None):
     (columns split, cell, reference, treatment, n, layer, layer_name, cka)."""
     fig = Figure(figsize=(12, 9), layout="constrained")
     (curves, bases), (transfer_ax, selffer_ax) = fig.subplots(2, 2)
-    metric = _metric(df, metric)
+    df, metric = _metric(df, metric)
     _title(fig, "Layer similarity (linear CKA) and transfer", metric)
-    _layer_axis(curves, statistics.METRIC_NAMES[metric], df)
+    _layer_axis(curves, metrics.NAMES[metric], df)
     data = vocabulary.label(df)
     data = data[data.tasks == "similar"]
     if data.pooled.isin(_FIG2).any():
@@ -365,7 +370,7 @@ def generality(df, metric=None):
     """How general each layer is (stats.generality). Left: AnB / baseB and AnB / BnB against
     n. Right: the drop baseB - AnB per n stacked from its two effects, co-adaptation (baseB -
     BnB) and specificity (BnB - AnB), in top-1 points; negative parts stack below zero."""
-    metric = _metric(df, metric)
+    df, metric = _metric(df, metric)
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     _title(fig, "Generality per layer", metric)
     ratios, stacked = fig.subplots(1, 2)
@@ -404,13 +409,13 @@ def reduced_data(df, metric=None):
     trained on the first k images per class, against k; dotted, the same networks on all the
     data. Right: AnB+ minus the base of the same k, against k; dotted, the same on all the data
     (Table 1's AnB+ - baseB)."""
-    metric = _metric(df, metric)
+    df, metric = _metric(df, metric)
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     _title(fig, "Reduced data", metric)
     acc, gain = fig.subplots(1, 2)
     table = statistics.reduced_data(df, metric)
     table = table[table.tasks == "similar"]
-    for ax, ylabel in ((acc, statistics.METRIC_NAMES[metric]), (gain, "AnB+ - base (points)")):
+    for ax, ylabel in ((acc, metrics.NAMES[metric]), (gain, "AnB+ - base (points)")):
         ax.set_xlabel("training images per class (k)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)

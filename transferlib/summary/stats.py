@@ -1,6 +1,6 @@
-"""The statistics of a results table: the reported metric, per-treatment means with confidence
-intervals, differences from the base in accuracy points, Table 1, generality scores and the
-reduced-data gains. Pure pandas.
+"""The statistics of a results table: per-treatment means with confidence intervals,
+differences from the base in accuracy points, Table 1, generality scores and the reduced-data
+gains. Pure pandas (scipy for the t quantiles); the metric is a column (summary.metrics).
 
 A replicate is one (split, target half): an interval over replicates counts each once. Every
 "relative to base" quantity is a difference of accuracies (0.01 = 1 point), as in the paper.
@@ -10,14 +10,13 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from ..vocabulary import POOLED, is_caffenet, label, tasks, treatment, units
+from .metrics import NAMES
 from .paper import PAPER_REFERENCE
 
-METRICS = ("top1", "top5", "best10_top1")
-METRIC_NAMES = {"top1": "final top-1", "top5": "final top-5",
-                "best10_top1": "top-1, mean of the 10 best validations"}
-CONVERGED = 50  # validations from which the mean of the 10 best is the reported metric
+METRICS = tuple(NAMES)
 LAYER_RANGES = ((1, 7), (3, 7), (5, 7))
 
 
@@ -28,19 +27,6 @@ def layer_ranges(df):
         return LAYER_RANGES
     top = max(units(df), default=1)
     return tuple((lo, top) for lo in (1, 3, 5) if lo <= top)
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # Student's t, 97.5% quantile, dof 1..30
-
-
-def reported_metric(df):
-    """The one metric a study's summary reports: the paper's, the mean of the 10 best
-    validations (best10_top1), when every network on all the data validated at least CONVERGED
-    times, so that its 10 best are at most a fifth of its validations, found where training has
-    converged (the paper's networks logged 80 to 450); else the final top-1 (a short schedule's
-    10 best would average in its first, untrained validations)."""
-    full = df[df.images_per_class == 0]
-    return "best10_top1" if len(full) and (full.validations >= CONVERGED).all() else "top1"
 
 
 def _check_metric(metric):
@@ -65,46 +51,16 @@ def from_base(df, metric="top1"):
     return out.assign(difference=out[metric] - out["base"])
 
 
-def t_quantile(dof):
-    """Student's t 97.5% quantile (two-sided 95%): a table for dof <= 30, beyond it the
-    Cornish-Fisher expansion around the normal quantile (error < 1e-3)."""
-    if dof < 1:
-        raise ValueError(f"t quantile needs dof >= 1, got {dof}")
-    if dof <= len(_T975):
-        return _T975[dof - 1]
-    z = 1.959964
-    return z + (z ** 3 + z) / (4 * dof) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * dof ** 2)
-
-
-def _t_fractional(dof):
-    """t_quantile at a non-integer dof (Welch's), interpolated between the integers around it."""
-    lo = max(1, math.floor(dof))
-    return t_quantile(lo) + (dof - lo) * (t_quantile(lo + 1) - t_quantile(lo))
-
-
 def interval(values):
     """(mean, low, high) of the 95% t-interval of the mean of `values` (one per replicate);
     low and high NaN under 2 values."""
     v = np.asarray(values, dtype=float)
     if len(v) < 2:
         return (v.mean() if len(v) else math.nan), math.nan, math.nan
-    half = t_quantile(len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
-    return v.mean(), v.mean() - half, v.mean() + half
-
-
-def difference_interval(a, b):
-    """(mean(a) - mean(b), low, high): Welch's 95% interval of a difference of means of two
-    independent sets of replicates; low and high NaN unless each has 2 or more."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if len(a) < 2 or len(b) < 2:
-        return (a.mean() - b.mean() if len(a) and len(b) else math.nan), math.nan, math.nan
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return a.mean() - b.mean(), a.mean() - b.mean(), a.mean() - b.mean()
-    dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    half = _t_fractional(dof) * se
-    return a.mean() - b.mean(), a.mean() - b.mean() - half, a.mean() - b.mean() + half
+    if v.std() == 0:
+        return v.mean(), v.mean(), v.mean()
+    low, high = scipy_stats.ttest_1samp(v, 0.0).confidence_interval(0.95)
+    return v.mean(), float(low), float(high)
 
 
 def summary_stats(df, metric="top1", difference=False):
@@ -142,8 +98,10 @@ def table1(df, metric="top1"):
     ("AnB+ - BnB+"); beside it, "AnB+ - base, paired": the mean over AnB+ networks of each
     one's metric minus its own base's (same split and target). The ranges 1-7, 3-7 and 5-7 are
     the mean of the per-n values of the layers measured in the range (each layer weighs the
-    same); the paper columns hold Table 1's values for the ranges. The column axis is named
-    after the metric.
+    same); the paper columns hold Table 1's values for the ranges as printed, and "paper AnB+ -
+    base, paired" the same official networks each against its own base (every official AnB+
+    trained on a B half and every BnB+ on an A half, so the printed values mix the halves'
+    difficulty into the boost). The column axis is named after the metric.
     """
     rows = _with_base(df, metric)
     rows = rows[rows.tasks == "similar"]
@@ -162,9 +120,11 @@ def table1(df, metric="top1"):
     paper = PAPER_REFERENCE["table1"]
     for i, column in enumerate(TABLE1[:2]):
         table[f"paper {column}"] = [paper[k][i] if k in paper else math.nan for k in table.index]
+    paired = PAPER_REFERENCE["table1_paired"]
+    table[f"paper {TABLE1[2]}"] = [paired[k][0] if k in paired else math.nan for k in table.index]
     table["networks"] = table.networks.astype(int)
     table.index.name = "layers"
-    table.columns.name = f"{METRIC_NAMES[metric]}, points"
+    table.columns.name = f"{NAMES[metric]}, points"
     return table
 
 

@@ -1,0 +1,160 @@
+"""The verdict rules checked on simulated studies whose truth is known, and the tests under
+them against scipy's own.
+
+A simulated study is a results table as the runner writes it: 6 random splits, both
+directions, a base and BnB, BnB+, AnB, AnB+ at n = 1..7 per direction, each network a learning
+curve (50 validations, two learning-rate drops) that rises to its true level and is measured
+with a validation's binomial noise; each network's level also varies with its seed, and each
+split's contrasts with its class partition (shared by both directions: why a split, not a
+direction, is the replicate). The summary reads the curves through its metric (last-k).
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from transferlib.summary import findings, inference, metrics
+
+SPLITS, VALIDATIONS, LR_DROPS, VAL_IMAGES = 6, 50, (0.5, 0.75), 1000
+SEED_SD, SPLIT_SD = 0.009, 0.006  # a network's seed, a split's partition, in accuracy
+TREATMENTS = {"BnB": ("selffer", False), "BnB+": ("selffer", True), "AnB": ("transfer", False),
+              "AnB+": ("transfer", True)}
+STUDIES = 1000
+
+
+def simulated_study(rng, truth):
+    """A results table whose treatment at n lies ``truth[(treatment, n)]`` (accuracy; 0 where
+    absent) from its own base, before noise."""
+    t = np.arange(1, VALIDATIONS + 1) / VALIDATIONS
+    rise = 1 - np.exp(-6 * t)  # converged well before the end: flat over the last fifth
+    rows = []
+    for s in range(SPLITS):
+        split = f"r{s}"
+        partition = {(name, n): rng.normal(0, SPLIT_SD)  # shared by both directions
+                     for name in TREATMENTS for n in range(1, 8)}
+        for target, other in (("B", "A"), ("A", "B")):
+            base_level = 0.6 + rng.normal(0, 0.02)
+            cells = [(f"{split}-base{target}", "base", "", 0, False, base_level)]
+            for name, (kind, tuned) in TREATMENTS.items():
+                source = target if kind == "selffer" else other
+                for n in range(1, 8):
+                    level = (base_level + truth.get((name, n), 0.0) + partition[name, n]
+                             + rng.normal(0, SEED_SD))
+                    cells.append((f"{split}-{source}{n}{target}{'+' * tuned}", kind,
+                                  f"{split}-base{source}", n, tuned, level))
+            for cell, kind, source, n, tuned, level in cells:
+                curve = level * rise + rng.normal(0, math.sqrt(level * (1 - level) / VAL_IMAGES),
+                                                  VALIDATIONS)
+                rows.append(dict(cell=cell, split=split, kind=kind, source=source, target=target,
+                                 n=n, unit="", fine_tuned=tuned, images_per_class=0,
+                                 top1=curve[-1], top5=1.0, best10_top1=np.sort(curve)[-10:].mean(),
+                                 validations=VALIDATIONS, history=list(curve)))
+    return metrics.with_metrics(pd.DataFrame(rows), LR_DROPS)
+
+
+def verdict_rates(truth, studies=STUDIES, seed=0):
+    """{finding: {verdict: share of ``studies`` simulated studies}}."""
+    rng = np.random.default_rng(seed)
+    counts = {k: {} for k in findings.CLAIMS}
+    for _ in range(studies):
+        df = simulated_study(rng, truth)
+        for number, verdict in findings.verdicts(findings.checks(df, "lastk_top1")).items():
+            counts[number][verdict] = counts[number].get(verdict, 0) + 1
+    return {k: {v: c / studies for v, c in found.items()} for k, found in counts.items()}
+
+
+PAPER_DIP = {("BnB", 4): -0.024, ("BnB", 5): -0.024}  # the official logs' dip, at n = 4, 5
+
+
+@pytest.fixture(scope="module")
+def nothing_there():
+    """No treatment differs from its base."""
+    return verdict_rates({})
+
+
+def test_the_simulated_study_reads_as_simulated():
+    df = simulated_study(np.random.default_rng(1), {})
+    assert len(df) == SPLITS * 2 * 29
+    choice = metrics.choose(df, val_images={(s, t): VAL_IMAGES for s, t in zip(df.split, df.target)})
+    assert choice.column == "lastk_top1" and "standard error is up to 1.6 points" in choice.reason
+    assert abs(np.nanmean([metrics.rise(h) for h in df.history])) < 0.005  # flat at the end
+
+
+def test_nothing_there_is_rarely_called_either_way(nothing_there):
+    """With no dip, no drop and no gain, findings 2, 4 and 5 (claims of effects) are called
+    supported or contradicted in at most 5% of 1,000 studies."""
+    for number in (2, 4, 5):
+        decided = 1 - nothing_there[number].get(findings.INCONCLUSIVE, 0.0)
+        assert decided <= 0.05, (number, nothing_there[number])
+
+
+def test_equal_when_equal_is_not_contradicted(nothing_there):
+    """Finding 3 (BnB+ at base) is true here: it is contradicted in at most 5% of studies."""
+    assert nothing_there[3].get(findings.CONTRADICTED, 0.0) <= 0.05, nothing_there[3]
+
+
+def test_a_difference_at_the_margin_is_rarely_called_equal():
+    """Two one-sided tests: BnB+ exactly 1 point above its base at every n (the margin itself)
+    reads "at base" in at most 5% of studies."""
+    rates = verdict_rates({("BnB+", n): 0.01 for n in range(1, 8)}, studies=300, seed=3)
+    assert rates[3].get(findings.SUPPORTED, 0.0) <= 0.05, rates[3]
+
+
+def test_a_paper_sized_dip_is_found_in_most_studies():
+    """The official logs' co-adaptation dip (-2.4 points at n = 4, 5), 6 splits whose dip
+    contrast varies by about 1 point from split to split: the dip part is supported in most
+    studies, and the finding is never contradicted."""
+    rng = np.random.default_rng(2)
+    found, spread = 0, []
+    for _ in range(200):
+        made = findings.checks(simulated_study(rng, PAPER_DIP), "lastk_top1")
+        dip = next(c for c in made if c.contrast.part.startswith("dips"))
+        found += dip.verdict == findings.SUPPORTED
+        spread.append(dip.test.sd)
+        assert findings.verdicts(made)[2] != findings.CONTRADICTED
+    assert 0.6 < np.median(spread) * 100 < 1.4  # the spread of the dip over splits: about 1 point
+    assert found / 200 >= 0.8, found
+
+
+def test_one_sample_matches_scipy():
+    x = np.array([0.3, -0.1, 0.8, 0.45, 0.2])
+    got = inference.one_sample(x, ("below", 0.5))
+    assert got.p_support == pytest.approx(stats.ttest_1samp(x, 0.5, alternative="less").pvalue)
+    assert got.p_contra == pytest.approx(stats.ttest_1samp(x, 0.5, alternative="greater").pvalue)
+    low, high = stats.ttest_1samp(x, 0).confidence_interval(0.95)
+    assert (got.low, got.high) == pytest.approx((low, high))
+    tost = inference.one_sample(x, ("within", 1.0))  # TOST: the larger of the two one-sided p
+    assert tost.p_support == pytest.approx(max(stats.ttest_1samp(x, -1, alternative="greater").pvalue,
+                                               stats.ttest_1samp(x, 1, alternative="less").pvalue))
+
+
+def test_two_sample_matches_scipys_welch():
+    a, b = np.array([0.3, -0.1, 0.8, 0.45]), np.array([1.2, 0.9, 1.6])
+    got = inference.two_sample(a, b, ("below", 0.0))
+    ref = stats.ttest_ind(a, b, equal_var=False, alternative="less")
+    assert got.p_support == pytest.approx(ref.pvalue)
+    low, high = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert (got.low, got.high) == pytest.approx((low, high))
+    assert (got.replicates, got.others) == (4, 3)
+
+
+def test_holm_matches_statsmodels():
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    p = [0.01, 0.04, 0.03, 0.005, math.nan]
+    expected = multitest.multipletests([0.01, 0.04, 0.03, 0.005, 1.0], method="holm")[1]
+    assert inference.holm(p) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("claim, mean", [(("below", 0.0), -0.5), (("within", 1.0), 0.2),
+                                         (("within", 1.0), 1.6)])
+def test_the_replicates_needed_decide_about_four_times_in_five(claim, mean):
+    """At the replicate count it names, a check of the observed mean and spread is decided in
+    about POWER (80%) of simulated repeats."""
+    needed = inference.replicates_needed(inference.Test(mean, 0, 0, 3, 1.0, 1, 1), claim)
+    rng = np.random.default_rng(4)
+    decided = [min(t.p_support, t.p_contra) < inference.ALPHA
+               for t in (inference.one_sample(rng.normal(mean, 1.0, needed), claim) for _ in range(1000))]
+    assert 0.74 < np.mean(decided) < 0.9, (needed, np.mean(decided))

@@ -1,0 +1,141 @@
+"""The tests behind the verdicts: one claim about a mean difference, tested from replicates.
+
+A claim is ("below", b), ("above", b) or ("within", margin). Each is tested one-sided at ALPHA
+both ways: towards the claim (p_support) and against it (p_contra), so that a verdict is wrong
+at most ALPHA of the time in either direction, and the interval shown is the two-sided
+1 - 2 ALPHA (95%) one. "within" is two one-sided tests (TOST) against -margin and +margin: the
+claim is supported when the 95% interval lies inside the margin, contradicted when it lies
+wholly outside it. Student's t from scipy; the replicates a check would need at the observed
+mean and spread from the tests' power (scipy's non-central t).
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from scipy import stats
+
+ALPHA = 0.025  # each one-sided test; the intervals shown are 95%
+POWER = 0.8    # for the replicates a check would need
+MAX_REPLICATES = 1000
+
+
+class Test(NamedTuple):
+    mean: float
+    low: float       # the 95% interval (NaN without one)
+    high: float
+    replicates: int  # of the first group (the only one in a one-sample test)
+    sd: float        # of the replicates (pooled over both groups of a two-sample test)
+    p_support: float  # one-sided p towards the claim (1.0 where untestable)
+    p_contra: float   # one-sided p against it
+    others: int = 0   # replicates of the second group of a two-sample test
+
+
+def _p_values(claim, p_less, p_greater):
+    """(p_support, p_contra) from a test's one-sided p-values at each bound of the claim:
+    p_less(b), p_greater(b) test mean < b and mean > b."""
+    kind, bound = claim
+    if kind == "below":
+        return p_less(bound), p_greater(bound)
+    if kind == "above":
+        return p_greater(bound), p_less(bound)
+    support = max(p_greater(-bound), p_less(bound))
+    return support, min(1.0, 2 * min(p_greater(bound), p_less(-bound)))
+
+
+def _t_test(mean, se, dof, claim):
+    """(low, high, p_support, p_contra) of a mean with standard error ``se`` on Student's t with
+    ``dof`` degrees of freedom (the arithmetic of scipy's ttest_1samp and Welch's ttest_ind,
+    vectorised over the claim's bounds)."""
+    half = stats.t.ppf(1 - ALPHA, dof) * se
+    p_less = lambda b: float(stats.t.cdf((mean - b) / se, dof))  # noqa: E731
+    p_greater = lambda b: float(stats.t.sf((mean - b) / se, dof))  # noqa: E731
+    return (mean - half, mean + half, *_p_values(claim, p_less, p_greater))
+
+
+def one_sample(values, claim):
+    """Test the mean of ``values`` (one per replicate) against ``claim``."""
+    x = np.asarray(values, dtype=float)
+    k = len(x)
+    mean = float(x.mean()) if k else math.nan
+    if k < 2:
+        return Test(mean, math.nan, math.nan, k, math.nan, 1.0, 1.0)
+    sd = float(x.std(ddof=1))
+    if sd == 0:  # every replicate the same: the mean is exact
+        side = lambda b, less: 0.0 if (mean < b if less else mean > b) else 1.0  # noqa: E731
+        return Test(mean, mean, mean, k, 0.0, *_p_values(claim, lambda b: side(b, True),
+                                                          lambda b: side(b, False)))
+    low, high, p_support, p_contra = _t_test(mean, sd / math.sqrt(k), k - 1, claim)
+    return Test(mean, low, high, k, sd, p_support, p_contra)
+
+
+def two_sample(a, b, claim):
+    """Test mean(a) - mean(b) (independent replicates, Welch's t) against ``claim``."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    mean = float(a.mean() - b.mean()) if len(a) and len(b) else math.nan
+    if len(a) < 2 or len(b) < 2:
+        return Test(mean, math.nan, math.nan, len(a), math.nan, 1.0, 1.0, len(b))
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    sd = float(math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1))
+                         / (len(a) + len(b) - 2)))
+    if va + vb == 0:
+        return one_sample(np.full(2, mean), claim)._replace(replicates=len(a), others=len(b))
+    dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    low, high, p_support, p_contra = _t_test(mean, math.sqrt(va + vb), dof, claim)
+    return Test(mean, low, high, len(a), sd, p_support, p_contra, len(b))
+
+
+def holm(p_values):
+    """Holm's step-down adjustment of a family's p-values (NaN read as 1): the k-th smallest
+    times (m - k + 1), made monotone, at most 1 (as statsmodels' multipletests "holm", which
+    also runs a full garbage collection at every call)."""
+    p = np.nan_to_num(np.asarray(p_values, dtype=float), nan=1.0)
+    order = np.argsort(p)
+    adjusted = np.minimum(1.0, np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order]))
+    out = np.empty_like(p)
+    out[order] = adjusted
+    return out
+
+
+def _tost_power(mean, sd, margin, n, alpha):
+    """TOST's power with ``n`` replicates: both one-sided tests pass (the non-central t of each,
+    less the chance that either fails)."""
+    se = sd / math.sqrt(n)
+    crit = stats.t.ppf(1 - alpha, n - 1)
+    return (stats.nct.sf(crit, n - 1, (margin + mean) / se)
+            + stats.nct.sf(crit, n - 1, (margin - mean) / se) - 1)
+
+
+def _one_sided_power(effect, n, alpha, groups):
+    """A one-sided t-test's power with ``n`` replicates (per group) at ``effect`` = gap / sd."""
+    dof = groups * (n - 1)
+    return stats.nct.sf(stats.t.ppf(1 - alpha, dof), dof, effect * math.sqrt(n / groups))
+
+
+def _fewest(power):
+    """The fewest replicates in 2..MAX_REPLICATES at which ``power(n)`` (rising with n) reaches
+    POWER, by bisection; None if not even at MAX_REPLICATES."""
+    if power(MAX_REPLICATES) < POWER:
+        return None
+    low, high = 1, MAX_REPLICATES  # power(low) < POWER <= power(high)
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if mid < 2 or power(mid) < POWER else (low, mid)
+    return high
+
+
+def replicates_needed(test, claim, groups=1, family=1):
+    """About how many replicates (per group, for a two-sample test) would decide ``claim`` one
+    way or the other with POWER at the test's observed mean and spread, one-sided at ALPHA /
+    ``family`` (Bonferroni's bound on Holm's correction over that many checks); None where that
+    is more than MAX_REPLICATES or the spread is unknown."""
+    kind, bound = claim
+    mean, sd, alpha = test.mean, test.sd, ALPHA / family
+    if not (sd > 0) or math.isnan(mean):
+        return None
+    if kind == "within" and abs(mean) < bound:
+        return _fewest(lambda n: _tost_power(mean, sd, bound, n, alpha))
+    gap = abs(abs(mean) - bound) if kind == "within" else abs(mean - bound)
+    if kind == "within":
+        alpha /= 2  # p_contra of "within" counts both sides
+    return _fewest(lambda n: _one_sided_power(gap / sd, n, alpha, groups))

@@ -1,0 +1,193 @@
+"""The one number a study reports per network, and whether its bases had finished learning.
+
+Three metrics, each a column of the labelled table (``with_metrics``):
+
+- ``best10`` (column best10_top1): the paper's, the mean of the 10 highest validations. Harmless
+  only where the curves are flat at the end and one validation is precise: otherwise it averages
+  the luckiest validations and rewards noise.
+- ``final`` (top1): the last validation.
+- ``last_k`` (lastk_top1): the mean of the last k validations at the final learning rate (k =
+  LAST_K, fewer where the final rate held for fewer): as steady as best-10, without its bias.
+
+``choose`` picks the metric by rule and says why; a study's params may name one (``metric``).
+``convergence`` is the report's opening table: per base, how much it still rose at the end.
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from ..vocabulary import METRIC_COLUMNS
+
+COLUMNS = METRIC_COLUMNS
+NAMES = {"best10_top1": "top-1, mean of the 10 best validations", "top1": "final top-1",
+         "lastk_top1": "top-1, mean of the last validations at the final learning rate",
+         "top5": "final top-5"}
+LAST_K = 10
+FLAT = 0.01       # a rise over the last fifth below 1 point: flat
+PRECISE = 0.01    # one validation's standard error below 1 point: precise
+CONVERGED = 50    # validations from which the 10 best are at most a fifth of them
+# Validation images per class of the datasets whose validation sets are fixed (PAPER.md: ImageNet's
+# 50 a class; Tiny ImageNet 50; CIFAR 100 and 1,000). A folder's depends on its files: unknown.
+VAL_IMAGES_PER_CLASS = {"tiny_imagenet": 50, "imagenet2012": 50, "imagenet_resized/32x32": 50,
+                        "imagenet_resized/64x64": 50, "cifar100": 100, "cifar10": 1000}
+
+
+class Choice(NamedTuple):
+    column: str  # best10_top1, top1 or lastk_top1
+    reason: str
+
+    @property
+    def key(self):
+        return next(k for k, c in COLUMNS.items() if c == self.column)
+
+
+def first_at_final_lr(validations, lr_drops):
+    """Index (0-based) of the first of ``validations`` evenly spaced validations whose whole
+    stretch of training ran at the final learning rate (after the last of ``lr_drops``,
+    fractions of the schedule); 0 without drops."""
+    if not lr_drops:
+        return 0
+    return min(validations - 1, math.ceil(max(lr_drops) * validations - 1e-9))
+
+
+def last_k(history, lr_drops, k=LAST_K):
+    """The mean of the last ``k`` values of ``history`` trained wholly at the final learning
+    rate (all of those, if fewer than k; NaN for an empty history)."""
+    if not len(history):
+        return math.nan
+    start = max(first_at_final_lr(len(history), lr_drops), len(history) - k)
+    return float(np.mean(history[start:]))
+
+
+def rise(history):
+    """How much a curve still rose over the last fifth of its validations: the mean of its last
+    tenth minus the mean of the tenth before (NaN under 2 validations)."""
+    tenth = len(history) // 10 or 1
+    if len(history) < 2 * tenth:
+        return math.nan
+    return float(np.mean(history[-tenth:]) - np.mean(history[-2 * tenth:-tenth]))
+
+
+def validation_se(accuracy, images):
+    """The standard error of one validation's top-1 at ``accuracy`` on ``images`` images (the
+    binomial's); NaN where the count is unknown."""
+    if not images:
+        return math.nan
+    return math.sqrt(accuracy * (1 - accuracy) / images)
+
+
+def with_metrics(df, lr_drops=()):
+    """``df`` with the column lastk_top1 (``last_k`` of each row's history under the study's
+    ``lr_drops``); NaN for rows without a history."""
+    return df.assign(lastk_top1=[last_k(h, lr_drops) for h in df.history])
+
+
+def validation_images(params, halves):
+    """{(split, half): validation images} of a study from its params (dict) and halves.json
+    ({split: {A: [classes], B: [classes]}}); {} where the dataset's count per class is not
+    fixed (a folder of your images)."""
+    per_class = VAL_IMAGES_PER_CLASS.get(params.get("dataset"))
+    if not per_class or not halves:
+        return {}
+    out = {(split, half): per_class * len(classes) for split, h in halves.items()
+           for half, classes in h.items()}
+    everything = sorted({c for h in halves.values() for classes in h.values() for c in classes})
+    out[("all", "AB")] = per_class * len(everything)
+    return out
+
+
+def _full(df):
+    return df[df.images_per_class == 0]
+
+
+def choose(df, named=None, val_images=None):
+    """The study's metric as a ``Choice``: ``named`` (best10, final or last_k) where the params
+    name one, else by rule. best10 only when it cannot reward noise: every network validated at
+    least CONVERGED times, the curves are flat over their last fifth (mean rise under FLAT; with
+    no curves in the table, best-10 minus final under FLAT) and one validation's standard error
+    is under PRECISE (from ``val_images``, {(split, half): images}); else last_k, or final
+    where the table keeps no curves."""
+    if named:
+        if named not in COLUMNS:
+            raise ValueError(f"metric: {named!r} is not one of {', '.join(COLUMNS)}")
+        return Choice(COLUMNS[named], f"named in the study's params (metric: {named})")
+    full = _full(df)
+    curves = all(len(h) >= 2 for h in full.history)
+    problems = []
+    if not (full.validations >= CONVERGED).all():
+        problems.append(f"some networks validated fewer than {CONVERGED} times "
+                        f"({full.validations.min()}), so their 10 best reach into early training")
+    if curves:
+        mean_rise = float(np.nanmean([rise(h) for h in full.history]))
+        flat = f"the curves rose {100 * mean_rise:+.1f} points on average over their last fifth"
+    else:
+        mean_rise = float((full.best10_top1 - full.top1).mean())
+        flat = f"best-10 minus final top-1 is {100 * mean_rise:+.2f} points on average (no curves)"
+    if not abs(mean_rise) < FLAT:
+        problems.append(flat)
+    se = largest_se(full, val_images)
+    if math.isnan(se):
+        problems.append("the validation set's size is unknown, so one validation's precision is")
+    elif se >= PRECISE:
+        problems.append(f"one validation's standard error is up to {100 * se:.1f} points")
+    if not problems:
+        return Choice("best10_top1", f"best-10, the paper's: {flat} and one validation's standard "
+                                     f"error is at most {100 * se:.2f} points")
+    why = "; ".join(problems)
+    if curves:
+        return Choice("lastk_top1", f"the mean of the last {LAST_K} validations at the final learning "
+                                    f"rate, not best-10: {why}")
+    return Choice("top1", f"final top-1 (the table keeps no curves), not best-10: {why}")
+
+
+def largest_se(df, val_images):
+    """The largest standard error of one validation among ``df``'s networks (NaN where a
+    network's validation set size is not in ``val_images``)."""
+    if not val_images or not len(df):
+        return math.nan
+    images = [val_images.get((s, t)) for s, t in zip(df.split, df.target)]
+    if not all(images):
+        return math.nan
+    return max(validation_se(p, n) for p, n in zip(df.top1, images))
+
+
+def convergence(df, column, val_images=None):
+    """Per full-data base: validations, its rise over the last fifth, one validation's standard
+    error and the rise's (both from the validation set's size), and BnB7 - base on ``column``
+    (the selffer of the same split and target at its top n), all in points of top-1."""
+    full = _full(df)
+    bases = full[full.kind == "base"]
+    selffers = full[(full.kind == "selffer") & ~full.fine_tuned]
+    rows = []
+    for b in bases.itertuples():
+        images = (val_images or {}).get((b.split, b.target))
+        se = validation_se(b.top1, images)
+        tenth = len(b.history) // 10 or 1
+        own = selffers[(selffers.split == b.split) & (selffers.target == b.target)]
+        top = own[own.n == own.n.max()] if len(own) else own
+        rows.append({"base": b.cell, "validations": b.validations,
+                     "rise over last fifth": 100 * rise(b.history),
+                     "validation se": 100 * se, "rise se": 100 * se * math.sqrt(2 / tenth),
+                     "validation images": images or math.nan,
+                     "top selffer - base": (100 * (top[column].iloc[0] - getattr(b, column))
+                                            if len(top) else math.nan),
+                     "top selffer": top.cell.iloc[0] if len(top) else ""})
+    return pd.DataFrame(rows, columns=["base", "validations", "validation images", "rise over last fifth",
+                                       "rise se", "validation se", "top selffer", "top selffer - base"])
+
+
+def convergence_warning(table):
+    """A plain warning where any base rose more than FLAT over its last fifth, else ""."""
+    rising = table[table["rise over last fifth"] > 100 * FLAT]
+    if not len(rising):
+        return ""
+    names = ", ".join(f"{b} {r:+.1f}" for b, r in zip(rising.base, rising["rise over last fifth"]))
+    return (f"Warning: {len(rising)} of {len(table)} bases still rose more than {100 * FLAT:.0f} point "
+            f"over the last fifth of their validations ({names} points; mean "
+            f"{table['rise over last fifth'].mean():+.1f}). A selffer or fine-tuned network starts "
+            "from its base and trains a whole schedule again, so every comparison of one with its "
+            "base is confounded by that extra training: a gain there is consistent with unconverged "
+            "bases, and a loss from broken co-adaptation may be hidden under it.")
