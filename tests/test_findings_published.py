@@ -25,7 +25,11 @@ def test_the_published_report_redraws_from_the_published_table(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     for name in ("verdicts.csv", "table1.csv"):
         assert (tmp_path / name).read_text() == (PUBLISHED / name).read_text(), f"{name} differs"
-    assert (tmp_path / "summary.html").stat().st_size > 0
+    report = (tmp_path / "summary.html").read_text()
+    opens = [report.index(f'id="{h}') for h in ("Study-summary", "Did-the-bases-converge",
+                                                "The-contrasts", "Verdicts-on", "Table-1")]
+    assert opens == sorted(opens), "the report opens with convergence, then contrasts, then verdicts"
+    assert "Warning: 5 of 6 bases still rose more than 1 point" in report
 
 
 def test_the_published_folder_holds_what_the_readme_links_and_no_networks():

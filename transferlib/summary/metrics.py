@@ -106,8 +106,9 @@ def _full(df):
 def choose(df, named=None, val_images=None):
     """The study's metric as a ``Choice``: ``named`` (best10, final or last_k) where the params
     name one, else by rule. best10 only when it cannot reward noise: every network validated at
-    least CONVERGED times, the curves are flat over their last fifth (mean rise under FLAT; with
-    no curves in the table, best-10 minus final under FLAT) and one validation's standard error
+    least CONVERGED times, the curves are flat over their last fifth (the mean rise of the bases,
+    and of all networks, under FLAT; with no curves in the table, best-10 minus final under
+    FLAT) and one validation's standard error
     is under PRECISE (from ``val_images``, {(split, half): images}); else last_k, or final
     where the table keeps no curves."""
     if named:
@@ -121,8 +122,12 @@ def choose(df, named=None, val_images=None):
         problems.append(f"some networks validated fewer than {CONVERGED} times "
                         f"({full.validations.min()}), so their 10 best reach into early training")
     if curves:
-        mean_rise = float(np.nanmean([rise(h) for h in full.history]))
-        flat = f"the curves rose {100 * mean_rise:+.1f} points on average over their last fifth"
+        rises = np.array([rise(h) for h in full.history])
+        bases = rises[(full.kind == "base").to_numpy()]
+        mean_rise = max(np.nanmean(rises), np.nanmean(bases) if len(bases) else -np.inf, key=abs)
+        flat = (f"the bases rose {100 * np.nanmean(bases):+.1f} points on average over their last "
+                f"fifth (all networks {100 * np.nanmean(rises):+.1f})" if len(bases) else
+                f"the curves rose {100 * mean_rise:+.1f} points on average over their last fifth")
     else:
         mean_rise = float((full.best10_top1 - full.top1).mean())
         flat = f"best-10 minus final top-1 is {100 * mean_rise:+.2f} points on average (no curves)"

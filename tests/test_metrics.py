@@ -1,0 +1,92 @@
+"""The metric a study reports and the convergence of its bases, on the published findings run
+and on curves built to a known shape."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from transferlib import table
+from transferlib.summary import metrics
+
+PUBLISHED = Path(__file__).resolve().parents[1] / "docs" / "findings"
+
+
+def test_the_final_learning_rate_begins_after_the_last_drop():
+    # 50 validations, drop at 0.75: validation 38 (index 37) straddles iteration 450 of 600
+    assert metrics.first_at_final_lr(50, [0.75]) == 38
+    assert metrics.first_at_final_lr(50, [0.5, 0.75]) == 38
+    assert metrics.first_at_final_lr(10, [0.8]) == 8
+    assert metrics.first_at_final_lr(50, []) == 0
+
+
+def test_last_k_averages_only_validations_at_the_final_rate():
+    history = list(range(50))
+    assert metrics.last_k(history, [0.75]) == np.mean(range(40, 50))
+    assert metrics.last_k(history, [0.9]) == np.mean(range(45, 50))  # only 5 at the final rate
+    assert metrics.last_k(history[:3], []) == 1.0
+    assert np.isnan(metrics.last_k([], [0.5]))
+
+
+def test_rise_is_the_last_tenth_minus_the_tenth_before():
+    assert metrics.rise([0.5] * 40 + [0.6] * 5 + [0.7] * 5) == pytest.approx(0.1)
+    assert metrics.rise([0.3, 0.4]) == pytest.approx(0.1)
+    assert np.isnan(metrics.rise([0.3]))
+
+
+def _published():
+    params = yaml.safe_load((PUBLISHED / "params.yaml").read_text())
+    halves = yaml.safe_load((PUBLISHED / "halves.json").read_text())
+    df = metrics.with_metrics(table.read(PUBLISHED), params["lr_drops"])
+    return df, metrics.validation_images(params, halves)
+
+
+def test_the_published_run_reports_last_k_and_says_why():
+    """250 validation images a half: one validation's standard error is about 3 points, so the
+    10 best of 50 would reward noise; its bases also still rose."""
+    df, images = _published()
+    assert set(images.values()) == {250, 500}  # 5 classes a half, 10 in all, 50 images a class
+    choice = metrics.choose(df, val_images=images)
+    assert choice.column == "lastk_top1" and "standard error is up to 3.2 points" in choice.reason
+    assert "the bases rose +2.5 points on average over their last fifth (all networks +0.7)" in choice.reason
+    assert metrics.choose(df, "best10").column == "best10_top1"  # the params may name one
+    with pytest.raises(ValueError, match="metric: 'best' is not one of best10, final, last_k"):
+        metrics.choose(df, "best")
+
+
+def test_best10_only_where_flat_and_precise():
+    df, images = _published()
+    flat = df.assign(history=[[h[-1]] * len(h) for h in df.history])
+    precise = {k: 25_000 for k in images}
+    assert metrics.choose(flat, val_images=precise).column == "best10_top1"
+    assert metrics.choose(flat, val_images=images).column == "lastk_top1"  # imprecise
+    assert metrics.choose(df, val_images=precise).column == "lastk_top1"   # still rising
+    assert metrics.choose(flat).column == "lastk_top1"                     # size unknown
+    no_curves = flat.assign(history=[[] for _ in flat.history])
+    assert metrics.choose(no_curves, val_images=images).column == "top1"
+
+
+def test_the_convergence_table_of_the_published_run():
+    df, images = _published()
+    table_ = metrics.convergence(df, "lastk_top1", images).set_index("base")
+    assert list(table_.index) == [f"r{s}-base{h}" for s in range(3) for h in "AB"]
+    r2b = table_.loc["r2-baseB"]
+    history = df.set_index("cell").history["r2-baseB"]
+    assert r2b["rise over last fifth"] == pytest.approx(100 * (np.mean(history[-5:]) - np.mean(history[-10:-5])))
+    assert r2b["rise over last fifth"] == pytest.approx(5.04, abs=0.01)
+    assert r2b["validation se"] == pytest.approx(100 * np.sqrt(0.656 * 0.344 / 250), abs=0.01)
+    assert r2b["top selffer"] == "r2-B7B"
+    warning = metrics.convergence_warning(table_.reset_index())
+    assert warning.startswith("Warning: 5 of 6 bases still rose more than 1 point")
+    assert "mean +2.5" in warning and "r1-baseB" not in warning  # +0.96: under the limit
+    still = table_.reset_index().assign(**{"rise over last fifth": 0.2})
+    assert metrics.convergence_warning(still) == ""
+
+
+def test_a_folder_of_images_has_no_known_validation_size():
+    assert metrics.validation_images({"dataset": "folder"}, {"h": {"A": [0], "B": [1]}}) == {}
+    sized = metrics.validation_images({"dataset": "cifar100"}, {"r0": {"A": [0, 1], "B": [2]}})
+    assert sized == {("r0", "A"): 200, ("r0", "B"): 100, ("all", "AB"): 300}
+    assert pd.isna(metrics.largest_se(pd.DataFrame({"split": ["r0"], "target": ["A"], "top1": [0.5]}), {}))
