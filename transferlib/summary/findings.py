@@ -29,7 +29,7 @@ from .stats import table1
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 NOT_JUDGED = "not judged"  # a study of another network than the CaffeNet
 MARGIN = 0.01      # within ±1 point of top-1: "equals its base"
-CHANCE_KEPT = 0.25  # at most a quarter of the base's accuracy kept: "near chance"
+CHANCE_KEPT = 0.25  # at most a quarter of the base's accuracy above chance kept: "near chance"
 ALL_N = (1, 2, 3, 4, 5, 6, 7)
 
 
@@ -49,7 +49,9 @@ class Contrast(NamedTuple):
     tasks: str | None = "similar"  # the rows' tasks (None: any)
     versus: str | None = None      # a second group's tasks: Welch's t of tasks minus versus
     versus_terms: tuple = ()       # the second group's terms (default: the same terms)
-    share: bool = False            # x = metric / base, the highest over ns; else metric - base
+    share: bool = False            # x = the share of the base's accuracy above chance kept,
+    #                                (metric - chance) / (base - chance), the highest over ns;
+    #                                else x = metric - base
 
 
 def _mean_over(treatment, ns, weight=1.0):
@@ -60,9 +62,9 @@ def _over_n(treatment, ns=ALL_N, weight=1.0):
     return Term(treatment, ns, weight, some=True)
 
 
-CLAIMS = {
-    2: "BnB equals base at n=1,2, dips at 3-6, recovers by 7",
-    3: "BnB+ stays at base for every n",
+CLAIMS = {  # the paper's findings, as far as the contrasts test them
+    2: "BnB dips at n=4,5 below n=2 and 7, and is back at base by n=7",
+    3: "BnB+ stays at base, on average over n",
     4: "AnB equals base at n=1,2, drops at 4-7",
     5: "AnB+ beats base on average over n=1-7, thanks to transfer",
     6: "AnB falls faster with n on dissimilar tasks",
@@ -72,7 +74,7 @@ CONTRASTS = (
     Contrast(2, "dips at n=4, 5", "mean(BnB4, BnB5) - mean(BnB2, BnB7)", ("below", 0.0),
              (Term("BnB", (4, 5), 1.0), Term("BnB", (2, 7), -1.0))),
     Contrast(2, "back at base by n=7", "BnB7 - base", ("within", MARGIN), _mean_over("BnB", (7,))),
-    Contrast(3, "at base over every n", "mean over n=1-7 of BnB+ - base", ("within", MARGIN),
+    Contrast(3, "at base on average over n", "mean over n=1-7 of BnB+ - base", ("within", MARGIN),
              (_over_n("BnB+"),)),
     *(Contrast(4, "drops at n=4-7", f"AnB{n} - base", ("below", 0.0), _mean_over("AnB", (n,)))
       for n in (4, 5, 6, 7)),
@@ -85,7 +87,8 @@ CONTRASTS = (
              _mean_over("AnB", (7,)), tasks="dissimilar", versus="similar"),
     *(Contrast(7, "falls at n=1, 2", f"random{n} - base", ("below", 0.0), _mean_over("random", (n,)),
                tasks=None) for n in (1, 2)),
-    Contrast(7, "near chance from n=3", "highest over n=3-7 of random / base", ("below", CHANCE_KEPT),
+    Contrast(7, "near chance from n=3", "highest over n=3-7 of (random - chance) / (base - chance)",
+             ("below", CHANCE_KEPT),
              (_over_n("random", (3, 4, 5, 6, 7)),), tasks=None, share=True),
     Contrast(7, "below dissimilar AnB", "mean over n=1-7 of random - base, minus the same of "
              "dissimilar AnB", ("below", 0.0), (_over_n("random"),), tasks=None,
@@ -138,13 +141,18 @@ def _points(x):
     return f"{100 * x:+.1f}"
 
 
-def _rows(df, metric):
-    """Full-data non-base rows with x = metric - own base (``difference``) and metric / base
-    (``share``), and each row's replicate: its split for random splits, else its direction."""
+def _rows(df, metric, classes=None):
+    """Full-data non-base rows with x = metric - own base (``difference``) and the share of the
+    base's accuracy above chance kept (``share``; chance 1 / the half's ``classes``, {(split,
+    half): count}, else 0), and each row's replicate: its split for random splits, else its
+    direction."""
     rows = label(df)
     bases = rows[rows.kind == "base"].set_index(["split", "target"])[metric].rename("base")
     rows = rows[rows.kind != "base"].join(bases, on=["split", "target"])
-    rows = rows.assign(difference=rows[metric] - rows.base, share=rows[metric] / rows.base)
+    chance = np.array([1 / classes[k] if classes and k in classes else 0.0
+                       for k in zip(rows.split, rows.target)])
+    rows = rows.assign(difference=rows[metric] - rows.base,
+                       share=(rows[metric] - chance) / (rows.base - chance))
     rows = rows.dropna(subset=["difference"])
     direction = rows.split + "/" + rows.target
     return rows.assign(direction=direction,
@@ -218,7 +226,7 @@ def _test(replicates, c, unit):
         missing = _lacking(c.terms, found, c.tasks) + _lacking(other_terms, other_found, c.versus)
         ns = other_ns = [tuple(sorted(set(a) & set(b))) for a, b in zip(ns, other_ns)]
         if not missing and not all(ns):
-            missing = [(f"{t.treatment} at the same n in both groups", "") for t, n in zip(c.terms, ns) if not n]
+            missing = [(f"{t.treatment} at the same n in both groups", ()) for t, n in zip(c.terms, ns) if not n]
         if missing:
             return None, {}, missing
         return (inference.two_sample(replicates.values(c.terms, ns, c.tasks, unit, c.share),
@@ -240,8 +248,17 @@ def _lacking(terms, found, tasks):
     measured of each)."""
     where = f" ({tasks})" if tasks and tasks != "similar" else ""
     return [(_NAMES.get(t.treatment, t.treatment) + where,
-             _n_text(t.ns if t.some else [n for n in t.ns if n not in f]))
+             tuple(t.ns if t.some else [n for n in t.ns if n not in f]))
             for t, f, n in zip(terms, found, _usable(terms, found)) if not n]
+
+
+def _absent(missing):
+    """'the study has no X at n=..., nor Y at n=...' of ``_lacking``'s pairs, each network once."""
+    ns = {}
+    for name, n in missing:
+        ns.setdefault(name, set()).update(n)
+    return "the study has no " + ", nor ".join(f"{name} at n={_n_text(n)}" if n else name
+                                              for name, n in ns.items())
 
 
 def _n_text(ns):
@@ -259,10 +276,10 @@ def _used(terms, ns):
     return {t: tuple(sorted(n)) for t, n in used.items()}
 
 
-def checks(df, metric):
+def checks(df, metric, classes=None):
     """Every contrast of ``CONTRASTS`` tested on the study (``Check``), Holm-adjusted within
-    each finding."""
-    replicates = _Replicates(_rows(df, metric))
+    each finding; ``classes``: {(split, half): classes} (metrics.half_classes), for chance."""
+    replicates = _Replicates(_rows(df, metric, classes))
     made = []
     for number in CLAIMS:
         family = [c for c in CONTRASTS if c.finding == number]
@@ -302,7 +319,7 @@ def _show(c, x):
 
 
 def _needed(check):
-    """The replicates an undecided check would need (inference.replicates_needed)."""
+    """(n, way) an undecided check would need (inference.replicates_needed)."""
     c = check.contrast
     family = sum(1 for other in CONTRASTS if other.finding == c.finding)
     return inference.replicates_needed(check.test, c.claim, groups=2 if c.versus else 1,
@@ -310,21 +327,24 @@ def _needed(check):
 
 
 def _needs(check):
-    c, needed = check.contrast, _needed(check)
+    c = check.contrast
+    if "dissimilar" in (c.tasks, c.versus):  # one partition: its two directions are all there is
+        return "more seeds of each direction of the one man-made/natural partition"
+    splits = c.tasks == "similar" and not c.versus
+    unit = "splits" if splits else "replicates"
+    needed, way = _needed(check)
     if needed is None:
-        return (f"more than {inference.MAX_REPLICATES} replicates at this mean and spread"
-                if check.test and check.test.sd > 0 else "at least 2 replicates with a spread")
-    per = " per group" if c.versus else ""
-    word = "splits (both directions each)" if c.tasks == "similar" and not c.versus else "replicates"
-    return f"about {needed} {word}{per}"
+        return (f"more than {inference.MAX_REPLICATES} {unit} at this mean and spread"
+                if check.test and check.test.sd > 0 else f"at least 2 {unit} with a spread")
+    return (f"about {needed} {unit}{' (both directions each)' if splits else ''}"
+            f"{' per group' if c.versus else ''} to {way} it at this mean and spread")
 
 
 def _clause(check):
     """One check in words: its contrast, mean, interval, replicates, claim and verdict."""
     c, t = check.contrast, check.test
     if t is None:
-        return f"{c.formula}: not measured: the study has no " + " nor ".join(
-            f"{name} at n={n}" if n else name for name, n in check.missing)
+        return f"{c.formula}: not measured: {_absent(check.missing)}"
     kind, bound = c.claim
     level = f"{bound:.2f}" if c.share else (f"{100 * bound:.0f}" if bound else "0")
     want = f"within ±{level}" if kind == "within" else f"{kind} {level}"
@@ -335,7 +355,8 @@ def _clause(check):
         body = f"{c.formula}{ns} {_show(c, t.mean)} from {unit}, no interval (claim: {want})"
     else:
         body = (f"{c.formula}{ns} {_show(c, t.mean)}, 95% interval [{_show(c, t.low)}, "
-                f"{_show(c, t.high)}] over {unit} (claim: {want}; Holm p {min(check.p_support, check.p_contra):.3f})")
+                f"{_show(c, t.high)}] over {unit} (claim: {want}; Holm p {check.p_support:.3f} for, "
+                f"{check.p_contra:.3f} against)")
     verdict = check.verdict + (f", needs {_needs(check)}" if check.verdict == INCONCLUSIVE else "")
     return f"{body}: {verdict}"
 
@@ -360,7 +381,7 @@ def _part_states(found):
         if state == INCONCLUSIVE and all(c.test is None for c in undecided):
             out.append(f"{part}: not measured")
         elif state == INCONCLUSIVE:
-            worst = max((c for c in undecided if c.test), key=lambda c: _needed(c) or math.inf)
+            worst = max((c for c in undecided if c.test), key=lambda c: _needed(c)[0] or math.inf)
             out.append(f"{part}: undecided, needs {_needs(worst)}")
         else:
             out.append(f"{part}: {state}")
@@ -406,9 +427,14 @@ def _sensitivity(found):
         f" over {c.directions.replicates}" for c in shown))
 
 
-def findings(df, metric=None):
+PARTITION = ("the man-made/natural split is one partition: its two directions are its replicates, "
+             "so this verdict is about this partition only")
+
+
+def findings(df, metric=None, classes=None):
     """The paper's findings 2-7 (PAPER.md) judged on ``df`` with ``metric`` (a column: see
-    summary.metrics; None: the one ``metrics.choose`` picks from the table alone): a list of Finding, its text quoting each check's mean, interval,
+    summary.metrics; None: the one ``metrics.choose`` picks from the table alone; ``classes``:
+    {(split, half): classes}, for chance in finding 7): a list of Finding, its text quoting each check's mean, interval,
     replicates, Holm-adjusted p and verdict, the direction-level sensitivity and the paper's
     numbers. A study of another network than the CaffeNet is not judged (the contrasts name the
     CaffeNet's layers)."""
@@ -419,17 +445,18 @@ def findings(df, metric=None):
         why = ("the paper's findings are about the CaffeNet's layers; this study's units are "
                + ", ".join(units(df).values()))
         return [Finding(k, CLAIMS[k], NOT_JUDGED, "not judged", why) for k in CLAIMS]
-    made = checks(df, metric)
+    made = checks(df, metric, classes)
     out = []
     for number, claim in CLAIMS.items():
         found = [c for c in made if c.contrast.finding == number]
         if all(c.test is None for c in found):
-            names = dict.fromkeys(f"{name} at n={n}" if n else name for c in found for name, n in c.missing)
-            out.append(Finding(number, claim, INCONCLUSIVE,
-                               "not measured: the study has no " + ", nor ".join(names), "", tuple(found)))
+            out.append(Finding(number, claim, INCONCLUSIVE, "not measured: " + _absent(
+                [m for c in found for m in c.missing]), "", tuple(found)))
             continue
         verdict = _combined([c.verdict for c in found])
         notes = [_clause(c) for c in found] + [s for s in (_sensitivity(found),) if s]
+        if any("dissimilar" in (c.contrast.tasks, c.contrast.versus) and c.test for c in found):
+            notes.append(PARTITION)
         notes.append(_paper(number, (df, metric) if number == 5 else None))
         out.append(Finding(number, claim, verdict, "; ".join(_part_states(found)),
                            "; ".join(notes) + ".", tuple(found)))

@@ -5,7 +5,7 @@ both ways: towards the claim (p_support) and against it (p_contra), so that a ve
 at most ALPHA of the time in either direction, and the interval shown is the two-sided
 1 - 2 ALPHA (95%) one. "within" is two one-sided tests (TOST) against -margin and +margin: the
 claim is supported when the 95% interval lies inside the margin, contradicted when it lies
-wholly outside it. Student's t from scipy; the replicates a check would need at the observed
+wholly beyond one side of it (the two sides cannot both hold, so neither p is doubled). Student's t from scipy; the replicates a check would need at the observed
 mean and spread from the tests' power (scipy's non-central t).
 """
 
@@ -40,7 +40,7 @@ def _p_values(claim, p_less, p_greater):
     if kind == "above":
         return p_greater(bound), p_less(bound)
     support = max(p_greater(-bound), p_less(bound))
-    return support, min(1.0, 2 * min(p_greater(bound), p_less(-bound)))
+    return support, min(p_greater(bound), p_less(-bound))  # disjoint: one side can be true
 
 
 def _t_test(mean, se, dof, claim):
@@ -61,10 +61,8 @@ def one_sample(values, claim):
     if k < 2:
         return Test(mean, math.nan, math.nan, k, math.nan, 1.0, 1.0)
     sd = float(x.std(ddof=1))
-    if sd == 0:  # every replicate the same: the mean is exact
-        side = lambda b, less: 0.0 if (mean < b if less else mean > b) else 1.0  # noqa: E731
-        return Test(mean, mean, mean, k, 0.0, *_p_values(claim, lambda b: side(b, True),
-                                                          lambda b: side(b, False)))
+    if sd == 0:  # identical replicates (ties on a small validation set): no spread to test with
+        return Test(mean, math.nan, math.nan, k, 0.0, 1.0, 1.0)
     low, high, p_support, p_contra = _t_test(mean, sd / math.sqrt(k), k - 1, claim)
     return Test(mean, low, high, k, sd, p_support, p_contra)
 
@@ -79,7 +77,7 @@ def two_sample(a, b, claim):
     sd = float(math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1))
                          / (len(a) + len(b) - 2)))
     if va + vb == 0:
-        return one_sample(np.full(2, mean), claim)._replace(replicates=len(a), others=len(b))
+        return Test(mean, math.nan, math.nan, len(a), 0.0, 1.0, 1.0, len(b))
     dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
     low, high, p_support, p_contra = _t_test(mean, math.sqrt(va + vb), dof, claim)
     return Test(mean, low, high, len(a), sd, p_support, p_contra, len(b))
@@ -125,17 +123,19 @@ def _fewest(power):
 
 
 def replicates_needed(test, claim, groups=1, family=1):
-    """About how many replicates (per group, for a two-sample test) would decide ``claim`` one
-    way or the other with POWER at the test's observed mean and spread, one-sided at ALPHA /
-    ``family`` (Bonferroni's bound on Holm's correction over that many checks); None where that
-    is more than MAX_REPLICATES or the spread is unknown."""
+    """(n, way): about how many replicates n (per group, for a two-sample test) would decide
+    ``claim`` with POWER at the test's observed mean and spread, one-sided at ALPHA / ``family``
+    (Bonferroni's bound on Holm's correction over that many checks), and which ``way`` the
+    observed mean points ("support" or "contradict"); n None where that is more than
+    MAX_REPLICATES or the spread is unknown."""
     kind, bound = claim
     mean, sd, alpha = test.mean, test.sd, ALPHA / family
+    inside = (abs(mean) < bound if kind == "within" else mean < bound if kind == "below"
+              else mean > bound)
+    way = "support" if inside else "contradict"
     if not (sd > 0) or math.isnan(mean):
-        return None
-    if kind == "within" and abs(mean) < bound:
-        return _fewest(lambda n: _tost_power(mean, sd, bound, n, alpha))
+        return None, way
+    if kind == "within" and inside:
+        return _fewest(lambda n: _tost_power(mean, sd, bound, n, alpha)), way
     gap = abs(abs(mean) - bound) if kind == "within" else abs(mean - bound)
-    if kind == "within":
-        alpha /= 2  # p_contra of "within" counts both sides
-    return _fewest(lambda n: _one_sided_power(gap / sd, n, alpha, groups))
+    return _fewest(lambda n: _one_sided_power(gap / sd, n, alpha, groups)), way

@@ -46,11 +46,12 @@ class Choice(NamedTuple):
 
 def first_at_final_lr(validations, lr_drops):
     """Index (0-based) of the first of ``validations`` evenly spaced validations whose whole
-    stretch of training ran at the final learning rate (after the last of ``lr_drops``,
-    fractions of the schedule); 0 without drops."""
+    stretch of training ran at the final learning rate; 0 without drops. Keras's piecewise
+    schedule (cell.train.lr_schedule) keeps the old rate up to and including the step at the
+    last drop's fraction f, so validation i (0-based) qualifies when i > f * validations."""
     if not lr_drops:
         return 0
-    return min(validations - 1, math.ceil(max(lr_drops) * validations - 1e-9))
+    return min(validations - 1, math.floor(max(lr_drops) * validations + 1e-9) + 1)
 
 
 def last_k(history, lr_drops, k=LAST_K):
@@ -85,18 +86,23 @@ def with_metrics(df, lr_drops=()):
     return df.assign(lastk_top1=[last_k(h, lr_drops) for h in df.history])
 
 
-def validation_images(params, halves):
-    """{(split, half): validation images} of a study from its params (dict) and halves.json
-    ({split: {A: [classes], B: [classes]}}); {} where the dataset's count per class is not
-    fixed (a folder of your images)."""
-    per_class = VAL_IMAGES_PER_CLASS.get(params.get("dataset"))
-    if not per_class or not halves:
+def half_classes(halves):
+    """{(split, half): classes} of a study's halves.json ({split: {A: [...], B: [...]}}), with
+    ("all", "AB") for the cells trained on all of them."""
+    if not halves:
         return {}
-    out = {(split, half): per_class * len(classes) for split, h in halves.items()
-           for half, classes in h.items()}
-    everything = sorted({c for h in halves.values() for classes in h.values() for c in classes})
-    out[("all", "AB")] = per_class * len(everything)
+    out = {(split, half): len(classes) for split, h in halves.items() for half, classes in h.items()}
+    out[("all", "AB")] = len({c for h in halves.values() for classes in h.values() for c in classes})
     return out
+
+
+def validation_images(params, halves):
+    """{(split, half): validation images} of a study from its params (dict) and halves.json;
+    {} where the dataset's count per class is not fixed (a folder of your images)."""
+    per_class = VAL_IMAGES_PER_CLASS.get(params.get("dataset"))
+    if not per_class:
+        return {}
+    return {key: per_class * count for key, count in half_classes(halves).items()}
 
 
 def _full(df):
@@ -159,23 +165,34 @@ def largest_se(df, val_images):
     return max(validation_se(p, n) for p, n in zip(df.top1, images))
 
 
+def scatter(history):
+    """How much one validation scatters around the curve over its last fifth: the standard
+    deviation of successive differences over sqrt(2), which a slow trend barely moves (NaN under
+    3 validations). Smaller than the binomial standard error: every validation sees the same
+    images."""
+    if len(history) < 3:
+        return math.nan
+    last = np.asarray(history[-max(3, len(history) // 5):], dtype=float)
+    return float(np.diff(last).std(ddof=1) / math.sqrt(2))
+
+
 def convergence(df, column, val_images=None):
-    """Per full-data base: validations, its rise over the last fifth, one validation's standard
-    error and the rise's (both from the validation set's size), and BnB7 - base on ``column``
-    (the selffer of the same split and target at its top n), all in points of top-1."""
+    """Per full-data base: validations, its rise over the last fifth and that rise's standard
+    error (from the validations' scatter), one validation's binomial standard error (from the
+    validation set's size), and the top selffer minus the base on ``column``, all in points."""
     full = _full(df)
     bases = full[full.kind == "base"]
     selffers = full[(full.kind == "selffer") & ~full.fine_tuned]
     rows = []
     for b in bases.itertuples():
         images = (val_images or {}).get((b.split, b.target))
-        se = validation_se(b.top1, images)
         tenth = len(b.history) // 10 or 1
         own = selffers[(selffers.split == b.split) & (selffers.target == b.target)]
         top = own[own.n == own.n.max()] if len(own) else own
         rows.append({"base": b.cell, "validations": b.validations,
                      "rise over last fifth": 100 * rise(b.history),
-                     "validation se": 100 * se, "rise se": 100 * se * math.sqrt(2 / tenth),
+                     "rise se": 100 * scatter(b.history) * math.sqrt(2 / tenth),
+                     "validation se": 100 * validation_se(b.top1, images),
                      "validation images": images or math.nan,
                      "top selffer - base": (100 * (top[column].iloc[0] - getattr(b, column))
                                             if len(top) else math.nan),
