@@ -1,4 +1,4 @@
-"""transferlib's speed, measured side by side in one run; writes benchmarks/RESULTS.md, whole.
+"""transferlib's speed, measured side by side in one run; writes benchmarks/RESULTS-<cpu>.md, whole.
 
     TRANSFER_DATA_DIR=../shared/datasets python -m benchmarks.run            # ~30 min on 2 cores
     TRANSFER_DATA_DIR=../shared/datasets python -m benchmarks.run --no-study # skip the study
@@ -7,16 +7,21 @@
                                                                              # against images, workers
 
 Needs `pip install -r benchmarks/requirements.txt` (PyTorch CPU) besides requirements.txt.
-Every sentence of RESULTS.md is written here: a run on another machine replaces the file whole.
-Each throughput measurement runs in its own process; transferlib and PyTorch alternate, in
-pairs, and a ratio is the median of the pairs' ratios with their range: a range that spans 1.0
-is parity. A cell's overhead is defined once, in ``OVERHEAD_PARTS``.
+Every sentence of the results file is written here. There is one file per CPU model, named by
+``cpu_name`` (RESULTS-intel-xeon.md, RESULTS-amd-epyc.md): a run replaces its own CPU's file
+whole and leaves the others. Each throughput measurement runs in its own process; after one
+warm-up round whose figures are discarded, transferlib and PyTorch alternate, in at least
+``MIN_PAIRS`` pairs, and a ratio is the median of the pairs' ratios with a distribution-free 95%
+interval (``median_interval``): parity only where the interval holds 1.0. A cell's overhead is
+defined once, in ``OVERHEAD_PARTS``.
 """
 
 import argparse
 import datetime
+import math
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -29,6 +34,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH, WARMUP, STEPS, CLASSES, WIDTH = 64, 20, 150, 10, 0.375
+MIN_PAIRS = 9  # the fewest whose median interval leaves out the lowest and highest ratio
 
 
 def subset_and_stats():
@@ -41,8 +47,8 @@ def subset_and_stats():
 
 def measure_transferlib(kind):
     """Training img/s of transferlib (TensorFlow backend, tf.data) after warm-up."""
+    from transferlib.cell import data, models, train  # first: its settings precede TensorFlow's start
     import keras
-    from transferlib.cell import data, models, train
     subset, _ = subset_and_stats()
     train_ds, _ = data.pipelines(subset, image_size=32, batch_size=BATCH, seed=0, kind=kind)
     model = models.caffenet(CLASSES, 32, WIDTH)
@@ -89,7 +95,11 @@ def measure_pipeline(kind):
 
 
 MEASURES = {"transferlib": lambda: measure_transferlib("tf"), "torch": measure_torch,
+            "transferlib-eigen": lambda: measure_transferlib("tf"),
             "pipeline-tf": lambda: measure_pipeline("tf"), "pipeline-numpy": lambda: measure_pipeline("numpy")}
+# A measurement's environment besides the machine's: transferlib with TensorFlow's Eigen kernels
+# (oneDNN off, TensorFlow's own default on CPUs without AVX-512) beside its oneDNN default.
+ENVIRONMENT = {"transferlib-eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"}}
 
 # A cell's overhead: everything its wall time (the runner's clock, from asking for a kernel to
 # the metrics written) holds besides the training loop (``train.train``'s ``model.fit``: the
@@ -133,7 +143,7 @@ def cell_overhead(notebook, wall_seconds, train_seconds):
 def in_subprocess(name):
     out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--measure", name], cwd=ROOT,
                          capture_output=True, text=True, check=True,
-                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **ENVIRONMENT.get(name, {})))
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -157,13 +167,42 @@ def variant(tmp, name, **changes):
     return path
 
 
+def cpuinfo(field):
+    """The first value of ``field`` in /proc/cpuinfo ("" where there is none)."""
+    return next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.split(":", 1)[0].strip() == field), "")
+
+
+def cpu_model():
+    return cpuinfo("model name") or platform.processor()
+
+
+def cpu_name(model):
+    """The results file's CPU name for a /proc/cpuinfo model name: vendor and family where known
+    ("Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz" -> "intel-xeon", "AMD EPYC 7B13" ->
+    "amd-epyc"), else the model name slugified, trademarks, "CPU", "Processor" and clock left out."""
+    plain = re.sub(r"\((r|tm)\)|\bcpu\b|\bprocessor\b|@.*", " ", model.lower())
+    for family, name in (("xeon", "intel-xeon"), ("epyc", "amd-epyc")):
+        if family in plain.split():
+            return name
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "unknown-cpu"
+
+
+def results_file():
+    return ROOT / "benchmarks" / f"RESULTS-{cpu_name(cpu_model())}.md"
+
+
 def machine():
+    """The Machine line: cores, CPU, its widest vector instructions, the oneDNN setting that the
+    cells' TensorFlow runs with (``transferlib.cell``'s default where the caller set none), versions."""
+    import transferlib.cell  # noqa: F401  (sets TF_ENABLE_ONEDNN_OPTS's default, as in every cell)
     import keras
     import tensorflow as tf
     import torch
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return (f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; Python "
+    flags = cpuinfo("flags").split()
+    vector = "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512" if "avx2" in flags else "no AVX2"
+    return (f"{os.cpu_count()} cores ({cpu_model()}; {vector}), {platform.system()} {platform.release()}; "
+            f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', '(unset)')}; Python "
             f"{platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
             f"PyTorch {torch.__version__}")
 
@@ -203,15 +242,41 @@ class Sharing:
                 f"({', '.join(f'{v:.1f}' for v in ones)}).  ")
 
 
+def median_interval(ratios, level=0.95):
+    """(median, low, high, k, coverage): the pairs' median ratio and a distribution-free
+    ``level`` confidence interval for the median of the ratios' distribution, [low, high] the
+    k-th smallest and k-th largest ratio, k the largest with P(Bin(n, 1/2) < k) <= (1 - level) / 2,
+    so that the interval holds the median with probability ``coverage`` >= ``level`` whatever
+    the distribution (the sign test's interval). One stray pair moves each end by at most one
+    order statistic. Needs n >= 6 (k >= 1); with 9 pairs it is the 2nd and 8th, coverage 96.1%."""
+    n, ordered = len(ratios), sorted(ratios)
+
+    def below(k):  # P(Bin(n, 1/2) < k)
+        return sum(math.comb(n, i) for i in range(k)) / 2 ** n
+    k = 0
+    while below(k + 1) <= (1 - level) / 2:
+        k += 1
+    if k == 0:
+        raise ValueError(f"{n} pairs: too few for a {level:.0%} interval of the median")
+    return statistics.median(ordered), ordered[k - 1], ordered[n - k], k, 1 - 2 * below(k)
+
+
+def reading(low, high):
+    """"faster" or "slower" where the interval [low, high] lies wholly on one side of 1.0, else "parity"."""
+    return "faster" if low > 1.0 else "slower" if high < 1.0 else "parity"
+
+
 def ratio_line(what, ratios):
-    """A ratio's median over the pairs, its range and its reading: parity where the range spans 1.0."""
-    median, low, high = statistics.median(ratios), min(ratios), max(ratios)
-    if low <= 1.0 <= high:
-        reading = "parity: the range spans 1.0"
-    else:
-        reading = "faster in every pair" if low > 1.0 else "slower in every pair"
-    return (f"{what}: **{median:.2f}x**, median of {len(ratios)} alternated pairs, range "
-            f"{low:.2f}-{high:.2f} ({', '.join(f'{r:.2f}' for r in ratios)}): {reading}.")
+    """A ratio's median over the pairs, its 95% interval (``median_interval``) and its reading."""
+    median, low, high, k, coverage = median_interval(ratios)
+    return (f"{what}: **{median:.2f}x**, median of {len(ratios)} alternated pairs, 95% interval "
+            f"**{low:.2f}-{high:.2f}** (the {ordinal(k)} smallest and largest ratio, coverage "
+            f"{coverage:.1%}; ratios in round order: {', '.join(f'{r:.2f}' for r in ratios)}): "
+            f"**{reading(low, high)}**.")
+
+
+def ordinal(k):
+    return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
 
 
 def verdict(ok):
@@ -225,70 +290,83 @@ def main():
     parser.add_argument("--study", default="quick", choices=("quick", "smoke"),
                         help="the bundled study timed from a cold start (the targets are the quick study's)")
     parser.add_argument("--scaling", action="store_true", help="also time cells against images and --workers")
-    parser.add_argument("--pairs", type=int, default=5, help="alternated pairs of each measurement (>= 5)")
+    parser.add_argument("--pairs", type=int, default=MIN_PAIRS,
+                        help=f"alternated pairs of each measurement (>= {MIN_PAIRS})")
     parser.add_argument("--results", help="keep the studies' results here (default: a temporary folder)")
     args = parser.parse_args()
     if args.measure:
         print(MEASURES[args.measure]())
         return
-    if args.pairs < 5:
-        parser.error("--pairs: at least 5, for a median and a range that mean something")
+    if args.pairs < MIN_PAIRS:
+        parser.error(f"--pairs: at least {MIN_PAIRS}: fewer give no 95% interval of the median ratio "
+                     "that leaves out the lowest and the highest pair")
     sharing = Sharing()
     began = datetime.datetime.now(datetime.timezone.utc)
     command = " ".join(["python -m benchmarks.run", *sys.argv[1:]])
     lines = ["# Benchmarks\n",
-             "Written whole by `benchmarks/run.py`; a run on another machine replaces this file.\n",
+             "Written whole by `benchmarks/run.py`; a run on another machine with this CPU model replaces "
+             "this file (other CPU models have their own).\n",
              f"Command: `TRANSFER_DATA_DIR={os.environ.get('TRANSFER_DATA_DIR', '')} {command}`  ",
              f"Started: {began:%Y-%m-%d %H:%M} UTC  ", f"Machine: {machine()}  ",
              f"Model: 32 px CaffeNet, width {WIDTH}, {CLASSES} Tiny ImageNet classes, batch {BATCH}; "
              f"{WARMUP} warm-up steps, then {STEPS} timed steps, each measurement in a fresh process; "
-             f"{args.pairs} rounds, each measuring transferlib and PyTorch one after the other (the order "
-             "alternating from round to round), then the two input pipelines"
+             "one warm-up round of every measurement, its figures discarded, then "
+             f"{args.pairs} rounds, each measuring transferlib, PyTorch and transferlib with oneDNN off one "
+             "after the other (the order reversed from round to round), then the two input pipelines"
              + ("." if args.no_study else f"; the {args.study} study ran before them.") + "\n"]
     study = []  # first: a study that fails stops the run before the long throughput rounds
     if not args.no_study:
         with tempfile.TemporaryDirectory() as tmp:
             study = study_section(args.study, Path(tmp), Path(args.results or tmp) / "results", sharing,
                                   args.scaling)
+    for name in MEASURES:  # the warm-up round: figures discarded
+        in_subprocess(name)
     samples = {name: [] for name in MEASURES}
     write(lines, samples, study, sharing, args.pairs)  # rewritten after every round: a run cut
     for i in range(args.pairs):                        # short leaves what it measured, said so
-        order = ["transferlib", "torch"] if i % 2 == 0 else ["torch", "transferlib"]
+        order = ["transferlib", "torch", "transferlib-eigen"]
+        order = order if i % 2 == 0 else order[::-1]
         for name in order + (["pipeline-tf", "pipeline-numpy"] if i % 2 == 0 else ["pipeline-numpy", "pipeline-tf"]):
             samples[name].append(in_subprocess(name))
         sharing.note()
         write(lines, samples, study, sharing, args.pairs)
-    print((ROOT / "benchmarks" / "RESULTS.md").read_text())
+    print(results_file().read_text())
 
 
 def write(head, samples, study, sharing, pairs):
-    """RESULTS.md from what has been measured so far: ``pairs`` rounds asked for."""
+    """This CPU's results file from what has been measured so far: ``pairs`` rounds asked for."""
     done = min(len(v) for v in samples.values())
     lines = list(head)
     if done < pairs:
         lines += [f"**Incomplete**: {done} of the {pairs} rounds had finished when this file was last "
-                  "written; no ratio is read from fewer than 5 pairs.\n"]
+                  f"written; no ratio is read from fewer than {MIN_PAIRS} pairs.\n"]
     if done:
-        lines += throughput_section(samples, ready=done >= 5)
+        lines += throughput_section(samples, ready=done >= MIN_PAIRS)
     lines += study + [f"Written: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ",
                       sharing.report(), ""]
-    (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines))
+    results_file().write_text("\n".join(lines))
 
 
 def throughput_section(samples, ready):
-    """The training and pipeline tables; the ratios read only where ``ready`` (>= 5 pairs)."""
+    """The training and pipeline tables; the ratios read only where ``ready`` (>= ``MIN_PAIRS`` pairs)."""
     samples = {name: v[:min(len(x) for x in samples.values())] for name, v in samples.items()}
     ratios = [a / b for a, b in zip(samples["transferlib"], samples["torch"])]
     multiples = [p / t for p, t in zip(samples["pipeline-tf"], samples["transferlib"])]
+    onednn = [a / b for a, b in zip(samples["transferlib"], samples["transferlib-eigen"])]
     lines = ["## Training throughput\n", "| | median img/s | samples, in round order |", "|---|---|---|",
              *(f"| {label} | {statistics.median(samples[name]):.0f} | {', '.join(f'{v:.0f}' for v in samples[name])} |"
-               for name, label in (("transferlib", "transferlib (Keras 3, TensorFlow, tf.data)"),
-                                   ("torch", "PyTorch loop")))]
+               for name, label in (("transferlib", "transferlib (Keras 3, TensorFlow, tf.data; oneDNN, its default)"),
+                                   ("torch", "PyTorch loop"),
+                                   ("transferlib-eigen", "transferlib with TF_ENABLE_ONEDNN_OPTS=0 (Eigen kernels)")))]
     if ready:
-        lines += ["", ratio_line("transferlib / PyTorch", ratios) + f" Target >= 1.0x: "
-                  f"{'met' if min(ratios) >= 1.0 else 'not shown (parity)' if max(ratios) >= 1.0 else 'NOT met'}.\n"]
+        _, low, high, _, _ = median_interval(ratios)
+        lines += ["", ratio_line("transferlib / PyTorch", ratios) + " Target >= 1.0x, the interval wholly at or "
+                  f"above 1.0: {'met' if low >= 1.0 else 'not shown (parity)' if high >= 1.0 else 'NOT met'}.\n",
+                  ratio_line("oneDNN on / off (transferlib's default / TensorFlow's Eigen kernels)", onednn)
+                  + " Target: faster on AVX2 CPUs, no slower (parity or faster) on AVX-512 ones.\n"]
     else:
-        lines += ["", f"Ratios of the pairs so far: {', '.join(f'{r:.2f}' for r in ratios)} (not read: fewer than 5).\n"]
+        lines += ["", f"Ratios of the pairs so far: {', '.join(f'{r:.2f}' for r in ratios)} "
+                  f"(not read: fewer than {MIN_PAIRS}).\n"]
     lines += ["## Input pipeline alone\n",
               "Training batches (crop, mirror, normalise) with no model, against the training rate of the "
               "same round.\n", "| pipeline | median img/s | samples |", "|---|---|---|"]
@@ -296,10 +374,12 @@ def throughput_section(samples, ready):
         lines.append(f"| {kind} | {statistics.median(samples[f'pipeline-{kind}']):.0f} | "
                      f"{', '.join(f'{v:.0f}' for v in samples[f'pipeline-{kind}'])} |")
     if ready:
-        lines += ["", ratio_line("tf.data pipeline / training", multiples) +
-                  f" Target >= 3x on 32 px (the TensorFlow backend's pipeline): {verdict(min(multiples) >= 3)}.\n"]
+        lines += ["", ratio_line("tf.data pipeline / training", multiples) + " Target >= 3x on 32 px (the "
+                  f"TensorFlow backend's pipeline), the interval wholly at or above 3: "
+                  f"{verdict(median_interval(multiples)[1] >= 3)}.\n"]
     else:
-        lines += ["", f"Multiples so far: {', '.join(f'{m:.1f}' for m in multiples)} (not read: fewer than 5).\n"]
+        lines += ["", f"Multiples so far: {', '.join(f'{m:.1f}' for m in multiples)} "
+                  f"(not read: fewer than {MIN_PAIRS}).\n"]
     return lines
 
 

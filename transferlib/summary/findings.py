@@ -54,8 +54,9 @@ class Contrast(NamedTuple):
     #                                else x = metric - base
 
 
-def _mean_over(treatment, ns, weight=1.0):
-    return (Term(treatment, ns, weight),)
+def _at(treatment, ns):
+    """The terms of one treatment's mean at exactly these n."""
+    return (Term(treatment, ns, 1.0),)
 
 
 def _over_n(treatment, ns=ALL_N, weight=1.0):
@@ -73,19 +74,19 @@ CLAIMS = {  # the paper's findings, as far as the contrasts test them
 CONTRASTS = (
     Contrast(2, "dips at n=4, 5", "mean(BnB4, BnB5) - mean(BnB2, BnB7)", ("below", 0.0),
              (Term("BnB", (4, 5), 1.0), Term("BnB", (2, 7), -1.0))),
-    Contrast(2, "back at base by n=7", "BnB7 - base", ("within", MARGIN), _mean_over("BnB", (7,))),
+    Contrast(2, "back at base by n=7", "BnB7 - base", ("within", MARGIN), _at("BnB", (7,))),
     Contrast(3, "at base on average over n", "mean over n=1-7 of BnB+ - base", ("within", MARGIN),
              (_over_n("BnB+"),)),
-    *(Contrast(4, "drops at n=4-7", f"AnB{n} - base", ("below", 0.0), _mean_over("AnB", (n,)))
+    *(Contrast(4, "drops at n=4-7", f"AnB{n} - base", ("below", 0.0), _at("AnB", (n,)))
       for n in (4, 5, 6, 7)),
-    *(Contrast(4, "equal at n=1, 2", f"AnB{n} - base", ("within", MARGIN), _mean_over("AnB", (n,)))
+    *(Contrast(4, "equal at n=1, 2", f"AnB{n} - base", ("within", MARGIN), _at("AnB", (n,)))
       for n in (1, 2)),
     Contrast(5, "beats base", "mean over n=1-7 of AnB+ - base", ("above", 0.0), (_over_n("AnB+"),)),
     Contrast(5, "beats its control BnB+", "mean over n=1-7 of (AnB+ - base) - (BnB+ - base)",
              ("above", 0.0), (_over_n("AnB+"), _over_n("BnB+", weight=-1.0))),
     Contrast(6, "falls faster", "AnB7 - base, dissimilar minus similar", ("below", 0.0),
-             _mean_over("AnB", (7,)), tasks="dissimilar", versus="similar"),
-    *(Contrast(7, "falls at n=1, 2", f"random{n} - base", ("below", 0.0), _mean_over("random", (n,)),
+             _at("AnB", (7,)), tasks="dissimilar", versus="similar"),
+    *(Contrast(7, "falls at n=1, 2", f"random{n} - base", ("below", 0.0), _at("random", (n,)),
                tasks=None) for n in (1, 2)),
     Contrast(7, "near chance from n=3", "highest over n=3-7 of (random - chance) / (base - chance)",
              ("below", CHANCE_KEPT),
@@ -107,9 +108,12 @@ def preregistered():
                         columns=["finding", "part", "contrast", "claim", "replicate"]).set_index("finding")
 
 
+_UNITS = {"similar": "similar: a split", "dissimilar": "dissimilar: a direction (one partition)",
+          None: "any: a split (random splits), a direction (one partition)"}
+
+
 def _replicate(c):
-    groups = [c.tasks or "any", c.versus] if c.versus else [c.tasks or "any"]
-    return ", ".join(f"{g}: {'a split' if g == 'similar' else 'a direction'}" for g in groups)
+    return ", ".join(_UNITS[g] for g in ((c.tasks, c.versus) if c.versus else (c.tasks,)))
 
 
 class Check(NamedTuple):
@@ -120,7 +124,7 @@ class Check(NamedTuple):
     p_contra: float
     ns: dict            # {treatment: the n used}
     directions: inference.Test  # the sensitivity: each direction its own replicate
-    missing: list = []  # [(network, n range)] the study lacks, where the check could not be made
+    missing: tuple = ()  # ((network, n), ...) the study lacks, where the check could not be made
 
 
 class Finding(NamedTuple):
