@@ -2,8 +2,8 @@
 devices, similarity). Importing it keeps TensorFlow's start-up log out of the notebook, whichever
 of its modules (or the summary's) a notebook imports first, and turns TensorFlow's oneDNN kernels
 on for every x86 CPU before TensorFlow starts: TensorFlow does so by itself only on AVX-512-class
-CPUs, and on an AVX2 one (a 2-core AMD EPYC) they train the 32 px CaffeNet 2.6x faster than its
-default Eigen kernels (benchmarks/run.py). ``TF_ENABLE_ONEDNN_OPTS=0`` set before still turns
+CPUs, and on an AVX2 one (a 2-core AMD EPYC) they train the 32 px CaffeNet 2.8x faster than its
+default Eigen kernels (benchmarks/RESULTS-amd-epyc.md). ``TF_ENABLE_ONEDNN_OPTS=0`` set before still turns
 them off."""
 
 import os

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..vocabulary import is_caffenet, label, units
 from . import inference
-from .metrics import NAMES, choose, with_metrics
+from .metrics import NAMES, choose
 from .paper import PAPER_REFERENCE
 from .stats import table1
 
@@ -289,8 +289,10 @@ def checks(df, metric, classes=None):
         family = [c for c in CONTRASTS if c.finding == number]
         tested = [(c, *_test(replicates, c, "replicate"), _test(replicates, c, "direction")[0])
                   for c in family]
-        support = inference.holm([t.p_support if t else 1.0 for _, t, _, _, _ in tested])
-        contra = inference.holm([t.p_contra if t else 1.0 for _, t, _, _, _ in tested])
+        made_here = [i for i, (_, t, _, _, _) in enumerate(tested) if t is not None]  # the family
+        support, contra = np.ones(len(tested)), np.ones(len(tested))
+        support[made_here] = inference.holm([tested[i][1].p_support for i in made_here])
+        contra[made_here] = inference.holm([tested[i][1].p_contra for i in made_here])
         for (c, test, ns, missing, directions), ps, pc in zip(tested, support, contra):
             if test is None:
                 made.append(Check(c, None, INCONCLUSIVE, 1.0, 1.0, {}, None, missing))
@@ -369,12 +371,13 @@ def _ns_note(check):
     """Where the study measured fewer n than the contrast names, which it used."""
     c = check.contrast
     notes = [f"{t} at n={','.join(map(str, n))}" for t, n in check.ns.items()
-             if len(n) > 1 and set(n) != {m for term in c.terms if term.treatment == t for m in term.ns}]
+             if set(n) != {m for term in c.terms if term.treatment == t for m in term.ns}]
     return f" ({'; '.join(notes)} measured)" if notes else ""
 
 
 def _part_states(found):
-    """[(part, state, needed)] of one finding's checks, in the order of CONTRASTS."""
+    """Each part of one finding's checks in words ("drops at n=4-7: supported"), in the order of
+    CONTRASTS."""
     parts = {}
     for check in found:
         parts.setdefault(check.contrast.part, []).append(check)
@@ -437,18 +440,16 @@ PARTITION = ("the man-made/natural split is one partition: its two directions ar
 
 def findings(df, metric=None, classes=None):
     """The paper's findings 2-7 (PAPER.md) judged on ``df`` with ``metric`` (a column: see
-    summary.metrics; None: the one ``metrics.choose`` picks from the table alone; ``classes``:
+    summary.metrics; None: the one ``metrics.choose`` picks from the table as it is; ``classes``:
     {(split, half): classes}, for chance in finding 7): a list of Finding, its text quoting each check's mean, interval,
     replicates, Holm-adjusted p and verdict, the direction-level sensitivity and the paper's
     numbers. A study of another network than the CaffeNet is not judged (the contrasts name the
     CaffeNet's layers)."""
-    if metric is None:
-        df = df if "lastk_top1" in df else with_metrics(df)
-        metric = choose(df).column
+    metric = metric or choose(df).column
     if not is_caffenet(df):
         why = ("the paper's findings are about the CaffeNet's layers; this study's units are "
                + ", ".join(units(df).values()))
-        return [Finding(k, CLAIMS[k], NOT_JUDGED, "not judged", why) for k in CLAIMS]
+        return [Finding(k, CLAIMS[k], NOT_JUDGED, why, "") for k in CLAIMS]
     made = checks(df, metric, classes)
     out = []
     for number, claim in CLAIMS.items():
@@ -487,7 +488,7 @@ def metric_changes(table):
         f"{row[c]} with the {c.removeprefix('verdict, ')}" for c in others if row[c] != row.verdict)
         for k, row in table.iterrows() if any(row[c] != row.verdict for c in others)]
     if not others:
-        return "No other metric to compare with (the table keeps no learning curves)."
+        return "No other metric to compare with."
     return ("Verdicts that change with the metric: " + "; ".join(changed) + "." if changed else
             "No verdict changes with the metric.")
 

@@ -39,10 +39,6 @@ class Choice(NamedTuple):
     column: str  # best10_top1, top1 or lastk_top1
     reason: str
 
-    @property
-    def key(self):
-        return next(k for k, c in COLUMNS.items() if c == self.column)
-
 
 def first_at_final_lr(validations, lr_drops):
     """Index (0-based) of the first of ``validations`` evenly spaced validations whose whole
@@ -115,14 +111,14 @@ def choose(df, named=None, val_images=None):
     least CONVERGED times, the curves are flat over their last fifth (the mean rise of the bases,
     and of all networks, under FLAT; with no curves in the table, best-10 minus final under
     FLAT) and one validation's standard error
-    is under PRECISE (from ``val_images``, {(split, half): images}); else last_k, or final
-    where the table keeps no curves."""
+    is under PRECISE (from ``val_images``, {(split, half): images}); else last_k (where
+    ``with_metrics`` has added it: it needs the schedule), or final."""
     if named:
         if named not in COLUMNS:
             raise ValueError(f"metric: {named!r} is not one of {', '.join(COLUMNS)}")
         return Choice(COLUMNS[named], f"named in the study's params (metric: {named})")
     full = _full(df)
-    curves = all(len(h) >= 2 for h in full.history)
+    curves = all(len(h) >= 2 for h in full.history) and "lastk_top1" in df
     problems = []
     if not (full.validations >= CONVERGED).all():
         problems.append(f"some networks validated fewer than {CONVERGED} times "
@@ -149,9 +145,10 @@ def choose(df, named=None, val_images=None):
                                      f"error is at most {100 * se:.2f} points")
     why = "; ".join(problems)
     if curves:
-        return Choice("lastk_top1", f"the mean of the last {LAST_K} validations at the final learning "
-                                    f"rate, not best-10: {why}")
-    return Choice("top1", f"final top-1 (the table keeps no curves), not best-10: {why}")
+        return Choice("lastk_top1", f"the mean of the last validations at the final learning rate "
+                                    f"(up to {LAST_K}), not best-10: {why}")
+    return Choice("top1", f"final top-1 (no last-k: the table keeps no curves, or they were not read "
+                          f"with the schedule), not best-10: {why}")
 
 
 def largest_se(df, val_images):

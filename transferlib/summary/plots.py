@@ -45,11 +45,8 @@ _ABSENT = "not in this study"
 
 
 def _metric(df, metric):
-    """(df with the metric's column, the metric): ``metric``, or by default the one
-    ``metrics.choose`` picks from the table alone."""
-    if "lastk_top1" not in df:
-        df = metrics.with_metrics(df)
-    return df, metric or metrics.choose(df).column
+    """``metric``, or by default the one ``metrics.choose`` picks from the table as it is."""
+    return metric or metrics.choose(df).column
 
 
 def _title(fig, what, metric):
@@ -135,7 +132,7 @@ def figure2(df, reference=False, metric=None):
     reference=True adds the paper's ImageNet means (dashed, faint) to the bottom panel; they
     are its mean of the 10 best validations on ImageNet, so only comparable for an ImageNet
     study."""
-    df, metric = _metric(df, metric)
+    metric = _metric(df, metric)
     fig = Figure(figsize=(9, 9), layout="constrained")
     _title(fig, "Figure 2: similar tasks (random splits)", metric)
     top, bottom = fig.subplots(2, 1, sharex=True, sharey=True)
@@ -215,7 +212,7 @@ def figure3(df, reference=False, metric=None):
     against n, from their base, with the AnB means for comparison. Bottom: every treatment's
     mean difference from its base in accuracy points, similar (solid), dissimilar (dash-dot)
     and all classes (dotted); reference=True adds the paper's faintly."""
-    df, metric = _metric(df, metric)
+    metric = _metric(df, metric)
     data = vocabulary.label(df)
     stats = statistics.summary_stats(df, metric)
     differences = statistics.summary_stats(df, metric, difference=True)
@@ -329,7 +326,7 @@ def similarity(cka, df, metric=None):
     (columns split, cell, reference, treatment, n, layer, layer_name, cka)."""
     fig = Figure(figsize=(12, 9), layout="constrained")
     (curves, bases), (transfer_ax, selffer_ax) = fig.subplots(2, 2)
-    df, metric = _metric(df, metric)
+    metric = _metric(df, metric)
     _title(fig, "Layer similarity (linear CKA) and transfer", metric)
     _layer_axis(curves, metrics.NAMES[metric], df)
     data = vocabulary.label(df)
@@ -370,7 +367,7 @@ def generality(df, metric=None):
     """How general each layer is (stats.generality). Left: AnB / baseB and AnB / BnB against
     n. Right: the drop baseB - AnB per n stacked from its two effects, co-adaptation (baseB -
     BnB) and specificity (BnB - AnB), in top-1 points; negative parts stack below zero."""
-    df, metric = _metric(df, metric)
+    metric = _metric(df, metric)
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     _title(fig, "Generality per layer", metric)
     ratios, stacked = fig.subplots(1, 2)
@@ -409,7 +406,7 @@ def reduced_data(df, metric=None):
     trained on the first k images per class, against k; dotted, the same networks on all the
     data. Right: AnB+ minus the base of the same k, against k; dotted, the same on all the data
     (Table 1's AnB+ - baseB)."""
-    df, metric = _metric(df, metric)
+    metric = _metric(df, metric)
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     _title(fig, "Reduced data", metric)
     acc, gain = fig.subplots(1, 2)

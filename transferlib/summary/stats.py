@@ -2,8 +2,9 @@
 differences from the base in accuracy points, Table 1, generality scores and the reduced-data
 gains. Pure pandas (scipy for the t quantiles); the metric is a column (summary.metrics).
 
-A replicate is one (split, target half): an interval over replicates counts each once. Every
-"relative to base" quantity is a difference of accuracies (0.01 = 1 point), as in the paper.
+The intervals here count each network once (the figures' error bars); the verdicts count a split
+once (findings). Every "relative to base" quantity is a difference of accuracies (0.01 = 1
+point), as in the paper.
 """
 
 import math
