@@ -20,11 +20,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..vocabulary import is_caffenet, label, units
+from ..vocabulary import is_caffenet, units
 from . import inference
 from .metrics import NAMES, choose
 from .paper import PAPER_REFERENCE
-from .stats import table1
+from .stats import from_base, table1
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 NOT_JUDGED = "not judged"  # a study of another network than the CaffeNet
@@ -150,13 +150,10 @@ def _rows(df, metric, classes=None):
     base's accuracy above chance kept (``share``; chance 1 / the half's ``classes``, {(split,
     half): count}, else 0), and each row's replicate: its split for random splits, else its
     direction."""
-    rows = label(df)
-    bases = rows[rows.kind == "base"].set_index(["split", "target"])[metric].rename("base")
-    rows = rows[rows.kind != "base"].join(bases, on=["split", "target"])
+    rows = from_base(df, metric)
     chance = np.array([1 / classes[k] if classes and k in classes else 0.0
                        for k in zip(rows.split, rows.target)])
-    rows = rows.assign(difference=rows[metric] - rows.base,
-                       share=(rows[metric] - chance) / (rows.base - chance))
+    rows = rows.assign(share=(rows[metric] - chance) / (rows.base - chance))
     rows = rows.dropna(subset=["difference"])
     direction = rows.split + "/" + rows.target
     return rows.assign(direction=direction,
