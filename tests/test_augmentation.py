@@ -1,6 +1,7 @@
 """The paper's augmentation in both input pipelines (numpy ``ArrayBatches`` and tf.data): where
-the crops fall, how often images are mirrored, the centre crop in evaluation, the same batches
-for the same seed, and the two pipelines giving the same batches.
+the crops fall, how often images are mirrored, every training batch full (passes over the
+images run on, as Caffe's data layer), the centre crop in evaluation, the same batches for the
+same seed, and the two pipelines giving the same batches.
 
 Synthetic images whose pixels say where they come from: channel 0 holds 7 x the stored row,
 channel 1 7 x the stored column, channel 2 the image's number. From any crop the pipelines
@@ -58,12 +59,13 @@ def epochs(subset, kind, seed, count):
 
 @pytest.mark.parametrize("kind", ["numpy", "tf"])
 def test_training_crops_stay_inside_cover_every_offset_and_mirror_half(coded, kind):
-    draws = [decoded(x, coded) + (y,) for epoch in epochs(coded, kind, seed=0, count=6) for x, y in epoch]
-    number, top, left, mirrored, labels = map(np.concatenate, zip(*draws))
-    assert len(number) == 6 * COUNT
-    for epoch in np.split(number, 6):  # each image once per epoch, in a new order each time
-        assert sorted(epoch) == list(range(COUNT))
-    assert not all((a == b).all() for a, b in zip(np.split(number, 6), np.split(number, 6)[1:]))
+    batches = [(x, y) for epoch in epochs(coded, kind, seed=0, count=6) for x, y in epoch]
+    assert [len(y) for _, y in batches] == [BATCH] * 6 * -(-COUNT // BATCH)  # every batch full
+    number, top, left, mirrored, labels = map(np.concatenate, zip(*(decoded(x, coded) + (y,) for x, y in batches)))
+    passes = np.split(number[:6 * COUNT], 6)  # the batches run on across passes over the images
+    for images in passes:  # each image once a pass, in a new order each time
+        assert sorted(images) == list(range(COUNT))
+    assert not any((a == b).all() for a, b in zip(passes, passes[1:]))
     np.testing.assert_array_equal(labels, coded.train_labels[number])
     assert top.min() >= 0 and left.min() >= 0 and top.max() <= SLACK and left.max() <= SLACK
     offsets = np.bincount(top * (SLACK + 1) + left, minlength=(SLACK + 1) ** 2)

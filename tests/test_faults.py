@@ -171,6 +171,31 @@ def test_a_damaged_result_is_named_and_rerun(three_done, data_cache, damage, sai
 
 
 @needs_tiny
+def test_a_base_still_rising_stops_the_study_before_anything_copies_from_it(three_done, tmp_path, data_cache):
+    """converged_bases: a done base whose curve still rose over its last fifth (planted: 20
+    validations climbing 1 point each) stops the study before its transfer runs, naming the
+    base and its rise; the base is kept, and the study goes on once the guard is lifted."""
+    import shutil
+    _, folder = three_done
+    study = tmp_path / "three"
+    shutil.copytree(folder / "three", study)
+    base = study / "cells" / "r0-baseA.json"
+    values = json.loads(base.read_text())
+    base.write_text(json.dumps({**values, "val_top1": [0.4 + 0.01 * i for i in range(20)]}))
+    (study / "cells" / "r0-A2B.json").unlink()
+    params = params_file(tmp_path, study="three", converged_bases=True, **THREE_CELLS)
+    run = cli("run", params, "--results", tmp_path, cache=data_cache)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "r0-A2B: the study stopped: base r0-baseA still rose +2.0 points" in run.stdout
+    assert "more than base_rise_limit 1" in run.stdout
+    assert not (study / "cells" / "r0-A2B.json").exists() and json.loads(base.read_text())["val_top1"][-1] == pytest.approx(0.59)
+    lifted = cli("run", params_file(tmp_path, study="three", converged_bases=True, base_rise_limit=3, **THREE_CELLS),
+                 "--results", tmp_path, cache=data_cache)
+    assert lifted.returncode == 0, lifted.stdout + lifted.stderr
+    assert sorted(table.read(study).cell) == ["r0-A2B", "r0-baseA", "r0-baseB"]
+
+
+@needs_tiny
 def test_same_parameters_same_network(tmp_path, data_cache, tiny_imagenet):
     """A base cell run twice (fresh kernels) gives bit-identical weights and metrics."""
     import h5py

@@ -30,12 +30,6 @@ def test_last_k_averages_only_validations_at_the_final_rate():
     assert np.isnan(metrics.last_k([], [0.5]))
 
 
-def test_rise_is_the_last_tenth_minus_the_tenth_before():
-    assert metrics.rise([0.5] * 40 + [0.6] * 5 + [0.7] * 5) == pytest.approx(0.1)
-    assert metrics.rise([0.3, 0.4]) == pytest.approx(0.1)
-    assert np.isnan(metrics.rise([0.3]))
-
-
 def _published():
     params = yaml.safe_load((PUBLISHED / "params.yaml").read_text())
     halves = yaml.safe_load((PUBLISHED / "halves.json").read_text())

@@ -69,3 +69,22 @@ def test_caffe_sgd_decays_kernels_and_doubles_the_bias_rate():
     opt.apply([grad_k, grad_b], [layer.kernel, layer.bias])  # the first step: no momentum yet
     np.testing.assert_allclose(layer.kernel.numpy(), kernel - 0.1 * (grad_k + 0.01 * kernel), rtol=1e-6)
     np.testing.assert_allclose(layer.bias.numpy(), bias - 0.1 * 2 * grad_b, rtol=1e-6)
+
+
+def test_caffe_sgd_keeps_the_momentum_history_across_a_learning_rate_drop():
+    """Caffe's update, history = momentum * history + lr * gradient: after a drop the history
+    still holds the steps taken at the old rate (the transient seen after every drop in the
+    findings run). PyTorch's form, which scales the history by the new rate, differs here."""
+    layer = keras.layers.Dense(2)
+    layer.build((None, 3))
+    kernel, bias = layer.kernel.numpy().copy(), layer.bias.numpy().copy()
+    grads = [(np.full((3, 2), g, "float32"), np.full(2, g, "float32")) for g in (0.5, 0.25, -0.25)]
+    # Two steps at lr 0.1, then one at 0.01 (Keras's schedule changes after the boundary step).
+    opt = train.CaffeSGD(learning_rate=train.lr_schedule(0.1, [1 / 3], 3), momentum=0.9, coupled_weight_decay=0.0)
+    for grad in grads:
+        opt.apply(list(grad), [layer.kernel, layer.bias])
+    (k1, b1), (k2, b2), (k3, b3) = grads
+    history = 0.9 * (0.9 * 0.1 * k1 + 0.1 * k2) + 0.01 * k3
+    np.testing.assert_allclose(layer.kernel.numpy(), kernel - 0.1 * k1 - (0.9 * 0.1 * k1 + 0.1 * k2) - history, rtol=1e-6)
+    np.testing.assert_allclose(layer.bias.numpy(), bias - 2 * (0.1 * b1 + (0.9 * 0.1 * b1 + 0.1 * b2)
+                                                               + 0.9 * (0.9 * 0.1 * b1 + 0.1 * b2) + 0.01 * b3), rtol=1e-6)

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from transferlib import curves
 from transferlib.summary import findings, inference, metrics
 
 SPLITS, VALIDATIONS, LR_DROPS, VAL_IMAGES = 6, 50, (0.5, 0.75), 1000
@@ -81,7 +82,7 @@ def test_the_simulated_study_reads_as_simulated():
     assert len(df) == SPLITS * 2 * 29
     choice = metrics.choose(df, val_images={(s, t): VAL_IMAGES for s, t in zip(df.split, df.target)})
     assert choice.column == "lastk_top1" and "standard error is up to 1.6 points" in choice.reason
-    assert abs(np.nanmean([metrics.rise(h) for h in df.history])) < 0.005  # flat at the end
+    assert abs(np.nanmean([curves.rise(h) for h in df.history])) < 0.005  # flat at the end
 
 
 def test_nothing_there_is_rarely_called_either_way(nothing_there):

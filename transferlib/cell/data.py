@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from ..sources import Records
-from .images import augmentation_plan, centre_crops, crop_columns, normalisation
+from .images import BatchStream, centre_crops, crop_columns, normalisation
 
 
 
@@ -104,40 +104,30 @@ def record_pipelines(records, *, image_size, batch_size, seed):
 class ArrayBatches(keras.utils.PyDataset):
     """Batches of uint8 images cropped, mirrored and normalised in numpy (no TensorFlow).
 
-    With ``augment``: each epoch ``images.augmentation_plan(seed, epoch)``, a shuffled order and
-    a random crop and mirror per image (the tf.data pipeline's batches); without: the images in
-    order, centre-cropped.
+    With ``augment``: the batches of ``images.BatchStream`` (every one full, a new shuffled
+    order each pass over the images, a random crop and mirror per image: the tf.data pipeline's
+    batches); without: the images in order, centre-cropped, the last batch short.
     """
 
     def __init__(self, images, labels, *, image_size, batch_size, mean, scale, augment, seed):
         super().__init__()
         self.images, self.labels = images, labels
         self.size, self.batch_size, self.augment = image_size, batch_size, augment
-        self.mean, self.scale, self.seed, self.epoch = mean, scale, seed, 0
-        self._plan()
-
-    def _plan(self):
-        if self.augment:
-            self.order, self.top, self.left, self.mirror = augmentation_plan(
-                len(self.labels), self.images.shape[1] - self.size, self.seed, self.epoch)
-        else:
-            self.order = np.arange(len(self.labels))
+        self.mean, self.scale, self.epoch = mean, scale, 0
+        self.stream = BatchStream(len(labels), images.shape[1] - image_size, seed, batch_size)
 
     def __len__(self):
-        return -(-len(self.labels) // self.batch_size)
+        return len(self.stream)
 
     def __getitem__(self, i):
-        at = slice(i * self.batch_size, (i + 1) * self.batch_size)
-        index = self.order[at]
-        images = self.images[index]
-        if self.augment:
-            rows = self.top[at, None] + np.arange(self.size)
-            cols = crop_columns(self.left[at], self.mirror[at], self.size)
-            images = images[np.arange(len(index))[:, None, None], rows[:, :, None], cols[:, None, :]]
-            return (images.astype(np.float32) - self.mean) / self.scale, self.labels[index]
-        return centre_crops(images, self.size, self.mean, self.scale), self.labels[index]
+        if not self.augment:
+            at = slice(i * self.batch_size, (i + 1) * self.batch_size)
+            return centre_crops(self.images[at], self.size, self.mean, self.scale), self.labels[at]
+        index, top, left, mirror = self.stream.draws(self.epoch * len(self) + i)
+        rows = top[:, None] + np.arange(self.size)
+        cols = crop_columns(left, mirror, self.size)
+        images = self.images[index][np.arange(len(index))[:, None, None], rows[:, :, None], cols[:, None, :]]
+        return (images.astype(np.float32) - self.mean) / self.scale, self.labels[index]
 
     def on_epoch_end(self):
-        if self.augment:
-            self.epoch += 1
-            self._plan()
+        self.epoch += 1

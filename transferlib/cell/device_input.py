@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 
-from .images import augmentation_plan
+from .images import BatchStream
 
 
 def lookup_table(mean, scale):
@@ -54,7 +54,7 @@ def centre(images, start, table, *, size, count):
 class DeviceBatches(keras.utils.PyDataset):
     """``ArrayBatches`` with the images on the JAX device and the augmentation run there.
 
-    With ``augment``: a new shuffled order each epoch, a random crop and mirror per image
+    With ``augment``: ``images.BatchStream``'s full batches, a random crop and mirror per image
     (drawn on the host, applied on the device); without: the images in order, centre-cropped.
     Batches are (float32 images, int32 labels) as jax arrays on the device.
     """
@@ -68,24 +68,15 @@ class DeviceBatches(keras.utils.PyDataset):
         self.count, self.stored = len(labels), images.shape[1]
         self.size, self.batch_size, self.augment = image_size, batch_size, augment
         self.table = jax.device_put(lookup_table(mean, scale), device)
-        self.seed, self.epoch = seed, 0
-        self._plan()
-
-    def _plan(self):
-        """This epoch's draws: ``images.augmentation_plan``, as the host pipelines draw them."""
-        if self.augment:
-            self.order, self.top, self.left, self.mirror = augmentation_plan(
-                self.count, self.stored - self.size, self.seed, self.epoch)
-        else:
-            self.order = np.arange(self.count)
+        self.epoch = 0
+        self.stream = BatchStream(self.count, self.stored - image_size, seed, batch_size)
 
     def __len__(self):
-        return -(-self.count // self.batch_size)
+        return len(self.stream)
 
     def draws(self, i):
-        """(index, top, left, mirror) of batch ``i``: ArrayBatches's draws, in its order."""
-        at = slice(i * self.batch_size, (i + 1) * self.batch_size)
-        return self.order[at], self.top[at], self.left[at], self.mirror[at]
+        """(index, top, left, mirror) of this epoch's batch ``i``: ArrayBatches's draws."""
+        return self.stream.draws(self.epoch * len(self) + i)
 
     def __getitem__(self, i):
         if not self.augment:
@@ -100,7 +91,5 @@ class DeviceBatches(keras.utils.PyDataset):
         return images, jnp.take(self.labels, index)
 
     def on_epoch_end(self):
-        if self.augment:
-            self.epoch += 1
-            self._plan()
+        self.epoch += 1
 

@@ -60,6 +60,35 @@ def augmentation_plan(count, slack, seed, epoch):
     return order, top, left, mirror
 
 
+class BatchStream:
+    """Training draws as Caffe's data layer gives them: passes over the images follow one
+    another without a break, each ``augmentation_plan(seed, pass)``, and every batch takes the
+    next ``batch_size`` of that stream, so every batch is full (the last of a pass continues into
+    the next). An epoch is ``len(stream)`` batches, ceil(count / batch_size): the epochs' batch
+    counts are those of a pipeline that ends each pass with a short batch."""
+
+    def __init__(self, count, slack, seed, batch_size):
+        self.count, self.slack, self.seed, self.batch_size = count, slack, seed, batch_size
+        self._plans = {}
+
+    def __len__(self):
+        return -(-self.count // self.batch_size)
+
+    def _plan(self, number):
+        if number not in self._plans:
+            self._plans = {k: v for k, v in self._plans.items() if k >= number - 1}  # two at most
+            self._plans[number] = augmentation_plan(self.count, self.slack, self.seed, number)
+        return self._plans[number]
+
+    def draws(self, i):
+        """(index, top, left, mirror) of the stream's batch ``i`` (0, 1, ... over all epochs)."""
+        start = i * self.batch_size
+        first, last = start // self.count, (start + self.batch_size - 1) // self.count
+        plans = [self._plan(p) for p in range(first, last + 1)]
+        at = slice(start - first * self.count, start - first * self.count + self.batch_size)
+        return tuple(np.concatenate(parts)[at] for parts in zip(*plans))
+
+
 def crop_columns(left, mirror, image_size, xp=np):
     """Column indices [images, image_size] of each crop, read right to left where mirrored
     (``xp``: numpy, or a module of the same calls such as tf.experimental.numpy)."""

@@ -13,7 +13,7 @@ import tensorflow as tf
 import tensorflow.experimental.numpy as tnp
 
 from ..sources import stored_size
-from .images import SHUFFLE_BUFFER, augmentation_plan, crop_columns, normalisation
+from .images import SHUFFLE_BUFFER, BatchStream, crop_columns, normalisation
 
 _RECORD_STATS_SAMPLE = 1024  # JPEGs decoded (centre crops) for the normalisation of a record subset
 
@@ -30,16 +30,20 @@ def normaliser(sample, image_size):
 def pipelines(subset, *, image_size, batch_size, seed):
     """(train, val) tf.data pipelines of (normalised float32 image, label) batches from arrays.
 
-    Training batches are ``data.ArrayBatches``'s for the same seed: each pass (epoch) draws
-    ``images.augmentation_plan(seed, epoch)`` in numpy, once, and crops and mirrors a whole
-    batch at a time by gathering rows and columns."""
+    Training batches are ``data.ArrayBatches``'s for the same seed, every one full: each pass
+    (epoch) over the pipeline gives the next ``len(stream)`` batches of ``images.BatchStream``,
+    whose draws are made in numpy, and crops and mirrors a whole batch at a time by gathering
+    rows and columns."""
     stored, count = subset.train_images.shape[1], len(subset.train_labels)
     images, labels = tf.constant(subset.train_images), tf.constant(subset.train_labels)
     normalise = normaliser(subset.train_images, image_size)
+    stream = BatchStream(count, stored - image_size, seed, batch_size)
     epochs = itertools.count()
 
-    def plans():  # called at each pass over the dataset
-        yield augmentation_plan(count, stored - image_size, seed, next(epochs))
+    def epoch():  # called at each pass over the pipeline
+        first = next(epochs) * len(stream)
+        for i in range(first, first + len(stream)):
+            yield stream.draws(i)
 
     def crop_batch(index, top, left, mirror):
         batch = tf.gather(images, index)
@@ -48,14 +52,13 @@ def pipelines(subset, *, image_size, batch_size, seed):
         batch = tf.gather(tf.gather(batch, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
         return normalise(batch), tf.gather(labels, index)
 
-    spec = [tf.TensorSpec([count], tf.int64)] * 3 + [tf.TensorSpec([count], tf.bool)]
-    train = (tf.data.Dataset.from_generator(plans, output_signature=tuple(spec))
-             .flat_map(lambda *plan: tf.data.Dataset.from_tensor_slices(plan).batch(batch_size))
+    spec = [tf.TensorSpec([batch_size], tf.int64)] * 3 + [tf.TensorSpec([batch_size], tf.bool)]
+    train = (tf.data.Dataset.from_generator(epoch, output_signature=tuple(spec))
              # Sequential: under op determinism (devices.setup's seed) the generator's stateful
              # op makes TensorFlow run this whole pipeline sequentially, prefetch included, and
              # its rewriting of a parallel map logs an error line into every notebook.
              .map(crop_batch)
-             .apply(tf.data.experimental.assert_cardinality(-(-count // batch_size)))
+             .apply(tf.data.experimental.assert_cardinality(len(stream)))
              .prefetch(tf.data.AUTOTUNE))
     margin = (stored - image_size) // 2
 
@@ -70,8 +73,9 @@ def record_pipelines(records, *, image_size, batch_size, seed):
     """(train, val) pipelines like ``pipelines``, reading a ``Records`` subset's JPEGs.
 
     tfds interleaves its shuffled files in parallel; each crop is decoded from only its window of
-    the JPEG (``decode_and_crop_jpeg``) in a parallel map; batches are prefetched. Their length is
-    unknown (the subset is filtered from every record): train by iterations.
+    the JPEG (``decode_and_crop_jpeg``) in a parallel map; batches are prefetched. Training
+    batches run on across passes over the records, every one full, without end: train by
+    iterations.
     """
     import tensorflow_datasets as tfds
 
@@ -129,8 +133,9 @@ def _crops(crop_at, stored, image_size, normalise):
 def _batched(train, val, augment, centre, *, batch_size, seed, cache_val):
     """Shuffled, augmented training batches and centre-cropped validation batches, prefetched."""
     train = (train.shuffle(SHUFFLE_BUFFER, seed=seed)
+             .repeat()  # batches run on across passes, every one full, as Caffe's data layer
              .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-             .batch(batch_size)
+             .batch(batch_size, drop_remainder=True)
              .prefetch(tf.data.AUTOTUNE))
     val = val.map(centre, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
     return train, (val.cache() if cache_val else val).prefetch(tf.data.AUTOTUNE)

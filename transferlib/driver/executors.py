@@ -44,6 +44,8 @@ class Launcher:
         self.study, self.kernels = study, kernels
 
     def __call__(self, cell):
+        if why := self.study.unconverged(cell):  # a Ray task starts once its bases are done
+            raise RuntimeError(why)
         store.remove(self.study.metrics(cell))
         if not store.is_url(self.study.root):
             return self._papermill(cell, self.study)

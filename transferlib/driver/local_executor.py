@@ -15,8 +15,9 @@ def execute(study, todo, begin, *, workers=1):
     (notebook, error)} of the cells that failed or could not run.
 
     Where the first SYSTEMIC cells to finish all fail with the same error (data not found, an
-    import error: the study's, not a cell's), no further cell is started. Ctrl-C kills the
-    running cells' kernels and returns within seconds."""
+    import error: the study's, not a cell's), or a base a cell copies from had not converged
+    (``Study.unconverged``), no further cell is started. Ctrl-C kills the running cells'
+    kernels and returns within seconds."""
     if not todo:
         begin()
         return {}
@@ -51,6 +52,12 @@ def execute(study, todo, begin, *, workers=1):
                     pending_ids.discard(cell.id)
                     not_run(study, cell, blocked[0], failed, bar)
                 elif len(running) < workers and not any(n in pending_ids for n in cell.needs):
+                    if why := study.unconverged(cell):
+                        for other in waiting:
+                            failed[other.id] = (study.notebook(other), why)
+                            bar.update()
+                        waiting = []
+                        break
                     waiting.remove(cell)
                     running[pool.submit(launch, cell)] = cell
             if not running:

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from ..cell_parameters import INITS, PRECISIONS
+from ..curves import BASE_RISE_LIMIT
 from ..folders import FOLDER
 from ..sources import STREAMED
 from ..units import CAFFENET, MODELS, UNIT_CHOICES, is_function, unit_names
@@ -70,6 +71,10 @@ class Params:
     reduced_images_per_class: tuple = ()  # k: extra base and AnB+ cells trained on the first k
                                           # training images per class (beyond the paper)
     reduced_layers: tuple = (3, 7)  # the n of those AnB+ cells (copying the full-data base)
+    converged_bases: bool = False   # stop the study where a base's validation top-1 still rose
+    #                                 more than base_rise_limit over its last fifth (and beyond
+    #                                 noise: curves.still_rising), before anything copies from it
+    base_rise_limit: float = BASE_RISE_LIMIT  # points of top-1 (converged_bases)
     metric: str | None = None       # the summary's metric: best10, final or last_k; None: chosen
     #                                 by rule and said why (summary.metrics.choose)
     precision: str = "float32"      # or mixed_bfloat16, mixed_float16 (with loss scaling)
@@ -422,6 +427,8 @@ _CHECKS = {
                                       empty_ok=True, increasing=True),
     "reduced_layers": _list(_integer(lambda v: True, "an integer n")),
     "metric": _either(_NULL, _one_of(list(METRIC_COLUMNS))),
+    "converged_bases": _checker("true or false", lambda v: isinstance(v, bool)),
+    "base_rise_limit": _real(lambda v: v >= 0, "a number of points >= 0, such as 1"),
     "precision": _one_of(PRECISIONS),
     "jit_compile": _checker("true or false", lambda v: isinstance(v, bool)),
     "distribute": _checker("true or false", lambda v: isinstance(v, bool)),

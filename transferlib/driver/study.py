@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import layout, sources, store, table
+from .. import curves, layout, sources, store, table
 from . import grid
 from .params import load_params
 
@@ -112,6 +112,24 @@ class Study:
             if not store.is_url(model) and not _whole_keras_archive(model):
                 return None, f"its base network {model} is damaged (not a whole .keras archive)"
         return metrics, None
+
+    def unconverged(self, cell):
+        """Where the study guards its bases (``converged_bases``) and a base that ``cell`` copies
+        from is done but its curve still rose (``curves.still_rising``): why the study stops,
+        naming the base and its rise. Else None."""
+        if not self.params.converged_bases:
+            return None
+        limit = self.params.base_rise_limit
+        for base in (c for c in self.cells if c.id in cell.needs):
+            metrics = self.done(base)
+            if metrics and curves.still_rising(metrics["val_top1"], limit):
+                history = metrics["val_top1"]
+                return (f"the study stopped: base {base.id} still rose {100 * curves.rise(history):+.1f} "
+                        f"points over the last fifth of its validations (standard error "
+                        f"{100 * curves.rise_se(history):.1f}), more than base_rise_limit {limit:g}: it had "
+                        "not converged, and nothing copies from it. Lengthen the schedule, raise "
+                        "base_rise_limit or set converged_bases: false; the bases done are kept")
+        return None
 
     def cell_parameters(self, cell, out=None):
         """The papermill parameters of ``cell`` writing into the study ``out`` (default: this

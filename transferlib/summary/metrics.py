@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..curves import rise, rise_se
 from ..vocabulary import METRIC_COLUMNS
 
 COLUMNS = METRIC_COLUMNS
@@ -57,15 +58,6 @@ def last_k(history, lr_drops, k=LAST_K):
         return math.nan
     start = max(first_at_final_lr(len(history), lr_drops), len(history) - k)
     return float(np.mean(history[start:]))
-
-
-def rise(history):
-    """How much a curve still rose over the last fifth of its validations: the mean of its last
-    tenth minus the mean of the tenth before (NaN under 2 validations)."""
-    tenth = len(history) // 10 or 1
-    if len(history) < 2 * tenth:
-        return math.nan
-    return float(np.mean(history[-tenth:]) - np.mean(history[-2 * tenth:-tenth]))
 
 
 def validation_se(accuracy, images):
@@ -162,17 +154,6 @@ def largest_se(df, val_images):
     return max(validation_se(p, n) for p, n in zip(df.top1, images))
 
 
-def scatter(history):
-    """How much one validation scatters around the curve over its last fifth: the standard
-    deviation of successive differences over sqrt(2), which a slow trend barely moves (NaN under
-    3 validations). Smaller than the binomial standard error: every validation sees the same
-    images."""
-    if len(history) < 3:
-        return math.nan
-    last = np.asarray(history[-max(3, len(history) // 5):], dtype=float)
-    return float(np.diff(last).std(ddof=1) / math.sqrt(2))
-
-
 def convergence(df, column, val_images=None):
     """Per full-data base: validations, its rise over the last fifth and that rise's standard
     error (from the validations' scatter), one validation's binomial standard error (from the
@@ -183,12 +164,11 @@ def convergence(df, column, val_images=None):
     rows = []
     for b in bases.itertuples():
         images = (val_images or {}).get((b.split, b.target))
-        tenth = len(b.history) // 10 or 1
         own = selffers[(selffers.split == b.split) & (selffers.target == b.target)]
         top = own[own.n == own.n.max()] if len(own) else own
         rows.append({"base": b.cell, "validations": b.validations,
                      "rise over last fifth": 100 * rise(b.history),
-                     "rise se": 100 * scatter(b.history) * math.sqrt(2 / tenth),
+                     "rise se": 100 * rise_se(b.history),
                      "validation se": 100 * validation_se(b.top1, images),
                      "validation images": images or math.nan,
                      "top selffer - base": (100 * (top[column].iloc[0] - getattr(b, column))
