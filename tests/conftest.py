@@ -1,4 +1,8 @@
-"""Shared fixtures: the real 32 px Tiny ImageNet archive from ../shared/datasets."""
+"""Shared fixtures (the real 32 px Tiny ImageNet archive from ../shared/datasets) and the test
+tiers: ``pytest -m "not slow"`` is the fast tier (pure functions, tiny arrays: under 3 minutes
+on 2 cores), ``pytest`` the full suite. A test is slow where it starts the runner, kernels or
+other processes (the modules in PROCESSES), reads real data (a fixture in REAL_DATA), or is
+marked ``@pytest.mark.slow`` by hand (long simulations, training)."""
 
 import os
 from pathlib import Path
@@ -6,6 +10,11 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+PROCESSES = {"test_data_train", "test_executors", "test_faults", "test_folder_study", "test_gpu_run",
+             "test_install", "test_jax_backend", "test_kernels", "test_notebooks", "test_ray",
+             "test_study", "test_warm_up"}
+REAL_DATA = {"tiny_imagenet", "fake_imagenet", "data_cache"}
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 TINY_32PX = SHARED_DATASETS / "tiny-imagenet-200-32px.tar.gz"
@@ -35,3 +44,9 @@ def fake_imagenet(tmp_path_factory):
     wnids = write_fake_imagenet(data_dir / "downloads" / "manual")
     sources.load(sources.IMAGENET, 256, data_dir=data_dir)
     return data_dir, wnids
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module.__name__ in PROCESSES or REAL_DATA & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

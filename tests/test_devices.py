@@ -57,6 +57,7 @@ def test_gpus_per_cell_reaches_the_ray_tasks(study_with_devices):
     assert "TF_FORCE_GPU_ALLOW_GROWTH" not in ray_executor._cell_env(whole)
 
 
+@pytest.mark.slow
 def test_the_options_applied_as_a_notebook_applies_them(study_with_devices, tmp_path, float32_after):
     """devices.setup, the model built in the strategy's scope and train.train with jit_compile,
     as base.ipynb calls them, with the parameters a cell of this study receives."""

@@ -9,12 +9,14 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = ROOT / "docs" / "findings"
 REDRAWN_FROM = ("results.csv", "params.yaml", "halves.json")  # what the summary reads
 
 
+@pytest.mark.slow
 def test_the_published_report_redraws_from_the_published_table(tmp_path):
     for name in REDRAWN_FROM:
         shutil.copy(PUBLISHED / name, tmp_path / name)

@@ -83,6 +83,7 @@ print(json.dumps({"preallocate": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE")
 """
 
 
+@pytest.mark.slow
 def test_a_second_cell_loads_its_programs_from_the_cache_instead_of_compiling(tmp_path):
     pytest.importorskip("jax")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "XLA_"))}

@@ -47,6 +47,7 @@ def _fit(model, steps=3):
     return x
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fine_tune", [False, True])
 def test_batchnorm_frozen_bit_identical_fine_tuned_updated(fine_tune):
     base = networks.build("resnet18", 3, 32, width=0.125, seed=1).model
@@ -121,6 +122,7 @@ def user_module(tmp_path, monkeypatch):
     sys.modules.pop("my_nets", None)
 
 
+@pytest.mark.slow
 def test_user_function_as_module_function(user_module):
     net = networks.build("my_nets:skip_net", 3, 16)
     assert net.names == ("low", "mid", "top", "head")  # the prefix convention

@@ -32,6 +32,7 @@ def _save(fig, path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", STUDIES)
 def test_figures_render(name, tmp_path):
     df = pd.DataFrame(study_rows(**STUDIES[name]))

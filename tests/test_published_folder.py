@@ -2,8 +2,10 @@
 cells/, no models/): what was measured is reused, what cannot be redrawn is named, nothing fails."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from transferlib import table
@@ -32,14 +34,14 @@ def test_layer_similarity_of_cells_whose_metrics_are_gone_comes_from_cka_csv(tmp
                  ("r0", "r0-A3B+", "r0-baseA", "AnB+", 3, 2, "conv2", 0.82, "c" * 16),
                  ("r0", "r0-A3B+", "r0-baseA", "AnB+", 3, 1, "conv1", 0.11, "old hash")]
     a_published_folder(tmp_path, published)
-    cka = steps.similarity_table(tmp_path)
+    cka = steps.similarity_table(tmp_path, yaml.safe_load((tmp_path / "params.yaml").read_text()))
     assert cka.cka.tolist() == [0.91, 0.82]  # this cell's rows, not those of an older run of it
     assert "left out" not in capsys.readouterr().out
 
 
 def test_layer_similarity_not_kept_anywhere_is_named_and_left_out(tmp_path, capsys):
     a_published_folder(tmp_path, [])
-    assert steps.similarity_table(tmp_path).empty
+    assert steps.similarity_table(tmp_path, yaml.safe_load((tmp_path / "params.yaml").read_text())).empty
     assert "r0-A3B+: its metrics" in capsys.readouterr().out
 
 
@@ -48,3 +50,21 @@ def test_first_layer_filters_of_bases_without_their_network_are_named_not_drawn(
     assert list(steps.conv1_figures(df, tmp_path)) == []
     assert "r0-baseB: its saved network" in capsys.readouterr().out
     assert not list(tmp_path.glob("conv1-*.png"))
+
+
+@pytest.mark.slow
+def test_a_folder_made_by_hand_with_three_keys_is_summarised_saying_what_it_assumed(tmp_path):
+    """params.yaml with only study, dataset and image_size beside another study's table: the
+    summary fills the other keys with their defaults and names them."""
+    import shutil
+    import subprocess
+    import sys
+    published = Path(__file__).resolve().parents[1] / "docs" / "findings"
+    for name in ("results.csv", "halves.json"):
+        shutil.copy(published / name, tmp_path)
+    (tmp_path / "params.yaml").write_text("study: by-hand\ndataset: tiny_imagenet\nimage_size: 32\n")
+    done = subprocess.run([sys.executable, "-m", "transferlib", "summary", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "lacks" in done.stdout and "cka_images: 500" in done.stdout and "lr_drops:" in done.stdout
+    assert (tmp_path / "summary.html").is_file()

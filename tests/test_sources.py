@@ -211,6 +211,7 @@ def test_second_load_comes_from_the_cache(tiny_imagenet, data_cache, monkeypatch
     np.testing.assert_array_equal(again.val_images[:100], tiny_imagenet.val_images[:100])
 
 
+@pytest.mark.slow
 @needs_tiny
 def test_killed_decode_leaves_no_cache_that_reads_as_complete(tmp_path):
     """SIGKILL a third of the way into a decode: only a temporary folder remains, never a final

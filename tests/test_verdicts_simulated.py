@@ -85,6 +85,7 @@ def test_the_simulated_study_reads_as_simulated():
     assert abs(np.nanmean([curves.rise(h) for h in df.history])) < 0.005  # flat at the end
 
 
+@pytest.mark.slow
 def test_nothing_there_is_rarely_called_either_way(nothing_there):
     """With no dip, no drop and no gain, findings 2, 4 and 5 (claims of effects) are called
     supported or contradicted in at most 5% of 1,000 studies."""
@@ -93,6 +94,7 @@ def test_nothing_there_is_rarely_called_either_way(nothing_there):
         assert decided <= 0.05, (number, nothing_there[number])
 
 
+@pytest.mark.slow
 def test_what_a_partition_does_to_both_directions_is_not_counted_twice():
     """Where a split's partition moves a treatment far more than a network's seed does, the two
     directions of a split agree with each other, not with the truth: counted as replicates they
@@ -104,6 +106,7 @@ def test_what_a_partition_does_to_both_directions_is_not_counted_twice():
         assert 1 - rates[number].get(findings.INCONCLUSIVE, 0.0) <= 0.075, (number, rates[number])
 
 
+@pytest.mark.slow
 def test_equal_when_equal_is_shown_and_not_contradicted(nothing_there):
     """Finding 3 (BnB+ at base) is true here: 6 splits show it in most studies (TOST has the
     power), and contradict it in at most 5%."""
@@ -111,6 +114,7 @@ def test_equal_when_equal_is_shown_and_not_contradicted(nothing_there):
     assert nothing_there[3].get(findings.CONTRADICTED, 0.0) <= 0.05, nothing_there[3]
 
 
+@pytest.mark.slow
 def test_clear_drops_are_found():
     """AnB 8 points below base at n = 4..7: the drops part of finding 4 is supported in most of
     100 studies, and the finding is never contradicted (its equality part at n = 1, 2, a single
@@ -126,6 +130,7 @@ def test_clear_drops_are_found():
     assert found >= 80, found
 
 
+@pytest.mark.slow
 def test_a_difference_at_the_margin_is_rarely_called_equal():
     """Two one-sided tests: BnB+ exactly 1 point above its base at every n (the margin itself)
     reads "at base" in at most 5% of studies."""
@@ -133,6 +138,7 @@ def test_a_difference_at_the_margin_is_rarely_called_equal():
     assert rates[3].get(findings.SUPPORTED, 0.0) <= 0.05, rates[3]
 
 
+@pytest.mark.slow
 def test_a_paper_sized_dip_is_found_in_most_studies():
     """The official logs' co-adaptation dip (-2.4 points at n = 4, 5), 6 splits whose dip
     contrast varies by about 1 point from split to split: the dip part is supported in most

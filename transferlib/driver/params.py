@@ -9,7 +9,7 @@ Checks that need the dataset's class list (class ids, empty halves) happen in ``
 import difflib
 import math
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 import yaml
@@ -132,6 +132,12 @@ class Params:
             path = Path(values["data_dir"]).expanduser()
             values["data_dir"] = str(path.absolute().resolve())
         return cls(**values, file=file)
+
+    @classmethod
+    def defaults(cls):
+        """{key: default} of every key that has one, as plain YAML values."""
+        return {f.name: list(f.default) if isinstance(f.default, tuple) else f.default
+                for f in fields(cls) if f.name != "file" and f.default is not MISSING}
 
     def to_dict(self):
         """Plain YAML-able values; ``from_dict`` of it gives back equal Params."""

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from .. import layout, sources
 from ..atomic import write_text_atomic
 from . import executors, grid, kernels
-from .params import ParamsError
+from .params import Params, ParamsError
 from .study import load_study, runner_lock
 
 CELL_OVERHEAD = 2.0  # seconds per cell beside training (papermill, data, model, saving), measured
@@ -158,16 +158,33 @@ def redraw_summary(study_dir, out=print):
     if not (here / layout.TABLE).is_file():
         raise FileNotFoundError(f"no {layout.TABLE} in {here}: give the folder of a study that has run "
                                 "(e.g. results/quick)")
-    _execute_summary(here, here)
+    _execute_summary(here, here, out)
     out(f"redrawn: {here / layout.REPORT}")
     return 0
 
 
-def _execute_summary(here, root):
+def completed_params(path):
+    """(the params of the study whose params.yaml is ``path``, each key absent there given its
+    ``Params`` default; the keys assumed). A folder made by hand from another tool's results
+    needs only ``dataset`` (and ``image_size`` where it is not 32); nothing else is checked here."""
+    given = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(given, dict) or "dataset" not in given:
+        raise ParamsError(path, ["dataset: missing; the summary needs at least the dataset's name"])
+    defaults = Params.defaults()
+    if "halves" in given:
+        del defaults["splits"]
+    return {**defaults, **given}, [k for k in defaults if k not in given]
+
+
+def _execute_summary(here, root, out=print):
     from nbconvert import HTMLExporter
 
+    params, assumed = completed_params(here / layout.PARAMS)
+    if assumed:
+        out(f"{here / layout.PARAMS} lacks {', '.join(assumed)}: the summary assumes their defaults "
+            f"({', '.join(f'{k}: {params[k]}' for k in assumed)})")
     kernels.execute(executors.NOTEBOOKS / "summary.ipynb", here / layout.SUMMARY, km=kernels.start(here),
-                    parameters={"study_dir": str(here), "results_root": str(root)})
+                    parameters={"study_dir": str(here), "results_root": str(root), "params": params})
     # The report shows results only: code inputs (and with them the machine's paths) stay in
     # the .ipynb.
     exporter = HTMLExporter(embed_images=True, exclude_input=True, exclude_input_prompt=True,

@@ -7,7 +7,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
-import yaml
 
 from .. import layout, sources, store, table, vocabulary
 from ..atomic import write_text_atomic
@@ -68,17 +67,18 @@ def conv1_weights(model_path):
     return conv.get_weights()[0]
 
 
-def similarity_table(study_dir, root=None):
+def similarity_table(study_dir, params, root=None):
     """The study's layer similarities, one row per pair of networks and layer (CKA_COLUMNS), also
     written to ``study_dir/cka.csv``; ``root`` (default ``study_dir``) is the folder or URL
-    holding the study's cells/ and models/. Each fine-tuned network against its base, as its cell measured it,
+    holding the study's cells/ and models/; ``params``: the study's (a mapping, as params.yaml).
+    Each fine-tuned network against its base, as its cell measured it,
     and baseA against baseB of each split, computed here from the saved bases on the study's
     ``cka_images`` (rows of an earlier cka.csv are reused while both bases and cka_images are
     unchanged, and for a cell whose metrics are not there: a published study's folder)."""
     study = Path(study_dir)
     root = root or study
     df = table.read(study)
-    params = SimpleNamespace(**yaml.safe_load((study / layout.PARAMS).read_text()))
+    params = SimpleNamespace(**params)
     path = study / "cka.csv"
     earlier = pd.read_csv(path, keep_default_na=False) if path.exists() else None
     rows = []
@@ -107,9 +107,14 @@ def similarity_table(study_dir, root=None):
         if earlier is not None and (earlier.params_hash == pair_hash).any():
             rows += list(earlier[earlier.params_hash == pair_hash].itertuples(index=False, name=None))
             continue
+        saved = [store.join(root, "models", f"{x}.keras") for x in (a, b)]
+        if not all(map(store.exists, saved)):
+            print(f"{split}: its bases' networks ({', '.join(map(str, saved))}) are not here, nor their "
+                  "rows in cka.csv; their layer similarity is left out")
+            continue
         halves = halves or json.loads((study / layout.HALVES).read_text())
         ha, hb = halves[split]["A"], halves[split]["B"]
-        model_a, model_b = (load_model(store.join(root, "models", f"{x}.keras")) for x in (a, b))
+        model_a, model_b = map(load_model, saved)
         units = representations_of(model_a, getattr(params, "model", "caffenet"),
                                    getattr(params, "units", "stages"), params.image_size, params.width)
         cka = layer_similarity(model_a, ha, model_b, hb, classes=ha + hb, count=params.cka_images,
