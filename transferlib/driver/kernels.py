@@ -137,7 +137,8 @@ def death(km):
 def execute(source, output, parameters, km):
     """Execute notebook ``source`` with ``parameters`` into ``output`` (papermill) on the kernel
     ``km``, then shut the kernel down. A cell's error raises RuntimeError("Name: message"); a
-    kernel that dies raises ``KernelDied`` naming how it died and the notebook."""
+    kernel that dies, mid-cell or while nbclient connects to it, raises ``KernelDied`` naming
+    how it died and the notebook."""
     import papermill
     from nbclient.exceptions import DeadKernelError
 
@@ -146,8 +147,11 @@ def execute(source, output, parameters, km):
                                    kernel_name=km.kernel_name, progress_bar=False)
     except papermill.PapermillExecutionError as error:
         raise RuntimeError(f"{error.ename}: {error.evalue}") from None
-    except DeadKernelError:
-        raise KernelDied(f"its kernel died ({death(km) or 'unknown cause'}) while running "
+    except Exception as error:
+        cause = death(km)
+        if cause is None and not isinstance(error, DeadKernelError):
+            raise
+        raise KernelDied(f"its kernel died ({cause or 'unknown cause'}) while running "
                          f"{output}") from None
     finally:
         shutdown(km)
