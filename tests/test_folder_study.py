@@ -34,7 +34,7 @@ def study(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("folder-study")
     write_folder(tmp / "images")
     params = {"study": "folder-smoke", "dataset": "folder", "data_dir": str(tmp / "images"),
-              "model": "resnet18", "width": 0.125, "image_size": 32, "splits": [0],
+              "network": "resnet18", "width": 0.125, "image_size": 32, "splits": [0],
               "treatments": ["BnB", "AnB+"], "layers": [2], "directions": ["AnB"], "epochs": 1,
               "batch_size": 8, "lr": 0.01, "lr_drops": [], "cka_images": 8}
     path = tmp / "folder-smoke.yaml"

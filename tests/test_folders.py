@@ -90,7 +90,7 @@ def test_bad_folders_are_one_error_naming_the_path(tmp_path, make, message):
 
 
 def test_params_name_a_missing_folder_before_any_compute(tmp_path):
-    params = Params.from_dict({"dataset": "folder", "epochs": 1, "model": "resnet18",
+    params = Params.from_dict({"dataset": "folder", "epochs": 1, "network": "resnet18",
                                "data_dir": str(tmp_path / "nowhere")})
     with pytest.raises(ParamsError, match="data_dir: .*nowhere does not exist"):
         grid.expand(params)

@@ -11,7 +11,8 @@ import pytest
 from conftest import SHARED_DATASETS, TINY_32PX
 from transferlib import sources, splits
 from transferlib.driver import grid
-from transferlib.driver.params import TREATMENTS, Params, ParamsError, load_params
+from transferlib.driver.params import Params, ParamsError, load_params
+from transferlib.parameters import TREATMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 # ImageNet-1k wnids in label order: real class ids for both kinds of split, without any data.

@@ -139,42 +139,42 @@ def test_user_function_as_module_function(user_module):
         t.model.fit(x, np.arange(8) % 3, epochs=1, verbose=0)
         assert all(np.array_equal(b, np.array(w)) for b, w in zip(before, t.model.get_layer("low_bn").weights))
     # the driver learns the units in a subprocess (no TensorFlow in the driver) and checks n
-    params = Params.from_dict({"dataset": "tiny_imagenet", "epochs": 1, "model": "my_nets:skip_net",
+    params = Params.from_dict({"dataset": "tiny_imagenet", "epochs": 1, "network": "my_nets:skip_net",
                                "image_size": 16, "treatments": ["AnB"], "directions": ["AnB"]})
     cells = grid.expand(params, [f"c{i}" for i in range(4)])
     assert [(c.n, c.unit) for c in cells if c.n] == [(1, "low"), (2, "mid"), (3, "top")]
     assert cells[0].parameters["network"] == "my_nets:skip_net"
     with pytest.raises(ParamsError, match=r"layers: 4 not allowed; expected each an integer n in 1..3"):
-        grid.expand(Params.from_dict({"dataset": "tiny_imagenet", "epochs": 1, "model": "my_nets:skip_net",
+        grid.expand(Params.from_dict({"dataset": "tiny_imagenet", "epochs": 1, "network": "my_nets:skip_net",
                                       "image_size": 16, "layers": [4]}), ["a", "b"])
     with pytest.raises(ParamsError, match="model: my_nets:nothing could not be built: .*has no function nothing"):
-        grid.expand(Params.from_dict({"dataset": "tiny_imagenet", "epochs": 1, "model": "my_nets:nothing"}),
+        grid.expand(Params.from_dict({"dataset": "tiny_imagenet", "epochs": 1, "network": "my_nets:nothing"}),
                     ["a", "b"])
 
 
 def test_params_check_n_against_the_model_units():
-    p = Params.from_dict({"dataset": "cifar100", "epochs": 1, "model": "resnet18"})
+    p = Params.from_dict({"dataset": "cifar100", "epochs": 1, "network": "resnet18"})
     assert p.layers == "all"
     cells = grid.expand(p, ["a", "b", "c", "d"])
     assert sorted({(c.n, c.unit) for c in cells if c.n}) == [(1, "stem"), (2, "stage1"), (3, "stage2"),
                                                               (4, "stage3"), (5, "stage4")]
     with pytest.raises(ParamsError, match=r"layers: 6 not allowed.* in 1..5 .*stem, stage1.*head is never copied"):
-        Params.from_dict({"dataset": "cifar100", "epochs": 1, "model": "resnet18", "layers": [6]})
-    assert Params.from_dict({"dataset": "cifar100", "epochs": 1, "model": "resnet18", "units": "blocks",
+        Params.from_dict({"dataset": "cifar100", "epochs": 1, "network": "resnet18", "layers": [6]})
+    assert Params.from_dict({"dataset": "cifar100", "epochs": 1, "network": "resnet18", "network_units": "blocks",
                              "layers": [9]}).layers == (9,)
-    with pytest.raises(ParamsError, match="model: got 'resnet19'.*did you mean 'resnet18'"):
-        Params.from_dict({"dataset": "cifar100", "epochs": 1, "model": "resnet19"})
+    with pytest.raises(ParamsError, match="network: got 'resnet19'.*did you mean 'resnet18'"):
+        Params.from_dict({"dataset": "cifar100", "epochs": 1, "network": "resnet19"})
     with pytest.raises(ParamsError, match="image_size: got 48; expected one of 32, 64, 227 for the caffenet"):
         Params.from_dict({"dataset": "cifar100", "epochs": 1, "image_size": 48})
-    assert Params.from_dict({"dataset": "cifar100", "epochs": 1, "image_size": 48, "model": "resnet50"})
+    assert Params.from_dict({"dataset": "cifar100", "epochs": 1, "image_size": 48, "network": "resnet50"})
 
 
 def test_caffenet_cells_keep_their_hashes_and_resnet_cells_differ():
     def hashes(**kw):
         return {c.id: c.params_hash for c in grid.expand(Params.from_dict(
             {"dataset": "cifar100", "epochs": 1, "layers": [2], **kw}), ["a", "b", "c", "d"])}
-    assert hashes() == hashes(model="caffenet", units="stages", val_fraction=0.1)
-    assert set(hashes().values()).isdisjoint(hashes(model="resnet18").values())
+    assert hashes() == hashes(network="caffenet", network_units="stages", val_fraction=0.1)
+    assert set(hashes().values()).isdisjoint(hashes(network="resnet18").values())
 
 
 def test_results_table_names_units_and_older_tables_read_as_caffenet(tmp_path):

@@ -12,7 +12,7 @@ import papermill
 import pytest
 
 from conftest import TINY_32PX
-from transferlib import cell_parameters
+from transferlib import parameters
 from transferlib.driver import grid
 from transferlib.driver.params import load_params
 
@@ -21,15 +21,16 @@ NOTEBOOKS = ROOT / "transferlib" / "notebooks"
 STUDIES = ROOT / "transferlib" / "studies"
 
 
-@pytest.mark.parametrize("notebook", cell_parameters.NOTEBOOKS)
+@pytest.mark.parametrize("notebook", parameters.NOTEBOOKS)
 def test_parameters_cells_match_the_declaration(notebook):
+    source = "".join(nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", 4).cells[1].source)
+    assert source == parameters.parameters_cell(notebook), "run: python -m transferlib.parameters"
     found = papermill.inspect_notebook(str(NOTEBOOKS / f"{notebook}.ipynb"))
-    declared = cell_parameters.for_notebook(notebook)
+    declared = parameters.for_notebook(notebook)
     assert list(found) == [p.name for p in declared]  # the same names, in the same order
     for p in declared:
         assert eval(found[p.name]["default"]) == p.default_in(notebook), p.name
         assert found[p.name]["help"], f"{p.name} has no comment"
-    source = "".join(nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", 4).cells[1].source)
     settings, _, bookkeeping = source.partition("# --- the runner's bookkeeping")
     assert bookkeeping, "no marked line between the settings and the runner's bookkeeping"
     for p in declared:
@@ -48,7 +49,7 @@ def test_the_grid_injects_every_declared_parameter():
             continue
         study = Study(params, grid.expand(params, classes), Path("/study"), {})
         for cell in study.cells:
-            declared = {p.name for p in cell_parameters.for_notebook(cell.notebook)}
+            declared = {p.name for p in parameters.for_notebook(cell.notebook)}
             assert set(cell.parameters) == declared - runner_set, (path.name, cell.id)
             assert set(study.cell_parameters(cell)) == declared, (path.name, cell.id)
 

@@ -1,11 +1,15 @@
 """Params files: defaults, round trip, and one clear ParamsError per kind of mistake."""
 
+import json
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
 from pathlib import Path
 
+from transferlib import parameters
 from transferlib.driver.params import Params, ParamsError, load_params
 
 MINIMAL = {"dataset": "cifar100", "epochs": 3}
@@ -118,6 +122,8 @@ def test_class_ids_and_empty_file(tmp_path):
     ({"reduced_images_per_class": [50, 10]}, ["reduced_images_per_class: got [50, 10]; "
                                               "expected increasing values"]),
     ({"reduced_layers": [8]}, ["reduced_layers: 8 not allowed"]),
+    ({"model": "resnet18"}, ["model: renamed network; write `network: resnet18`"]),
+    ({"units": "blocks"}, ["units: renamed network_units; write `network_units: blocks`"]),
 ])
 def test_each_mistake_names_its_key(d, expected):
     message = error(d)
@@ -159,3 +165,47 @@ def test_a_half_of_one_class_is_refused():
     p = Params.from_dict({"dataset": "tiny_imagenet", "classes": 3, "epochs": 1})
     with pytest.raises(ParamsError, match=r"split r0 leaves half . \(1\) with fewer than 2 classes"):
         grid.expand(p, [f"n{i:08d}" for i in range(10)])
+
+
+def test_a_saved_study_with_old_key_names_reads_with_the_new_ones():
+    """A study folder's params.yaml written before the renames (and a hand-made one with only
+    its dataset) completes to the same names the notebooks and the summary use."""
+    params, assumed = parameters.completed({"dataset": "tiny_imagenet", "model": "resnet18", "units": "blocks"})
+    assert (params["network"], params["network_units"]) == ("resnet18", "blocks")
+    assert "model" not in params and "network" not in assumed and "width" in assumed
+    assert params["width"] == Params.from_dict(MINIMAL).width
+
+
+def test_a_key_declared_once_reaches_the_params_file_the_grid_and_both_notebooks():
+    """One Parameter added to ``parameters.PARAMETERS`` (and nothing else) is a params-file key
+    with its check, is injected into every cell's notebook, enters the params_hash when set,
+    and has its line in both notebooks' parameters cells."""
+    script = """
+import dataclasses, json
+from transferlib import checks, parameters as P
+new = P.Parameter("dropout", 0.0, "a new key", type=float, hashed="when set",
+                  check=checks.real(lambda v: 0 <= v < 1, "a number in [0, 1)"))
+P.PARAMETERS += (new,)
+P.STUDY += (new,)
+from transferlib.driver import grid
+from transferlib.driver.params import Params, ParamsError
+wnids = [f"n{i:08d}" for i in range(10)]
+cells = grid.expand(Params.from_dict({"dataset": "tiny_imagenet", "epochs": 1, "dropout": 0.5,
+                                      "classes": wnids, "layers": [1]}), wnids)
+plain = grid.expand(Params.from_dict({"dataset": "tiny_imagenet", "epochs": 1, "classes": wnids,
+                                      "layers": [1]}), wnids)
+try:
+    Params.from_dict({"dataset": "tiny_imagenet", "epochs": 1, "dropout": 2})
+    error = None
+except ParamsError as e:
+    error = str(e)
+print(json.dumps({"values": sorted({c.parameters["dropout"] for c in cells}),
+                  "plain": [c.parameters["dropout"] for c in plain][:1],
+                  "hash_moves": all(a.params_hash != b.params_hash for a, b in zip(cells, plain)),
+                  "error": error, "cells": [P.parameters_cell(n) for n in P.NOTEBOOKS]}))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    out = json.loads(done.stdout)
+    assert out["values"] == [0.5] and out["plain"] == [0.0] and out["hash_moves"]
+    assert "dropout: got 2; expected a number in [0, 1)" in out["error"]
+    assert all("\ndropout = 0.0 " in cell and "# a new key" in cell for cell in out["cells"])

@@ -11,7 +11,7 @@ import os
 import keras
 
 from .. import jax_env
-from ..cell_parameters import PRECISIONS
+from ..parameters import PRECISIONS
 
 
 class OneDevice:

@@ -9,7 +9,7 @@ import zlib
 import keras
 from keras import layers, ops
 
-from ..cell_parameters import INITS, default_init
+from ..parameters import INITS, default_init
 from ..units import CAFFENET_UNITS
 
 WEIGHT_LAYERS = CAFFENET_UNITS  # the eight weight layers, the CaffeNet's transfer units

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import cell_parameters, sources, splits, units
+from .. import parameters, sources, splits, units
+from ..parameters import MAN_MADE_NATURAL
 from ..vocabulary import DISSIMILAR_SPLIT
-from .params import MAN_MADE_NATURAL, ParamsError
+from .params import ParamsError
 
 _RUNNER_SET = {"params_hash": "", "metrics_path": None, "model_path": None, "source_model_path": None,
                "checkpoint_dir": None}  # paths and proofs the runner adds: none is hashed
@@ -85,11 +86,11 @@ def expand(params, class_names=None):
 def unit_names(params):
     """The ordered transfer units of the study's model (``units``); a user's function is built
     once, in a subprocess, to learn them (ParamsError naming ``model`` if it cannot be)."""
-    if not units.is_function(params.model):
-        return units.unit_names(params.model, params.units)
+    if not units.is_function(params.network):
+        return units.unit_names(params.network, params.network_units)
     os.environ["PYTHONPATH"] = units.cwd_on_pythonpath()  # for the kernels, which work in the study folder
     try:
-        return units.user_unit_names(params.model, params.image_size, params.width, params.units)
+        return units.user_unit_names(params.network, params.image_size, params.width, params.network_units)
     except ValueError as e:
         raise ParamsError(params.file, [f"model: {e}"]) from None
 
@@ -251,23 +252,22 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
         "classes": list(classes), "images_per_class": images_per_class, "n": n,
         "fine_tuned": fine_tuned, "kind": kind, "cka_images": 0, "cka_classes": [],
         "cell": cell_id, "split": split, "target": target, "source": source,
-        "init": params.init or cell_parameters.default_init(params.image_size),
+        "init": params.init or parameters.default_init(params.image_size),
         "seed": zlib.crc32(f"{params.seed}/{cell_id}".encode()) & 0x7FFFFFFF,
-        "network": params.model, "network_units": params.units,
     }
     if (base is not None and fine_tuned and not images_per_class and params.cka_images
             and params.dataset not in sources.STREAMED):
         computed |= {"cka_images": params.cka_images, "cka_classes": list(cka_classes)}
-    parameters = {p.name: getattr(params, p.name) if p.study else computed[p.name]
-                  for p in cell_parameters.for_notebook(notebook)
-                  if p.study or p.name in computed}  # the runner adds the paths
-    parameters = {k: list(v) if isinstance(v, tuple) else v for k, v in parameters.items()}
+    values = {p.name: getattr(params, p.name) if p.copied else computed[p.name]
+              for p in parameters.for_notebook(notebook)
+              if p.copied or p.name in computed}  # the runner adds the paths
+    values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
     needs = (base,) if base else ()
-    blob = json.dumps([cell_parameters.hashed(notebook, {**parameters, **_RUNNER_SET}),
+    blob = json.dumps([parameters.hashed(notebook, {**values, **_RUNNER_SET}),
                        [b.params_hash for b in needs]],
                       sort_keys=True, separators=(",", ":"), allow_nan=False)
     return Cell(id=cell_id, split=split, kind=kind, source=source, target=target, n=n,
                 fine_tuned=fine_tuned, images_per_class=images_per_class,
-                notebook=notebook, parameters=parameters,
+                notebook=notebook, parameters=values,
                 params_hash=hashlib.sha256(blob.encode()).hexdigest()[:16],
                 needs=tuple(b.id for b in needs), unit=unit_names[n - 1] if n else "")

@@ -12,10 +12,10 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
-from .. import layout, sources
+from .. import layout, parameters, sources
 from ..atomic import write_text_atomic
 from . import executors, grid, kernels
-from .params import Params, ParamsError
+from .params import ParamsError
 from .study import load_study, runner_lock
 
 CELL_OVERHEAD = 2.0  # seconds per cell beside training (papermill, data, model, saving), measured
@@ -164,16 +164,12 @@ def redraw_summary(study_dir, out=print):
 
 
 def completed_params(path):
-    """(the params of the study whose params.yaml is ``path``, each key absent there given its
-    ``Params`` default; the keys assumed). A folder made by hand from another tool's results
-    needs only ``dataset`` (and ``image_size`` where it is not 32); nothing else is checked here."""
+    """(the params of the study whose params.yaml is ``path``, completed: ``parameters.completed``;
+    the keys assumed)."""
     given = yaml.safe_load(Path(path).read_text()) or {}
     if not isinstance(given, dict) or "dataset" not in given:
         raise ParamsError(path, ["dataset: missing; the summary needs at least the dataset's name"])
-    defaults = Params.defaults()
-    if "halves" in given:
-        del defaults["splits"]
-    return {**defaults, **given}, [k for k in defaults if k not in given]
+    return parameters.completed(given)
 
 
 def _execute_summary(here, root, out=print):

@@ -70,7 +70,7 @@ def conv1_weights(model_path):
 def similarity_table(study_dir, params, root=None):
     """The study's layer similarities, one row per pair of networks and layer (CKA_COLUMNS), also
     written to ``study_dir/cka.csv``; ``root`` (default ``study_dir``) is the folder or URL
-    holding the study's cells/ and models/; ``params``: the study's (a mapping, as params.yaml).
+    holding the study's cells/ and models/; ``params``: the study's (a mapping: ``parameters.completed``).
     Each fine-tuned network against its base, as its cell measured it,
     and baseA against baseB of each split, computed here from the saved bases on the study's
     ``cka_images`` (rows of an earlier cka.csv are reused while both bases and cka_images are
@@ -115,12 +115,12 @@ def similarity_table(study_dir, params, root=None):
         halves = halves or json.loads((study / layout.HALVES).read_text())
         ha, hb = halves[split]["A"], halves[split]["B"]
         model_a, model_b = map(load_model, saved)
-        units = representations_of(model_a, getattr(params, "model", "caffenet"),
-                                   getattr(params, "units", "stages"), params.image_size, params.width)
+        units = representations_of(model_a, params.network,
+                                   params.network_units, params.image_size, params.width)
         cka = layer_similarity(model_a, ha, model_b, hb, classes=ha + hb, count=params.cka_images,
                                dataset=params.dataset, image_size=params.image_size,
                                batch_size=params.batch_size, data_dir=params.data_dir, layers=units,
-                               val_fraction=getattr(params, "val_fraction", None))
+                               val_fraction=params.val_fraction)
         rows += [(split, b, a, "base", 0, i, name, cka[name], pair_hash)
                  for i, name in enumerate(units, 1)]
     out = pd.DataFrame(rows, columns=CKA_COLUMNS)

@@ -1,0 +1,307 @@
+"""Every parameter, declared once: the keys of a study's params file and the values of the
+cells' notebooks, one ``Parameter`` per name.
+
+From ``PARAMETERS`` follow the study's ``Params`` and its checks (``driver.params``), what the
+grid hands each notebook (``for_notebook``), which values enter a cell's params_hash
+(``hashed``) and the notebooks' parameters cells (``parameters_cell``): a new entry reaches all
+of them. ``python -m transferlib.parameters`` writes the parameters cells into the notebooks,
+and a test finds them equal to this table.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import checks as c
+from .curves import BASE_RISE_LIMIT
+from .units import CAFFENET, MODELS, UNIT_CHOICES
+from .vocabulary import METRIC_COLUMNS
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
+INITS = ("paper", "he")  # a network's initial weights (models.layer_initializers)
+NOTEBOOKS = ("base", "transfer")
+TREATMENTS = ("BnB", "BnB+", "AnB", "AnB+", "random")
+DIRECTIONS = ("AnB", "BnA")
+EXECUTORS = ("local", "ray")
+MAN_MADE_NATURAL = "man_made_natural"
+ALL_CLASSES = ("base", "random")  # cells trained on all the study's classes, not on a half
+# The notebooks run by hand: baseA on Tiny ImageNet's first 10 classes, A3B+ on the next 10.
+_HALF_A = ["n01443537", "n01629819", "n01641577", "n01644900", "n01698640", "n01742172",
+           "n01768244", "n01770393", "n01774384", "n01774750"]
+_HALF_B = ["n01784675", "n01855672", "n01882714", "n01910747", "n01917289", "n01944390",
+           "n01945685", "n01950731", "n01983481", "n01984695"]
+_SAME = object()
+
+
+class Required:
+    """The default of a key every params file must give; ``hint`` says what to give."""
+
+    def __init__(self, hint):
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter. A study's key has a ``type`` and a ``check`` (else it is a cell's own
+    value, computed by the grid or the runner); ``default`` is the study's, and ``hand_run``
+    the notebooks' where they differ (a value, or {notebook: value}), ``why`` says why.
+    ``notebooks`` take it: ``copied`` from the study as it is, else computed by the grid."""
+
+    name: str
+    default: object
+    comment: str
+    type: object = None
+    check: object = None
+    notebooks: tuple = NOTEBOOKS
+    hand_run: object = _SAME
+    why: str = ""
+    copied: bool = True
+    setting: object = True  # a setting a user changes (or the notebooks where it is one); False:
+    #                         the runner's bookkeeping
+    hashed: str = "always"  # "always"; "when set": only when not the notebooks' default (added
+    #                         after the first studies, so that their cells keep their hashes); "never"
+    unset: object = None    # "when set" against this function of the cell's values, not the default
+
+    @property
+    def in_study(self):
+        return self.check is not None
+
+    def setting_in(self, notebook):
+        return notebook in self.setting if isinstance(self.setting, tuple) else self.setting
+
+    def default_in(self, notebook):
+        """The notebook's default, as the notebook shows it (lists, not tuples)."""
+        value = self.default if self.hand_run is _SAME else self.hand_run
+        value = value[notebook] if isinstance(value, dict) else value
+        return list(value) if isinstance(value, tuple) else value
+
+
+def _study(name, type_, check, default, comment, **options):
+    """A params-file key, by default copied into both notebooks."""
+    return Parameter(name, default, comment, type=type_, check=check, **options)
+
+
+def _study_only(name, type_, check, default, comment):
+    return Parameter(name, default, comment, type=type_, check=check, notebooks=())
+
+
+def _cell(name, default, comment, **options):
+    """A cell's own value, which the grid or the runner computes."""
+    return Parameter(name, default, comment, copied=False, **options)
+
+
+_N = c.integer(lambda v: True, "an integer n")
+_SEED = c.integer(lambda v: 0 <= v < 2**32, "an integer in 0..2**32-1")
+_COUNT = c.either(c.integer(lambda v: v >= 1, "an integer >= 1"), c.NULL)
+_TREATMENTS = c.listed(c.one_of(TREATMENTS))
+_PAPER_DROPS = (2 / 9, 4 / 9, 6 / 9, 8 / 9)
+
+PARAMETERS = (
+    _study_only("study", str, c.text("a name of letters, digits, '.', '_' and '-' (the results subfolder)",
+                                     r"[A-Za-z0-9][A-Za-z0-9._-]*"),
+                "study", "the results subfolder; a params file's default: the file's name"),
+    # What the network learns from
+    _study("dataset", str, c.text('"tiny_imagenet", a tfds name or "folder"'),
+           Required('name the dataset: "tiny_imagenet", a tfds name such as "cifar100", or "folder" (with data_dir)'),
+           '"tiny_imagenet", "folder" or a tfds name such as "cifar100"', hand_run="tiny_imagenet"),
+    _study("data_dir", str | None, c.either(c.NULL, c.text("a folder path")), None,
+           "None: $TRANSFER_DATA_DIR, then the cache; a folder dataset: its folder of class folders",
+           hashed="never"),
+    _study("skip_bad_images", bool, c.BOOLEAN, False, "True: leave out images that cannot be decoded",
+           hashed="when set"),
+    _study("val_fraction", float, c.real(lambda v: 0 < v < 1, "a fraction strictly between 0 and 1"), 0.1,
+           'dataset "folder" without val/: each class\'s share of validation images', hashed="when set"),
+    _study("classes", str | int | tuple,
+           c.either(c.one_of(["all"]), c.integer(lambda v: v >= 2, "a class count >= 2"),
+                    c.listed(c.text("a class id of the dataset"))),
+           "all", "the half's class ids (or a count: the first k); a study's: all, a count or ids",
+           hand_run={"base": _HALF_A, "transfer": _HALF_B}, copied=False),
+    _study_only("splits", tuple, c.listed(c.either(c.integer(lambda v: 0 <= v < 2**32, "a split seed (an integer >= 0)"),
+                                                   c.one_of([MAN_MADE_NATURAL]))),
+                (0,), "random split seeds and/or man_made_natural"),
+    _study_only("halves", dict | None, c.halves, None,
+                "or your own split, {A: [class ids], B: [class ids]} (split h)"),
+    _cell("images_per_class", 0, "k > 0: only the first k training images of each class", hashed="when set"),
+    _study("image_size", int, c.integer(lambda v: v >= 16, "an integer >= 16 (caffenet: one of 32, 64, 227)"),
+           32, "32, 64 or 227 for the caffenet; other networks: 16 or more"),
+    _study("width", float, c.real(lambda v: v > 0, "a number > 0"), 1.0,
+           "scales every layer's filters and units", hand_run=0.375, why="the paper's network"),
+    _study("network", str, c.either(c.one_of(list(MODELS)),
+                                    c.text("module:function (your function returning a Keras model)",
+                                           r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")),
+           CAFFENET, "caffenet, resnet18, resnet50 or module:function (cell.networks)", hashed="when set"),
+    _study("network_units", str, c.one_of(UNIT_CHOICES), "stages",
+           'a ResNet\'s transfer units between stem and head: "stages" or "blocks"', hashed="when set"),
+    _study("init", str | None, c.either(c.NULL, c.one_of(INITS)), None,
+           '"paper" or "he"; None: paper at 227 px, he at 32 and 64 px', copied=False, hashed="when set",
+           unset=lambda values: default_init(values["image_size"])),
+    # What is copied
+    _study_only("treatments", tuple, c.either(_TREATMENTS, c.by_split(_TREATMENTS)), TREATMENTS[:4],
+                "of BnB, BnB+, AnB, AnB+, random (named as for direction AnB), or {split: those}"),
+    _study_only("layers", tuple | str, c.either(c.one_of(["all"]), c.listed(_N)), (1, 2, 3, 4, 5, 6, 7),
+                "values of n, the number of copied units; all: 1..K-1 of K (the default beyond caffenet)"),
+    _study_only("directions", tuple, c.listed(c.one_of(DIRECTIONS)), DIRECTIONS,
+                "AnB: target half B; BnA: target half A"),
+    _study_only("all_classes", tuple, c.listed(c.one_of(ALL_CLASSES), empty_ok=True), (),
+                "of base, random: a base, and random weights for each n, on all the study's classes"),
+    _cell("n", {"base": 0, "transfer": 3}, "units copied from the base: 1..7 of the CaffeNet (1..K-1 of K units)",
+          setting=("transfer",)),
+    _cell("fine_tuned", {"base": False, "transfer": True}, "True: copied layers learn (AnB+); False: frozen (AnB)",
+          setting=("transfer",)),
+    _cell("kind", {"base": "base", "transfer": "transfer"},
+          '"transfer" (from the other half), "selffer" (same half) or "random" (frozen random layers)',
+          setting=("transfer",)),
+    # How it trains
+    _study("epochs", int | None, _COUNT, None, "or None, with iterations and val_every",
+           hand_run=4, why="a params file gives epochs, or iterations and val_every"),
+    _study("iterations", int | None, _COUNT, None, "optimiser steps (the paper: 450,000)", hashed="when set"),
+    _study("val_every", int | None, _COUNT, None, "steps between validations (the paper: 1,000)",
+           hashed="when set"),
+    _study("batch_size", int, c.integer(lambda v: v >= 1, "an integer >= 1"), 256, "the global batch",
+           hand_run=64, why="the paper's"),
+    _study("lr", float, c.real(lambda v: v > 0, "a number > 0"), 0.01, "learning rate of weights (biases: twice it)"),
+    _study("lr_drops", tuple, c.listed(c.real(lambda v: 0 < v < 1, "a fraction strictly between 0 and 1"),
+                                       empty_ok=True, increasing=True),
+           _PAPER_DROPS, "fractions of the schedule where lr is divided by 10", hand_run=[0.75],
+           why="the paper's four drops"),
+    _study("momentum", float, c.real(lambda v: 0 <= v < 1, "a number in [0, 1)"), 0.9, "SGD momentum"),
+    _study("weight_decay", float, c.real(lambda v: v >= 0, "a number >= 0"), 5e-4,
+           "on weights, not biases (Caffe's)"),
+    _study("seed", int, _SEED, 0, "of initialisation, data order and augmentation; a study's: of its "
+           "class sample and of each cell's seed", copied=False, setting=False),
+    _study("cka_images", int, c.integer(lambda v: v >= 0, "an integer >= 0 (0: no layer similarity)"), 500,
+           "> 0: layer similarity (linear CKA) to the base on this many validation images",
+           notebooks=("transfer",), hand_run=0, why="the grid sets it with cka_classes",
+           copied=False, hashed="when set"),
+    _cell("cka_classes", [], "... of these classes (both halves)", notebooks=("transfer",), hashed="when set"),
+    _study_only("reduced_images_per_class", tuple,
+                c.listed(c.integer(lambda v: v >= 1, "an integer k >= 1"), empty_ok=True, increasing=True),
+                (), "k: extra base and AnB+ cells trained on the first k training images per class"),
+    _study_only("reduced_layers", tuple, c.listed(_N), (3, 7), "the n of those AnB+ cells (copying the full-data base)"),
+    _study_only("converged_bases", bool, c.BOOLEAN, False,
+                "stop the study where a base's validation top-1 still rose more than base_rise_limit "
+                "over its last fifth, beyond noise (curves.still_rising), before anything copies from it"),
+    _study_only("base_rise_limit", float, c.real(lambda v: v >= 0, "a number of points >= 0, such as 1"),
+                BASE_RISE_LIMIT, "points of top-1 (converged_bases)"),
+    _study_only("metric", str | None, c.either(c.NULL, c.one_of(list(METRIC_COLUMNS))), None,
+                "the summary's metric: best10, final or last_k; None: chosen by rule and said why"),
+    # Where and how it runs: none of these changes what is computed but precision
+    _study("precision", str, c.one_of(PRECISIONS), "float32", '"mixed_bfloat16" or "mixed_float16" on a GPU',
+           hashed="when set"),
+    _study("jit_compile", bool, c.BOOLEAN, False, "XLA-compile the training step", hashed="never"),
+    _study("distribute", bool, c.BOOLEAN, False, "True: this cell on every visible GPU", hashed="never"),
+    _study("memory_growth", bool, c.BOOLEAN, False, "True: GPU memory as needed, so that cells share a GPU",
+           hashed="never"),
+    _study("checkpoint", bool, c.BOOLEAN, False, "True: back up at every validation, resume after a kill",
+           hashed="never"),
+    _study_only("results_dir", str, c.text("a folder path or a URL such as file:///shared/results"), "results",
+                "a folder (relative: to the working directory) or a URL fsspec understands"),
+    _study_only("executor", str, c.one_of(EXECUTORS), "local", '"local" (threads here) or "ray" (a Ray task per cell)'),
+    _study_only("ray_address", str | None,
+                c.either(c.NULL, c.text("a Ray address such as 10.0.0.1:6379 or auto")), None,
+                "the Ray cluster to join; None: $RAY_ADDRESS, else a local one"),
+    _study_only("cpus_per_cell", float, c.real(lambda v: v > 0, "a number > 0"), 1.0, "Ray: CPUs each cell holds"),
+    _study_only("gpus_per_cell", float, c.real(lambda v: v >= 0, "a number >= 0 (a fraction shares a GPU)"), 0.0,
+                "Ray: GPUs each cell holds; a fraction shares a GPU"),
+    # The runner's bookkeeping
+    _cell("cell", {"base": "r0-baseA", "transfer": "r0-A3B+"}, "the network's name in the paper's notation",
+          setting=False),
+    _cell("split", "r0", "r<seed>, mmn (man-made/natural) or all", setting=False),
+    _cell("target", {"base": "A", "transfer": "B"}, "the half it trains on", setting=False),
+    _cell("source", {"base": "", "transfer": "r0-baseA"}, "the base cell it copies", setting=False),
+    _cell("params_hash", "", "written with the metrics: the runner's proof of what ran", setting=False,
+          hashed="never"),
+    _cell("metrics_path", None, "None: results/notebooks/<cell>.json", setting=False, hashed="never"),
+    _cell("model_path", None, "None: results/notebooks/<cell>.keras", notebooks=("base",), setting=False,
+          hashed="never"),
+    _cell("source_model_path", None, "None: results/notebooks/<source>.keras, saved by base.ipynb",
+          notebooks=("transfer",), setting=False, hashed="never"),
+    _cell("checkpoint_dir", None, "with checkpoint: where the backups go", setting=False, hashed="never"),
+)
+STUDY = tuple(p for p in PARAMETERS if p.in_study)
+
+
+RENAMED = {"model": "network", "units": "network_units"}  # an old key: its name now
+
+
+def completed(given):
+    """(a study's params as saved in its params.yaml, old keys renamed and each absent key given
+    its default; the keys assumed). A folder made by hand from another tool's results needs
+    only ``dataset`` (and ``image_size`` where it is not 32); nothing is checked here."""
+    given = {RENAMED.get(k, k): v for k, v in given.items()}
+    defaults = {p.name: list(p.default) if isinstance(p.default, tuple) else p.default
+                for p in STUDY if not isinstance(p.default, Required)}
+    if "halves" in given:
+        del defaults["splits"]
+    return {**defaults, **given}, [k for k in defaults if k not in given]
+
+
+def for_notebook(notebook):
+    """The parameters of ``notebook`` ("base" or "transfer"), in the notebook's order: its
+    settings, then the runner's bookkeeping."""
+    mine = [p for p in PARAMETERS if notebook in p.notebooks]
+    return [p for p in mine if p.setting_in(notebook)] + [p for p in mine if not p.setting_in(notebook)]
+
+
+def hashed(notebook, values):
+    """The part of a cell's ``values`` that its params_hash covers. Transfer cells also carry
+    fine_tune and random_first, the names their first studies hashed, so those cells stay done."""
+    out = {}
+    for p in for_notebook(notebook):
+        value = values[p.name]
+        unset = p.unset(values) if p.unset else p.default_in(notebook)
+        if p.hashed == "always" or (p.hashed == "when set" and value != unset):
+            out[p.name] = value
+    if notebook == "transfer":
+        out |= {"fine_tune": values["fine_tuned"], "random_first": values["kind"] == "random"}
+    return out
+
+
+def default_init(image_size):
+    """The paper's initialisation at its 227 px; He's at 32 and 64 px, where the paper's leaves
+    a short schedule at chance (models.caffenet)."""
+    return "paper" if image_size == 227 else "he"
+
+
+SETTINGS = ("# Settings a user changes first, sized for a run by hand on a laptop; each line says what it\n"
+            "# means, and where a study's default differs, what that is and why.")
+BOOKKEEPING = "# --- the runner's bookkeeping: it sets these per network; as they stand, for a run by hand ---"
+
+
+def parameters_cell(notebook):
+    """The source of ``notebook``'s parameters cell: one line per parameter, its value for a run
+    by hand and its comment (and the study's default, where that differs, with the reason)."""
+    lines = [SETTINGS]
+    for p in for_notebook(notebook):
+        if BOOKKEEPING not in lines and not p.setting_in(notebook):
+            lines += ["", BOOKKEEPING]
+        comment = p.comment
+        if p.why:
+            comment += f" (studies default to {_shown(p.default)}: {p.why})"
+        assignment = f"{p.name} = {p.default_in(notebook)!r}"
+        lines.append(f"{assignment:<30} # {comment}" if len(assignment) < 30 else f"{assignment}  # {comment}")
+    return "\n".join(lines)
+
+
+def _shown(value):
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f"{v:.3g}" if isinstance(v, float) else repr(v) for v in value) + "]"
+    return "given in the params file" if isinstance(value, Required) else repr(value)
+
+
+NOTEBOOK_FOLDER = Path(__file__).parent / "notebooks"
+
+
+def write_parameters_cells(folder=NOTEBOOK_FOLDER):
+    """Write each notebook's parameters cell from ``PARAMETERS`` (the cell tagged "parameters")."""
+    import nbformat
+
+    for notebook in NOTEBOOKS:
+        path = Path(folder) / f"{notebook}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        cell = next(cell for cell in nb.cells if "parameters" in cell.metadata.get("tags", ()))
+        cell.source = parameters_cell(notebook)
+        nbformat.write(nb, path)
+
+
+if __name__ == "__main__":
+    write_parameters_cells()
