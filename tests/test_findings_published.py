@@ -34,13 +34,13 @@ def test_the_published_report_redraws_from_the_published_table(tmp_path):
     assert "Warning: 5 of 6 bases still rose more than 1 point" in report
 
 
-def test_the_published_folder_holds_what_the_readme_links_and_no_networks():
+def test_the_published_folder_holds_what_the_docs_link_and_no_networks():
     files = {p.name for p in PUBLISHED.iterdir()}
     assert {"summary.html", "figure2.png", "figure3.png", "learning_curves.png", "results.csv",
             "table1.csv", "verdicts.csv"} <= files
     assert not [p for p in PUBLISHED.rglob("*") if p.suffix in (".keras", ".h5", ".npy")]
     assert sum(p.stat().st_size for p in PUBLISHED.rglob("*") if p.is_file()) < 10 * 2**20
-    readme = (ROOT / "README.md").read_text()
+    page = (ROOT / "docs" / "findings.md").read_text()
     verdicts = pd.read_csv(PUBLISHED / "verdicts.csv", keep_default_na=False)
-    for row in verdicts.itertuples():  # the README's verdict table says what the run said
-        assert f"| {row.finding} | {row.verdict} |" in readme, row.finding
+    for row in verdicts.itertuples():  # the findings page's verdict table says what the run said
+        assert f"| {row.finding} | {row.verdict} |" in page, row.finding
