@@ -34,7 +34,7 @@ def test_training_reports_the_best_10_of_30_validations(four_classes):
     result = train.train(caffenet(4, 32, width=0.125, seed=0), train_ds, val_ds, iterations=30,
                          val_every=1, lr=0.01, lr_drops=(), seed=0, progress=False, print_fn=None)
     val = [h["val_top1"] for h in result.history]
-    assert len(val) == result.epochs == 30
+    assert len(val) == result.validations == 30
     best = np.mean(sorted(val)[-10:])
     assert result.best10_top1 == pytest.approx(best, abs=1e-12)
     # the schedule tells the readings apart: best 10, last 10, all, final

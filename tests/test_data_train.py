@@ -85,7 +85,7 @@ def test_iterations_validate_every_val_every_steps(four_classes):
     model = caffenet(4, 32, width=0.125)
     result = train.train(model, train_ds, val_ds, iterations=10, val_every=5, lr_drops=(0.5,),
                          progress=False, print_fn=None)
-    assert len(result.history) == result.epochs == 2 and result.iterations == 10
+    assert len(result.history) == result.validations == 2 and result.iterations == 10
     assert int(model.optimizer.iterations) == 10  # 10 steps over 2.5 passes of a 4-batch epoch
     with pytest.raises(ValueError, match="multiple of val_every"):
         train.train(model, train_ds, val_ds, iterations=10, val_every=3)

@@ -8,11 +8,13 @@ import contextlib
 import io
 import re
 from dataclasses import fields
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 import yaml
 
+from transferlib import parameters
 from transferlib.__main__ import main
 from transferlib.driver import studies
 from transferlib.driver.params import Params
@@ -20,12 +22,6 @@ from transferlib.driver.params import Params
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
-
-# The params keys `model` and `units` are being renamed `network` and `network_units`, and the
-# docs use the new names already. While `Params` still has a field of the old name, the new name
-# stands for it; once the rename is in, only the fields' own names are accepted.
-RENAMED = {"network": "model", "network_units": "units"}
-
 
 def text(page):
     return page.read_text()
@@ -57,8 +53,7 @@ def anchors(page):
 
 
 def known_keys():
-    names = {f.name for f in fields(Params)} - {"file"}
-    return names | {new for new, old in RENAMED.items() if old in names}
+    return {f.name for f in fields(Params)} - {"file"}
 
 
 def help_of(*argv):
@@ -152,3 +147,27 @@ def test_every_file_and_test_named_exists(page):
         if not (ROOT / (module.replace(".", "/") + ".py")).is_file():
             missing.append(module)
     assert not missing, f"{name(page)}: named but absent: {missing}"
+
+
+def test_the_params_page_lists_every_key_once_with_its_declared_default():
+    """docs/params.md's tables hold each key of ``parameters.STUDY`` once, and a default written
+    as a plain value (a number, true/false, null, a word or a list of those) is the declared one."""
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]*) \|", text(ROOT / "docs" / "params.md"), flags=re.M)
+    listed = [key for key, _ in rows]
+    assert sorted(listed) == sorted(p.name for p in parameters.STUDY), "keys missing or listed twice"
+    declared = {p.name: p.default for p in parameters.STUDY}
+    for key, shown in rows:
+        try:
+            value = yaml.safe_load(shown.strip())
+        except yaml.YAMLError:
+            continue  # "the file's name", "[2/9, 4/9, 6/9, 8/9]": said in words
+        if isinstance(value, str) and re.fullmatch(r"[\d.]+e-?\d+", value):
+            value = float(value)  # 5e-4, which YAML 1.1 reads as a word
+        if isinstance(value, list):  # fractions such as 2/9 as numbers
+            value = [float(Fraction(v)) if isinstance(v, str) and re.fullmatch(r"\d+/\d+", v) else v
+                     for v in value]
+        if isinstance(value, (list, int, float, str, bool)) or value is None:
+            want = declared[key]
+            want = list(want) if isinstance(want, tuple) else want
+            if not isinstance(want, parameters.Required) and not (isinstance(value, str) and " " in value):
+                assert value == pytest.approx(want) if isinstance(want, list) and want and isinstance(want[0], float) else value == want, f"{key}: docs/params.md says {shown.strip()}, parameters.py {want!r}"

@@ -58,7 +58,7 @@ def smoke(tmp_path_factory, data_cache, tiny_imagenet):
 def test_smoke_study_leaves_every_file(smoke):
     for cell in SMOKE_CELLS:
         assert (smoke / "cells" / f"{cell}.ipynb").is_file()
-        assert json.loads((smoke / "cells" / f"{cell}.json").read_text())["epochs"] == 1
+        assert json.loads((smoke / "cells" / f"{cell}.json").read_text())["validations"] == 1
     assert sorted(p.name for p in (smoke / "models").iterdir()) == [
         "r0-baseA.keras", "r0-baseB-k10.keras", "r0-baseB.keras"]
     for name in ["summary.ipynb", "figure2.png", "figure3.png", "table1.csv", "learning_curves.png",
@@ -158,6 +158,17 @@ def test_second_run_executes_no_cell(smoke, data_cache):
     assert again.returncode == 0, again.stdout + again.stderr
     assert mtimes(smoke) == before
     assert len(table.read(smoke)) == len(SMOKE_CELLS)
+
+
+def test_cells_done_before_the_validations_rename_stay_done(smoke, data_cache, tmp_path):
+    """A metrics file that counts its validations under the old name "epochs" is still done."""
+    old = shutil.copytree(smoke, tmp_path / smoke.name)
+    for path in (old / "cells").glob("*.json"):
+        metrics = json.loads(path.read_text())
+        metrics["epochs"] = metrics.pop("validations")
+        path.write_text(json.dumps(metrics))
+    dry = cli(SMOKE, "--results", tmp_path, "--dry-run", cache=data_cache)
+    assert f"{len(SMOKE_CELLS)} of {len(SMOKE_CELLS)} cells done" in dry.stdout, dry.stdout + dry.stderr
 
 
 def test_dry_run_lists_done_cells_and_what_a_change_reruns(smoke, data_cache, tmp_path):

@@ -27,7 +27,7 @@ def setup(*, seed=None, precision="float32", memory_growth=False, distribute=Fal
     ``seed``: seeds Python, numpy and the backend, and under TensorFlow turns op determinism on,
     so that a cell run twice with the same parameters on a CPU gives the same network bit for
     bit (on a GPU, TensorFlow's deterministic kernels are used where they exist; some ops then
-    refuse to run or run slower: see the README).
+    refuse to run or run slower: docs/gpu.md).
     ``precision``: the Keras dtype policy; the mixed ones compute in bfloat16 / float16 and keep
     float32 weights (float16 with loss scaling, which ``keras.Model.compile`` adds).
     ``memory_growth``: GPUs take memory as needed rather than all at once, so that several

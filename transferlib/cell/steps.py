@@ -132,7 +132,7 @@ def save(result, *, cell, metrics_path=None, params_hash="", model=None, model_p
 def metrics_table(result):
     """The validation results of ``result`` as a one-row table, to 4 significant digits."""
     row = {"top-1": result.top1, "top-5": result.top5, "best-10 top-1": result.best10_top1,
-           "validations": result.epochs, "train seconds": result.train_seconds}
+           "validations": result.validations, "train seconds": result.train_seconds}
     return pd.DataFrame([row]).style.format("{:.4g}").hide(axis="index")
 
 

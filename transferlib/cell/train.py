@@ -64,7 +64,7 @@ class TrainResult:
     top1: float        # final validation top-1
     top5: float
     best10_top1: float  # mean of the 10 highest validation top-1 values
-    epochs: int        # validations: the epochs, or iterations / val_every
+    validations: int   # the epochs, or iterations / val_every
     train_seconds: float  # wall time of fit, validation included (since the last resume)
     iterations: int = 0  # optimiser steps in all
 
@@ -185,7 +185,7 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
     else:
         history = [{k: float(v[i]) for k, v in fit.history.items()} for i in range(rounds)]
     return TrainResult(history=history, top1=history[-1]["val_top1"], top5=history[-1]["val_top5"],
-                       best10_top1=best_mean([h["val_top1"] for h in history]), epochs=rounds,
+                       best10_top1=best_mean([h["val_top1"] for h in history]), validations=rounds,
                        train_seconds=seconds, iterations=rounds * steps)
 
 

@@ -43,7 +43,7 @@ OWN = "h"    # the split of your own halves (params ``halves``)
 
 @dataclass(frozen=True)
 class Cell:
-    """One network of the study, named as in the paper (the README: A study)."""
+    """One network of the study, named as in the paper (docs/studies.md)."""
 
     id: str            # "r0-baseA", "r0-A3B+", "mmn-B5B", "r1-R4A", "all-baseAB", "all-R3AB",
     #                    "r0-A3B+-k50"

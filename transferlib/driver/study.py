@@ -17,7 +17,7 @@ from . import grid
 from .params import load_params
 
 
-METRICS = ("top1", "top5", "best10_top1", "epochs", "train_seconds", "val_top1")  # a done cell's
+METRICS = ("top1", "top5", "best10_top1", "validations", "train_seconds", "val_top1")  # a done cell's
 
 
 def _is_number(value):
@@ -99,6 +99,8 @@ class Study:
             return None, f"{where} holds {type(metrics).__name__}, not the metrics of a cell"
         if metrics.get("params_hash") != cell.params_hash:
             return None, None  # run with other parameters: stale, not damaged
+        if "validations" not in metrics and "epochs" in metrics:  # written before the rename
+            metrics["validations"] = metrics.pop("epochs")
         missing = [k for k in METRICS if k not in metrics]
         if missing:
             return None, f"{where} lacks {', '.join(missing)}"
@@ -149,7 +151,7 @@ class Study:
                 "target": cell.target, "n": cell.n, "unit": cell.unit, "fine_tuned": cell.fine_tuned,
                 "images_per_class": cell.images_per_class,
                 "top1": metrics["top1"], "top5": metrics["top5"], "best10_top1": metrics["best10_top1"],
-                "validations": metrics["epochs"], "train_seconds": metrics["train_seconds"],
+                "validations": metrics["validations"], "train_seconds": metrics["train_seconds"],
                 "wall_seconds": metrics.get("wall_seconds", metrics["train_seconds"]),
                 "params_hash": cell.params_hash, "history": metrics["val_top1"]}
 
