@@ -85,7 +85,7 @@ def test_init_he_or_paper_at_32px():
         kernel, bias = (w.numpy() for w in paper.get_layer(name).weights)
         assert abs(kernel.std() - (0.005 if name in ("fc6", "fc7") else 0.01)) < 1e-3, name
         assert set(np.unique(bias)) == {1.0 if name in ("conv2", "conv4", "conv5", "fc6", "fc7") else 0.0}
-    copy = transfer.transfer_model(he, 2, 10, fine_tune=True, seed=4, init="paper")
+    copy = transfer.transfer_model(he, 2, 10, fine_tuned=True, seed=4, init="paper")
     assert set(np.unique(copy.get_layer("conv4").bias.numpy())) == {1.0}  # new layers: paper's
     with pytest.raises(ValueError, match="init must be one of"):
         caffenet(10, 32, init="scaled")

@@ -19,7 +19,7 @@ def test_resnet_units_in_order_and_every_weight_in_one_unit():
     net = networks.build("resnet18", 5, 32, width=0.125, seed=0)
     assert net.names == ("stem", "stage1", "stage2", "stage3", "stage4", "head")
     assert net.names == units.unit_names("resnet18")  # what the driver knows without TensorFlow
-    blocks = networks.build("resnet18", 5, 32, width=0.125, units="blocks")
+    blocks = networks.build("resnet18", 5, 32, width=0.125, network_units="blocks")
     assert blocks.names == ("stem", "stage1_block1", "stage1_block2", "stage2_block1", "stage2_block2",
                             "stage3_block1", "stage3_block2", "stage4_block1", "stage4_block2", "head")
     for n in (net, blocks):
@@ -48,14 +48,14 @@ def _fit(model, steps=3):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fine_tune", [False, True])
-def test_batchnorm_frozen_bit_identical_fine_tuned_updated(fine_tune):
+@pytest.mark.parametrize("fine_tuned", [False, True])
+def test_batchnorm_frozen_bit_identical_fine_tuned_updated(fine_tuned):
     base = networks.build("resnet18", 3, 32, width=0.125, seed=1).model
     rng = np.random.default_rng(3)
     for layer in base.layers:  # a base whose BatchNorm is not at its initial values, as a trained one
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.set_weights([np.abs(w + rng.normal(0, 0.5, w.shape)).astype("float32") for w in layer.get_weights()])
-    net = transfer.transfer_network(base, 2, 3, fine_tune=fine_tune, seed=2, model="resnet18", image_size=32,
+    net = transfer.transfer_network(base, 2, 3, fine_tuned=fine_tuned, seed=2, network="resnet18", image_size=32,
                                     width=0.125)
     copied = [name for _, layers in net.units[:2] for name in layers]
     fresh = [name for _, layers in net.units[2:] for name in layers]
@@ -66,7 +66,7 @@ def test_batchnorm_frozen_bit_identical_fine_tuned_updated(fine_tune):
     x = _fit(net.model)
     after = _bn_values(net.model, copied)
     changed = {k for k in before if not np.array_equal(before[k], after[k])}
-    if fine_tune:  # every copied weight and every moving statistic learns
+    if fine_tuned:  # every copied weight and every moving statistic learns
         assert changed == set(before)
     else:
         assert changed == set()  # bit-identical: kernels, gamma, beta, moving mean and variance
@@ -80,13 +80,13 @@ def test_batchnorm_frozen_bit_identical_fine_tuned_updated(fine_tune):
 
 def test_fresh_units_are_initialised_as_a_new_network_and_copied_ones_come_from_the_base():
     base = networks.build("resnet18", 4, 32, width=0.125, seed=1).model
-    net = transfer.transfer_network(base, 3, 4, fine_tune=False, seed=7, model="resnet18", image_size=32, width=0.125)
+    net = transfer.transfer_network(base, 3, 4, fine_tuned=False, seed=7, network="resnet18", image_size=32, width=0.125)
     new = networks.build("resnet18", 4, 32, width=0.125, seed=7).model
     np.testing.assert_array_equal(net.model.get_layer("stage2_block1_conv1").kernel, base.get_layer("stage2_block1_conv1").kernel)
     np.testing.assert_array_equal(net.model.get_layer("stage3_block1_conv1").kernel, new.get_layer("stage3_block1_conv1").kernel)
     assert not net.model.get_layer("stage2_block2_bn1").trainable and net.model.get_layer("stage3_block1_bn1").trainable
     with pytest.raises(ValueError, match=r"n must be in 0..5 \(head"):
-        transfer.transfer_network(base, 6, 4, fine_tune=False, seed=0, model="resnet18", image_size=32, width=0.125)
+        transfer.transfer_network(base, 6, 4, fine_tuned=False, seed=0, network="resnet18", image_size=32, width=0.125)
 
 
 USER_MODULE = '''
@@ -130,7 +130,7 @@ def test_user_function_as_module_function(user_module):
     assert declared.names == ("first", "second", "classifier")
     base = networks.build("my_nets:skip_net", 3, 16, seed=1).model
     for n in (1, 2):  # the residual from low crosses the unit boundaries
-        t = transfer.transfer_network(base, n, 3, fine_tune=False, seed=5, model="my_nets:skip_net", image_size=16)
+        t = transfer.transfer_network(base, n, 3, fine_tuned=False, seed=5, network="my_nets:skip_net", image_size=16)
         assert t.model.get_layer("top_add").input[0].name == t.model.get_layer("low_bn").output.name
         np.testing.assert_array_equal(t.model.get_layer("low_conv").kernel, base.get_layer("low_conv").kernel)
         before = [np.array(w) for w in t.model.get_layer("low_bn").weights]

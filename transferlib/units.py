@@ -2,8 +2,8 @@
 
 The paper's n is "the first n units": a unit is what the transfer construction copies, freezes
 or fine-tunes as one piece. The CaffeNet's units are its eight weight layers, conv1..fc8. A
-ResNet's are its stem, each residual stage (``units: stages``) or each residual block
-(``units: blocks``), and its head (global pooling and the classifier). A user's network
+ResNet's are its stem, each residual stage (``network_units: stages``) or each residual block
+(``network_units: blocks``), and its head (global pooling and the classifier). A user's network
 (``model: module:function``) declares its own (see ``cell.networks``). The last unit is the
 classifier, never copied, so n runs over 1..K-1 for K units.
 
@@ -26,52 +26,52 @@ RESNET_BLOCKS = {"resnet18": (2, 2, 2, 2), "resnet50": (3, 4, 6, 3)}  # residual
 FUNCTION = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # module:function
 
 
-def is_function(model):
-    """Whether ``model`` names a user's function, ``module:function``."""
-    return bool(FUNCTION.fullmatch(model))
+def is_function(network):
+    """Whether ``network`` names a user's function, ``module:function``."""
+    return bool(FUNCTION.fullmatch(network))
 
 
-def unit_names(model, units="stages"):
-    """The ordered unit names of a built-in ``model``: conv1..fc8, or a ResNet's stem, stages
+def unit_names(network, network_units="stages"):
+    """The ordered unit names of a built-in ``network``: conv1..fc8, or a ResNet's stem, stages
     (``stage1``..) or blocks (``stage1_block1``..) and head."""
-    if model == CAFFENET:
+    if network == CAFFENET:
         return CAFFENET_UNITS
-    if model in RESNET_BLOCKS:
-        blocks = RESNET_BLOCKS[model]
-        if units == "stages":
+    if network in RESNET_BLOCKS:
+        blocks = RESNET_BLOCKS[network]
+        if network_units == "stages":
             middle = [f"stage{s}" for s in range(1, len(blocks) + 1)]
         else:
             middle = [f"stage{s}_block{b}" for s, count in enumerate(blocks, 1) for b in range(1, count + 1)]
         return ("stem", *middle, "head")
-    raise ValueError(f"model must be one of {', '.join(MODELS)} or module:function, got {model!r}")
+    raise ValueError(f"network must be one of {', '.join(MODELS)} or module:function, got {network!r}")
 
 
 _CACHE = {}
 
 
 def cwd_on_pythonpath():
-    """$PYTHONPATH with the working folder first: a ``module:function`` model in the folder the
+    """$PYTHONPATH with the working folder first: a ``module:function`` network in the folder the
     study was started from must import in the processes that build it (this check's, the cells'
     kernels, which work in the study folder)."""
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     return os.pathsep.join(dict.fromkeys([os.getcwd(), *paths]))
 
 
-def user_unit_names(model, image_size, width, units="stages"):
-    """The unit names of the user's function ``model`` ("module:function"), found by building it
+def user_unit_names(network, image_size, width, network_units="stages"):
+    """The unit names of the user's function ``network`` ("module:function"), found by building it
     once in a subprocess (TensorFlow stays out of the driver). Raises ValueError with the
     subprocess's last error line when it cannot be imported or built."""
-    key = (model, image_size, width, units)
+    key = (network, image_size, width, network_units)
     if key not in _CACHE:
         code = ("import json, sys; from transferlib.cell import networks; "
-                "net = networks.build(sys.argv[1], 2, int(sys.argv[2]), width=float(sys.argv[3]), units=sys.argv[4]); "
+                "net = networks.build(sys.argv[1], 2, int(sys.argv[2]), width=float(sys.argv[3]), network_units=sys.argv[4]); "
                 "print('UNITS ' + json.dumps([name for name, _ in net.units]))")
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": cwd_on_pythonpath()}
-        done = subprocess.run([sys.executable, "-c", code, model, str(image_size), str(width), units],
+        done = subprocess.run([sys.executable, "-c", code, network, str(image_size), str(width), network_units],
                               capture_output=True, text=True, env=env)
         lines = [line for line in done.stdout.splitlines() if line.startswith("UNITS ")]
         if done.returncode or not lines:
             error = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise ValueError(f"{model} could not be built: {error}")
+            raise ValueError(f"{network} could not be built: {error}")
         _CACHE[key] = tuple(json.loads(lines[-1][6:]))
     return _CACHE[key]

@@ -1,6 +1,6 @@
 """Every network a study can train, with its ordered transfer units (see ``units``).
 
-``build(model, num_classes, image_size, width=, seed=, units=)`` gives a ``Network``: the Keras
+``build(network, num_classes, image_size, width=, seed=, network_units=)`` gives a ``Network``: the Keras
 model and its units, ``((unit name, (layer names, ...)), ...)`` in order, the last one the
 classifier. ``model`` is
 
@@ -10,7 +10,7 @@ classifier. ``model`` is
   times ``width`` (rounded to a multiple of 8). Below 128 px the stem is one 3x3 stride-1
   convolution (the CIFAR stem), from 128 px ImageNet's 7x7 stride-2 convolution and 3x3 max-pool.
   Layer names carry their unit: ``stem_*``, ``stage<s>_block<b>_*``, ``head_*``; units are the
-  stem, each stage (``units="stages"``) or each block (``units="blocks"``), and the head;
+  stem, each stage (``network_units="stages"``) or each block (``network_units="blocks"``), and the head;
 - ``"module:function"``: your function, called as ``function(num_classes=, image_size=,
   width=, seed=)`` (it may ignore width and seed), returning a Keras functional model whose
   input is ``(image_size, image_size, 3)`` float images and whose output is the softmax over
@@ -44,20 +44,20 @@ class Network:
         return tuple(name for name, _ in self.units)
 
 
-def build(model, num_classes, image_size=32, *, width=1.0, seed=0, units="stages", init=None):
-    """The ``Network`` ``model`` (see the module) for ``num_classes`` classes; ``init`` is the
+def build(network, num_classes, image_size=32, *, width=1.0, seed=0, network_units="stages", init=None):
+    """The ``Network`` named ``network`` (see the module) for ``num_classes`` classes; ``init`` is the
     CaffeNet's (``models.caffenet``)."""
-    if model == unit_lists.CAFFENET:
+    if network == unit_lists.CAFFENET:
         net = caffenet(num_classes, image_size, width, seed=seed, init=init)
         return Network(net, tuple((n, (n,)) for n in unit_lists.CAFFENET_UNITS))
-    if model in unit_lists.RESNET_BLOCKS:
-        if units not in unit_lists.UNIT_CHOICES:
-            raise ValueError(f"units must be one of {unit_lists.UNIT_CHOICES}, got {units!r}")
-        net = resnet(model, num_classes, image_size, width=width, seed=seed)
-        return Network(net, by_prefix(net, unit_lists.unit_names(model, units)))
-    if unit_lists.is_function(model):
-        return _user(model, num_classes, image_size, width, seed)
-    raise ValueError(f"model must be one of {', '.join(unit_lists.MODELS)} or module:function, got {model!r}")
+    if network in unit_lists.RESNET_BLOCKS:
+        if network_units not in unit_lists.UNIT_CHOICES:
+            raise ValueError(f"network_units must be one of {unit_lists.UNIT_CHOICES}, got {network_units!r}")
+        net = resnet(network, num_classes, image_size, width=width, seed=seed)
+        return Network(net, by_prefix(net, unit_lists.unit_names(network, network_units)))
+    if unit_lists.is_function(network):
+        return _user(network, num_classes, image_size, width, seed)
+    raise ValueError(f"network must be one of {', '.join(unit_lists.MODELS)} or module:function, got {network!r}")
 
 
 def by_prefix(model, names):
@@ -175,10 +175,10 @@ def resnet(model, num_classes, image_size=32, *, width=1.0, seed=0):
     return keras.Model(inputs, outputs, name=f"{model}_{image_size}")
 
 
-def representations_of(keras_model, model="caffenet", units="stages", image_size=None, width=1.0):
-    """{unit name: layer name} (``representation_layers``) of a saved network of kind ``model``."""
-    if model == unit_lists.CAFFENET:
+def representations_of(keras_model, network="caffenet", network_units="stages", image_size=None, width=1.0):
+    """{unit name: layer name} (``representation_layers``) of a saved network named ``network``."""
+    if network == unit_lists.CAFFENET:
         return {name: name for name in unit_lists.CAFFENET_UNITS}
-    if model in unit_lists.RESNET_BLOCKS:
-        return representation_layers(Network(keras_model, by_prefix(keras_model, unit_lists.unit_names(model, units))))
-    return representation_layers(build(model, 2, image_size or keras_model.input_shape[1], width=width, units=units))
+    if network in unit_lists.RESNET_BLOCKS:
+        return representation_layers(Network(keras_model, by_prefix(keras_model, unit_lists.unit_names(network, network_units))))
+    return representation_layers(build(network, 2, image_size or keras_model.input_shape[1], width=width, network_units=network_units))

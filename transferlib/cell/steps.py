@@ -85,7 +85,7 @@ def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, 
     return subset, train_ds, val_ds
 
 
-def source_model(path, *, source, kind, num_classes, image_size, width, network="caffenet", units="stages"):
+def source_model(path, *, source, kind, num_classes, image_size, width, network="caffenet", network_units="stages"):
     """The base network ``source`` saved at ``path`` (a file or a URL, see ``store``; None: where
     base.ipynb run by hand saves it), or for random-weights cells (``kind`` "random") a fresh
     network of kind ``network`` that only lends its architecture. A missing base is an error
@@ -93,7 +93,7 @@ def source_model(path, *, source, kind, num_classes, image_size, width, network=
     if kind == "random":
         if network == "caffenet":
             return caffenet(num_classes, image_size, width)
-        return networks.build(network, num_classes, image_size, width=width, units=units).model
+        return networks.build(network, num_classes, image_size, width=width, network_units=network_units).model
     path = path or standalone_path(f"{source}.keras")
     if not store.is_url(path) and not Path(path).is_file():
         raise FileNotFoundError(f"no base network {source} at {path}: run base.ipynb first (with "

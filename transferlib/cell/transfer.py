@@ -9,15 +9,15 @@ def architecture(model):
     return model.input_shape[1], convs, model.get_layer("fc6").units
 
 
-def transfer_model(source, n, num_classes, *, fine_tune, seed, random_first=False, init=None):
+def transfer_model(source, n, num_classes, *, fine_tuned, seed, random_first=False, init=None):
     """A new network of ``source``'s architecture for ``num_classes`` classes.
 
     Weight layers 1..n hold ``source``'s weights (or, with ``random_first``, fresh random
-    weights drawn from ``seed``), trainable only if ``fine_tune``; layers n+1..8 are freshly
+    weights drawn from ``seed``), trainable only if ``fine_tuned``; layers n+1..8 are freshly
     initialised from ``seed`` (``init``: "paper" or "he"; None: the image size's default),
     fc8 sized to ``num_classes``. ``n = 0`` gives a fresh base.
-    The paper's treatments on target half B: BnB / AnB (``fine_tune=False``), BnB+ / AnB+
-    (``fine_tune=True``), random (``random_first=True, fine_tune=False``).
+    The paper's treatments on target half B: BnB / AnB (``fine_tuned=False``), BnB+ / AnB+
+    (``fine_tuned=True``), random (``random_first=True, fine_tuned=False``).
     """
     if not 0 <= n < len(WEIGHT_LAYERS):
         raise ValueError(f"n must be in 0..{len(WEIGHT_LAYERS) - 1} (fc8 is never copied), got {n}")
@@ -27,27 +27,27 @@ def transfer_model(source, n, num_classes, *, fine_tune, seed, random_first=Fals
         layer = model.get_layer(name)
         if not random_first:
             layer.set_weights(source.get_layer(name).get_weights())
-        layer.trainable = fine_tune
+        layer.trainable = fine_tuned
     return model
 
 
-def transfer_network(source, n, num_classes, *, fine_tune, seed, random_first=False, model="caffenet",
-                     image_size=None, width=1.0, units="stages", init=None):
-    """``transfer_model`` for any network of ``networks``: a new ``Network`` ``model`` whose
+def transfer_network(source, n, num_classes, *, fine_tuned, seed, random_first=False, network="caffenet",
+                     image_size=None, width=1.0, network_units="stages", init=None):
+    """``transfer_model`` for any network of ``networks``: a new ``Network`` named ``network`` whose
     first n units hold ``source``'s weights (random ones with ``random_first``), every layer of
-    them frozen unless ``fine_tune``; the units above are initialised from ``seed`` as a new
+    them frozen unless ``fine_tuned``; the units above are initialised from ``seed`` as a new
     network of the same kind. Weights are copied per layer by name, BatchNorm's moving mean and
     variance with them; a frozen BatchNorm (``trainable = False``) runs in inference mode and
     keeps its moving statistics, in Keras 3. The graph is the fresh network's own, so residual
     connections crossing a unit boundary are kept whatever the units."""
     from . import networks
 
-    if model == "caffenet":
-        built = transfer_model(source, n, num_classes, fine_tune=fine_tune, seed=seed, random_first=random_first,
+    if network == "caffenet":
+        built = transfer_model(source, n, num_classes, fine_tuned=fine_tuned, seed=seed, random_first=random_first,
                                init=init)
         return networks.Network(built, tuple((name, (name,)) for name in WEIGHT_LAYERS))
-    fresh = networks.build(model, num_classes, image_size or source.input_shape[1], width=width, seed=seed,
-                           units=units)
+    fresh = networks.build(network, num_classes, image_size or source.input_shape[1], width=width, seed=seed,
+                           network_units=network_units)
     if not 0 <= n < len(fresh.units):
         raise ValueError(f"n must be in 0..{len(fresh.units) - 1} ({fresh.units[-1][0]}, the classifier, is "
                          f"never copied), got {n}")
@@ -59,7 +59,7 @@ def transfer_network(source, n, num_classes, *, fine_tune, seed, random_first=Fa
                 mine = [w.shape for w in layer.get_weights()]
                 if [w.shape for w in weights] != mine:
                     raise ValueError(f"layer {name}: the base's weights have shapes {[w.shape for w in weights]}, "
-                                     f"this network's {mine}: build both with the same model, width and image size")
+                                     f"this network's {mine}: build both with the same network, width and image size")
                 layer.set_weights(weights)
-            layer.trainable = fine_tune
+            layer.trainable = fine_tuned
     return fresh
