@@ -10,8 +10,8 @@ import os
 
 import keras
 
-from .. import jax_env
 from ..cell_parameters import PRECISIONS
+from ..nets import jax_env
 
 
 class OneDevice:

@@ -10,7 +10,7 @@ import keras
 from keras import layers, ops
 
 from ..cell_parameters import INITS, default_init
-from ..units import CAFFENET_UNITS
+from ..nets.units import CAFFENET_UNITS
 
 WEIGHT_LAYERS = CAFFENET_UNITS  # the eight weight layers, the CaffeNet's transfer units
 

@@ -22,7 +22,6 @@ default), so earlier cells keep their hashes.
 
 import hashlib
 import json
-import os
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -30,8 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import cell_parameters, sources, splits, units
-from ..vocabulary import DISSIMILAR_SPLIT
+from .. import cell_parameters
+from .. import data as sources
+from ..data import splits
+from ..nets import units
+from ..records.vocabulary import DISSIMILAR_SPLIT
 from .params import MAN_MADE_NATURAL, ParamsError
 
 _RUNNER_SET = {"params_hash": "", "metrics_path": None, "model_path": None, "source_model_path": None,
@@ -87,7 +89,6 @@ def unit_names(params):
     once, in a subprocess, to learn them (ParamsError naming ``model`` if it cannot be)."""
     if not units.is_function(params.model):
         return units.unit_names(params.model, params.units)
-    os.environ["PYTHONPATH"] = units.cwd_on_pythonpath()  # for the kernels, which work in the study folder
     try:
         return units.user_unit_names(params.model, params.image_size, params.width, params.units)
     except ValueError as e:

@@ -15,11 +15,11 @@ from pathlib import Path
 import yaml
 
 from ..cell_parameters import INITS, PRECISIONS
-from ..curves import BASE_RISE_LIMIT
-from ..folders import FOLDER
-from ..sources import STREAMED
-from ..units import CAFFENET, MODELS, UNIT_CHOICES, is_function, unit_names
-from ..vocabulary import METRIC_COLUMNS
+from ..data import STREAMED
+from ..data.image_folder import NAME as FOLDER
+from ..nets.units import CAFFENET, MODELS, UNIT_CHOICES, is_function, unit_names
+from ..records.curves import BASE_RISE_LIMIT
+from ..records.vocabulary import METRIC_COLUMNS
 
 TREATMENTS = ("BnB", "BnB+", "AnB", "AnB+", "random")
 DIRECTIONS = ("AnB", "BnA")
