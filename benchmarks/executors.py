@@ -51,10 +51,10 @@ ray.shutdown()
 
 
 def main():
-    from transferlib import sources
+    from transferlib import data as datasets
     from transferlib.driver import params
     smoke = params.load_params(SMOKE)
-    sources.load(smoke.dataset, sources.stored_size(smoke.image_size))  # decoded into the cache
+    datasets.load(smoke.dataset, datasets.stored_size(smoke.image_size))  # decoded into the cache
     local = smoke_seconds("--executor", "local", "--workers", "2")
     on_ray = smoke_seconds("--executor", "ray")
     print(f"smoke study, {psutil.cpu_count()} CPUs: local executor (--workers 2) {local:.0f} s, "

@@ -23,13 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import numpy as np  # noqa: E402
 
 from fake_imagenet import write_fake_imagenet  # noqa: E402
-from transferlib import sources  # noqa: E402
+from transferlib import data as datasets  # noqa: E402
 from transferlib.cell import data, models, train  # noqa: E402
 
 
 def pipeline_rate(data_dir, wnids, batch, batches):
     """Training img/s of the 227 px record pipeline over the classes ``wnids``."""
-    subset = data.select(sources.load(sources.IMAGENET, 256, data_dir=data_dir), wnids)
+    subset = data.select(datasets.load("imagenet2012", 256, data_dir=data_dir), wnids)
     train_ds, _ = data.record_pipelines(subset, image_size=227, batch_size=batch, seed=0)
     stream = iter(train_ds.repeat())
     for _ in range(3):  # warm-up: tfds file reads, autotuning

@@ -38,9 +38,9 @@ MIN_PAIRS = 9  # the fewest whose median interval leaves out the lowest and high
 
 
 def subset_and_stats():
-    from transferlib import sources
+    from transferlib import data as datasets
     from transferlib.cell import data, images
-    dataset = sources.load("tiny_imagenet", sources.stored_size(32))
+    dataset = datasets.load("tiny_imagenet", datasets.stored_size(32))
     subset = data.select(dataset, dataset.classes[:CLASSES])
     return subset, images.channel_stats(subset.train_images)
 
@@ -109,12 +109,12 @@ ENVIRONMENT = {"transferlib-eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"}}
 OVERHEAD_PARTS = (
     ("parameters", "parameters"),  # the cells tagged parameters and injected-parameters
     ("imports and devices.setup", "devices.setup("),
-    ("data (steps.load_data)", "steps.load_data("),
+    ("data (notebook_calls.load_data)", "notebook_calls.load_data("),
     ("model build", "model = "),
     ("compile, before the training loop", "train.train("),  # the cell's time less train_seconds
-    ("layer similarity (steps.layer_similarity)", "steps.layer_similarity("),
-    ("saving (steps.save)", "steps.save("),
-    ("first-layer filters figure", "steps.first_filters("),
+    ("layer similarity (notebook_calls.layer_similarity)", "notebook_calls.layer_similarity("),
+    ("saving (notebook_calls.save)", "notebook_calls.save("),
+    ("first-layer filters figure", "notebook_calls.first_filters("),
 )
 KERNEL = "kernel and papermill"
 
@@ -149,7 +149,7 @@ def in_subprocess(name):
 
 def run_study(params, results, cache, workers=1):
     """Wall seconds of `python -m transferlib run` and its results table."""
-    from transferlib import table
+    from transferlib.records import table
     env = dict(os.environ, TRANSFER_CACHE_DIR=str(cache), TF_CPP_MIN_LOG_LEVEL="3")
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "transferlib", "run", str(params), "--results", str(results),

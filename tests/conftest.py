@@ -31,18 +31,18 @@ def tiny_imagenet(data_cache):
     """The real Tiny ImageNet archive, decoded at 36 px (the stored size for 32 px crops)."""
     if not TINY_32PX.exists():
         pytest.skip(f"{TINY_32PX} is absent (see ../shared/datasets/README.md)")
-    from transferlib import sources
-    return sources.load("tiny_imagenet", 36, data_dir=SHARED_DATASETS, cache_dir=data_cache)
+    from transferlib import data
+    return data.load("tiny_imagenet", 36, data_dir=SHARED_DATASETS, cache_dir=data_cache)
 
 
 @pytest.fixture(scope="session")
 def fake_imagenet(tmp_path_factory):
     """(tfds data_dir, wnids): the fake archives prepared by tfds's own imagenet2012 builder."""
     from fake_imagenet import write_fake_imagenet
-    from transferlib import sources
+    from transferlib import data
     data_dir = tmp_path_factory.mktemp("tfds")
     wnids = write_fake_imagenet(data_dir / "downloads" / "manual")
-    sources.load(sources.IMAGENET, 256, data_dir=data_dir)
+    data.load("imagenet2012", 256, data_dir=data_dir)
     return data_dir, wnids
 
 

@@ -5,7 +5,7 @@ how often it catches one still rising."""
 import numpy as np
 import pytest
 
-from transferlib import curves
+from transferlib.records import curves
 
 
 def test_rise_is_the_last_tenth_minus_the_tenth_before():

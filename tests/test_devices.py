@@ -1,6 +1,6 @@
 """The ``devices`` options of a params file as a cell receives and applies them, on a CPU:
 precision, jit_compile, memory_growth and distribute reach the notebook's parameters and do
-what they say through the calls the notebooks make; gpus_per_cell reaches the Ray tasks."""
+what they say through the calls the notebooks make; gpus_per_cell reaches the kernels' environment."""
 
 import keras
 import numpy as np
@@ -10,9 +10,9 @@ import yaml
 
 from test_faults import SMOKE, THREE_CELLS
 from transferlib.cell import data, devices, models, train
-from transferlib.driver import ray_executor
+from transferlib.driver.kernel_env import kernel_env
+from transferlib.driver.loaded_study import load_study
 from transferlib.driver.params import load_params
-from transferlib.driver.study import load_study
 
 DEVICES = dict(precision="mixed_bfloat16", jit_compile=True, memory_growth=True, distribute=True,
                gpus_per_cell=0.5)
@@ -50,11 +50,11 @@ def test_each_option_reaches_every_cells_parameters_and_leaves_the_hash_alone(st
         assert hashes[cell.id] == cell.params_hash
 
 
-def test_gpus_per_cell_reaches_the_ray_tasks(study_with_devices):
+def test_gpus_per_cell_reaches_the_kernels_env(study_with_devices):
     params = load_params(study_with_devices)
-    assert ray_executor._cell_env(params)["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"  # a shared GPU
+    assert kernel_env(params)["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"  # a shared GPU
     whole = params.__class__.from_dict({**yaml.safe_load(study_with_devices.read_text()), "gpus_per_cell": 1})
-    assert "TF_FORCE_GPU_ALLOW_GROWTH" not in ray_executor._cell_env(whole)
+    assert "TF_FORCE_GPU_ALLOW_GROWTH" not in kernel_env(whole)
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ import yaml
 
 from transferlib import parameters
 from transferlib.__main__ import main
-from transferlib.driver import studies
+from transferlib.driver import bundled_studies
 from transferlib.driver.params import Params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +100,7 @@ def test_every_relative_link_leads_to_a_file_and_heading_that_exist(page):
 @pytest.mark.parametrize("page", PAGES, ids=name)
 def test_every_transferlib_command_exists_in_the_cli(page):
     subcommands = set(re.search(r"\{([\w,]+)\}", help_of())[1].split(","))
-    bundled = {p.stem for p in studies.BUNDLED.glob("*.yaml")}
+    bundled = {p.stem for p in bundled_studies.BUNDLED.glob("*.yaml")}
     problems = []
     for line in re.sub(r"\\\n\s*", "", text(page)).splitlines():  # a command continued with \ is one line
         for match in re.finditer(r"python -m transferlib ([\w-]+)((?: [^`]*)?)", line):

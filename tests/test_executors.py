@@ -17,9 +17,9 @@ import pytest
 
 from conftest import SHARED_DATASETS
 from test_faults import THREE_CELLS, cli, needs_tiny, params_file, wait_for
-from transferlib import table
+from transferlib.records import table
 from transferlib.driver import runner
-from transferlib.driver.study import load_study
+from transferlib.driver.loaded_study import load_study
 
 pytestmark = needs_tiny
 WORKER_EPOCHS = 30

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from conftest import SHARED_DATASETS, TINY_32PX
-from transferlib import table
+from transferlib.records import table
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "transferlib" / "studies" / "smoke.yaml"
@@ -247,7 +247,7 @@ def test_a_read_only_results_folder_gets_one_message(tmp_path, data_cache):
 
 def test_a_corrupt_image_gets_one_message(tmp_path):
     import shutil
-    from test_sources import FAKE_WNIDS, make_tiny
+    from test_datasets import FAKE_WNIDS, make_tiny
     root = make_tiny(tmp_path / "data")
     for new, old in (("n99000001", FAKE_WNIDS[0]), ("n99000002", FAKE_WNIDS[1])):  # 2 a half
         shutil.copytree(root / "train" / old, root / "train" / new)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from transferlib import folders, sources
+from transferlib import data as datasets
+from transferlib.data import image_folder
 from transferlib.driver import grid
 from transferlib.driver.params import ParamsError, Params
 
@@ -32,19 +33,19 @@ def flat_folder(root, counts={"cat": 20, "dog": 20, "owl": 20}):
 
 def test_val_fraction_split_is_per_class_seeded_and_stable_when_files_are_added(tmp_path):
     root = flat_folder(tmp_path / "flat")
-    assert sources.class_names("folder", root) == ["cat", "dog", "owl"]
-    d = sources.load("folder", 8, data_dir=root, cache_dir=tmp_path / "cache", val_fraction=0.25)
+    assert datasets.class_names("folder", root) == ["cat", "dog", "owl"]
+    d = datasets.load("folder", 8, data_dir=root, cache_dir=tmp_path / "cache", val_fraction=0.25)
     assert d.classes == ("cat", "dog", "owl")
     assert d.train_images.shape[1:] == (8, 8, 3) and d.train_images.dtype == np.uint8
     assert len(d.train_labels) + len(d.val_labels) == 60
     assert set(np.unique(d.val_labels)) == {0, 1, 2}  # every class has validation images
-    before = {c: folders.split(sorted((root / c).rglob("*.*")), root / c, 0.25)[1] for c in d.classes}
+    before = {c: image_folder.split(sorted((root / c).rglob("*.*")), root / c, 0.25)[1] for c in d.classes}
     image(root / "cat" / "new1.png", (1, 2, 3))
     image(root / "cat" / "new2.png", (1, 2, 3))
-    after_cat = folders.split(sorted((root / "cat").rglob("*.*")), root / "cat", 0.25)[1]
+    after_cat = image_folder.split(sorted((root / "cat").rglob("*.*")), root / "cat", 0.25)[1]
     assert set(before["cat"]) <= set(after_cat)  # no old file moved from val to train
     assert not set(after_cat) - set(before["cat"]) - {root / "cat" / "new1.png", root / "cat" / "new2.png"}
-    again = sources.load("folder", 8, data_dir=root, cache_dir=tmp_path / "cache", val_fraction=0.25)
+    again = datasets.load("folder", 8, data_dir=root, cache_dir=tmp_path / "cache", val_fraction=0.25)
     assert len(again.train_labels) + len(again.val_labels) == 62  # new files: decoded again
 
 
@@ -54,7 +55,7 @@ def test_train_val_layout_and_greyscale_alpha_converted(tmp_path):
         for i in range(count):
             image(root / side / "b" / f"{i}.png", (0, 0, 255, 128), mode="RGBA")
             image(root / side / "a" / f"{i}.png", 200, mode="L")
-    d = sources.load("folder", 6, data_dir=root, cache_dir=tmp_path / "cache")
+    d = datasets.load("folder", 6, data_dir=root, cache_dir=tmp_path / "cache")
     assert d.classes == ("a", "b")
     assert list(d.train_labels) == [0] * 4 + [1] * 4 and list(d.val_labels) == [0, 0, 1, 1]
     assert (d.train_images[0] == 200).all()  # greyscale: the value in every channel
@@ -63,11 +64,11 @@ def test_train_val_layout_and_greyscale_alpha_converted(tmp_path):
 
 def test_cache_is_keyed_on_the_files_names_sizes_and_mtimes(tmp_path):
     root = flat_folder(tmp_path / "flat", {"cat": 6, "dog": 6})
-    first = sources.load("folder", 8, data_dir=root, cache_dir=tmp_path / "cache")
+    first = datasets.load("folder", 8, data_dir=root, cache_dir=tmp_path / "cache")
     path = root / "dog" / "000.png"
     image(path, (255, 255, 255))  # same name, new pixels, new mtime
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
-    second = sources.load("folder", 8, data_dir=root, cache_dir=tmp_path / "cache")
+    second = datasets.load("folder", 8, data_dir=root, cache_dir=tmp_path / "cache")
     assert not np.array_equal(np.asarray(first.train_images), np.asarray(second.train_images))
     assert len(list((tmp_path / "cache" / "arrays").iterdir())) == 2
 
@@ -84,8 +85,8 @@ def test_bad_folders_are_one_error_naming_the_path(tmp_path, make, message):
     root = tmp_path / "bad"
     root.mkdir()
     make(root)
-    with pytest.raises((sources.CorruptDataError, sources.DataNotFoundError)) as e:
-        sources.load("folder", 8, data_dir=root / "x" if "no class" in message else root, cache_dir=tmp_path / "c")
+    with pytest.raises((datasets.CorruptDataError, datasets.DataNotFoundError)) as e:
+        datasets.load("folder", 8, data_dir=root / "x" if "no class" in message else root, cache_dir=tmp_path / "c")
     assert message in str(e.value) and str(root) in str(e.value)
 
 

@@ -1,5 +1,6 @@
 """Several cells on one GPU under JAX, and compilation paid once: the environment each cell's
-process gets (``jax_env``), ``devices.setup`` under JAX, the persistent compilation cache."""
+process gets (``kernel_env``, ``jax_env``), ``devices.setup`` under JAX, the persistent
+compilation cache."""
 
 import json
 import os
@@ -8,8 +9,10 @@ import sys
 
 import pytest
 
-from transferlib import jax_env
 from transferlib.driver import local_executor
+from transferlib.driver.kernel_env import kernel_env
+from transferlib.driver.params import Params
+from transferlib.nets import jax_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,11 +37,35 @@ def test_the_compilation_cache_is_in_the_cache_folder(tmp_path):
     assert env["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "jax-compilation")
     assert env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
     assert env["XLA_PYTHON_CLIENT_MEM_FRACTION"] == "0.450"
-    assert jax_env.with_memory_env({"XLA_PYTHON_CLIENT_MEM_FRACTION": "0.1"}, workers=2) == {
-        "XLA_PYTHON_CLIENT_MEM_FRACTION": "0.1"}  # the user's own value wins
 
 
-def test_the_local_executor_starts_its_kernels_with_the_memory_share(monkeypatch, tmp_path):
+def test_the_kernels_get_their_memory_share_unless_the_user_set_one(monkeypatch):
+    monkeypatch.delenv("XLA_PYTHON_CLIENT_MEM_FRACTION", raising=False)
+    params = Params(dataset="tiny_imagenet")
+    assert kernel_env(params, workers=2)["XLA_PYTHON_CLIENT_MEM_FRACTION"] == "0.450"
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_MEM_FRACTION", "0.1")
+    assert kernel_env(params, workers=2)["XLA_PYTHON_CLIENT_MEM_FRACTION"] == "0.1"  # the user's own
+
+
+def test_the_kernel_env_names_the_folders_absolute_and_a_users_model(monkeypatch, tmp_path):
+    """The runner's own environment is left as it was; what its kernels need, working in the
+    study folder, is in the mapping: the folders absolute, the working folder on PYTHONPATH
+    for a ``module:function`` model."""
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRANSFER_DATA_DIR", "data")
+    monkeypatch.delenv("TRANSFER_CACHE_DIR", raising=False)
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    before = dict(os.environ)
+    env = kernel_env(Params(dataset="tiny_imagenet", network="mine:network"))
+    assert env["TRANSFER_DATA_DIR"] == str(tmp_path / "data") and "TRANSFER_CACHE_DIR" not in env
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(tmp_path)
+    assert env["TF_CPP_MIN_LOG_LEVEL"] == "2"
+    assert "PYTHONPATH" not in kernel_env(Params(dataset="tiny_imagenet"))
+    assert dict(os.environ) == before
+
+
+def test_the_local_executor_starts_its_kernels_with_the_runners_env(monkeypatch, tmp_path):
     seen = {}
 
     class Pool:
@@ -49,21 +76,16 @@ def test_the_local_executor_starts_its_kernels_with_the_memory_share(monkeypatch
     class Study:
         driver_dir = tmp_path
 
-        class params:
-            memory_growth = False
-            gpus_per_cell = 0.0
-
     monkeypatch.setattr(local_executor.kernels, "KernelPool", Pool)
+    env = kernel_env(Params(dataset="tiny_imagenet"), workers=4)
     with pytest.raises(RuntimeError, match="stop here"):
-        local_executor.execute(Study, ["a cell"], lambda: None, workers=4)
-    assert seen["env"]["XLA_PYTHON_CLIENT_MEM_FRACTION"] == "0.225"
-    assert seen["env"]["PATH"] == os.environ["PATH"]
+        local_executor.execute(Study, ["a cell"], check_data=lambda: None, progress=lambda: None, env=env,
+                               workers=4)
+    assert seen["env"] is env and env["XLA_PYTHON_CLIENT_MEM_FRACTION"] == "0.225"
 
 
-def test_ray_cells_under_jax_share_the_gpu():
-    ray_executor = pytest.importorskip("transferlib.driver.ray_executor")
-    from transferlib.driver.params import Params
-    env = ray_executor._cell_env(Params(dataset="tiny_imagenet", gpus_per_cell=0.25))
+def test_cells_holding_a_fraction_of_a_gpu_share_it_under_jax_and_tensorflow():
+    env = kernel_env(Params(dataset="tiny_imagenet", gpus_per_cell=0.25))
     assert env["XLA_PYTHON_CLIENT_MEM_FRACTION"] == "0.225" and env["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SHARED_DATASETS, TINY_32PX
-from transferlib import sources, splits
+from transferlib import data as datasets
+from transferlib.data import splits
 from transferlib.driver import grid
 from transferlib.driver.params import Params, ParamsError, load_params
 from transferlib.parameters import TREATMENTS
@@ -251,7 +252,7 @@ def test_params_files_expand(path, monkeypatch):
     if params.dataset == "cifar100":  # its label names need the prepared data; they are alphabetical
         class_names = sorted(c for names in splits.CIFAR100_SUPERCLASSES.values() for c in names)
     else:
-        class_names = sources.class_names(params.dataset, params.data_dir, download=False)
+        class_names = datasets.class_names(params.dataset, params.data_dir, download=False)
     cells = grid.expand(params, class_names)
     assert any(c.kind == "base" for c in cells) and cells[0].kind == "base"
     assert len(cells) == DOCUMENTED_CELLS[path.name]

@@ -83,4 +83,4 @@ def test_the_graph_is_read_right():
     g = graph()
     assert "transferlib.driver.executors" in g["transferlib.driver.ray_executor"]
     assert "transferlib.cell.images" in g["transferlib.cell.tfdata"]
-    assert "transferlib.table" in g["transferlib.summary.steps"]
+    assert "transferlib.records.table" in g["transferlib.summary.study_folder"]

@@ -15,7 +15,8 @@ import tensorflow as tf
 import yaml
 from PIL import Image
 
-from transferlib import sources, splits
+from transferlib import data as datasets
+from transferlib.data import splits, tfds_arrays
 from transferlib.cell import data, tfdata
 from transferlib.driver import grid
 from transferlib.driver.params import load_params
@@ -26,14 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_classes_are_wnids_in_imagenet2012_order_for_every_variant(fake_imagenet):
     data_dir, wnids = fake_imagenet
-    order = sources.imagenet_classes()
+    order = tfds_arrays.imagenet_classes()
     assert len(order) == 1000 and order == sorted(order)
     for name in ("imagenet2012", "imagenet_resized/32x32", "imagenet_resized/64x64"):
-        assert sources.class_names(name, download=False) == order
-    records = sources.load("imagenet2012", 256, data_dir=data_dir)
+        assert datasets.class_names(name, download=False) == order
+    records = datasets.load("imagenet2012", 256, data_dir=data_dir)
     assert list(records.classes) == order
     # the paper's splits and the man-made/natural lists mean the same classes at every size
-    assert splits.random_halves(order, 0) == splits.random_halves(sources.class_names(
+    assert splits.random_halves(order, 0) == splits.random_halves(datasets.class_names(
         "imagenet_resized/64x64", download=False), 0)
 
 
@@ -41,21 +42,21 @@ def test_imagenet_resized_labels_are_remapped_to_imagenet2012_order():
     import tensorflow_datasets as tfds
     builder = tfds.builder("imagenet_resized/32x32")
     own = builder.info.features["label"].names
-    remap = sources.canonical_labels(builder)
-    order = sources.imagenet_classes()
+    remap = tfds_arrays.canonical_labels(builder)
+    order = tfds_arrays.imagenet_classes()
     assert own != order and all(order[remap[i]] == own[i] for i in range(1000))
 
 
 def test_missing_archives_say_where_they_go(tmp_path):
-    with pytest.raises(sources.DataNotFoundError, match=r"ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar"
+    with pytest.raises(datasets.DataNotFoundError, match=r"ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar"
                                                         rf".* in {tmp_path}/downloads/manual"):
-        sources.load("imagenet2012", 256, data_dir=tmp_path)
+        datasets.load("imagenet2012", 256, data_dir=tmp_path)
 
 
 def test_record_pipelines_read_the_half_with_its_labels(fake_imagenet):
     data_dir, wnids = fake_imagenet
     half = [wnids[2], wnids[0]]  # labels follow the given order
-    subset = data.select(sources.load("imagenet2012", 256, data_dir=data_dir), half)
+    subset = data.select(datasets.load("imagenet2012", 256, data_dir=data_dir), half)
     train_ds, val_ds = data.record_pipelines(subset, image_size=227, batch_size=4, seed=0)
     images, labels = next(iter(train_ds))
     assert images.shape == (4, 227, 227, 3) and images.dtype == tf.float32
@@ -114,14 +115,14 @@ def test_one_study_end_to_end_at_227_px(fake_imagenet, tmp_path):
 
 def test_paper_params_file_is_the_paper_protocol():
     params = load_params(ROOT / "transferlib" / "studies" / "paper.yaml")
-    cells = grid.expand(params, sources.imagenet_classes())
+    cells = grid.expand(params, tfds_arrays.imagenet_classes())
     assert len(cells) == 200 and "200 networks" in (ROOT / "transferlib" / "studies" / "paper.yaml").read_text()
     ids = {c.id for c in cells}  # the paper's treatments per split (both directions)
     assert {"r0-A3B+", "r1-B3B+", "r2-A3B", "r3-B3B", "mmn-A7B", "mmn-B7A"} <= ids
     assert not {"r2-A3B+", "r3-B3B+", "mmn-A7B+", "mmn-B7B"} & ids
     assert {c.parameters["init"] for c in cells} == {"paper"}
     params = load_params(ROOT / "transferlib" / "studies" / "paper-full.yaml")
-    cells = grid.expand(params, sources.imagenet_classes())
+    cells = grid.expand(params, tfds_arrays.imagenet_classes())
     assert len(cells) == 298 and "298 networks" in (ROOT / "transferlib" / "studies" / "paper-full.yaml").read_text()
     assert (params.batch_size, params.iterations, params.val_every, params.lr) == (256, 450_000, 1000, 0.01)
     assert [round(f * params.iterations) for f in params.lr_drops] == [100_000, 200_000, 300_000, 400_000]

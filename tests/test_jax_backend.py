@@ -9,7 +9,7 @@ import pytest
 
 from conftest import SHARED_DATASETS, TINY_32PX
 from test_study import ROOT, params_file
-from transferlib import table
+from transferlib.records import table
 
 pytest.importorskip("jax")
 pytestmark = pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")

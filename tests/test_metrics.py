@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from transferlib import table
+from transferlib.records import table
 from transferlib.summary import metrics
 
 PUBLISHED = Path(__file__).resolve().parents[1] / "docs" / "findings"

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from transferlib import units
+from transferlib.nets import units
 from transferlib.cell import networks, train, transfer
 from transferlib.driver import grid
 from transferlib.driver.params import ParamsError, Params
@@ -178,7 +178,7 @@ def test_caffenet_cells_keep_their_hashes_and_resnet_cells_differ():
 
 
 def test_results_table_names_units_and_older_tables_read_as_caffenet(tmp_path):
-    from transferlib import table, vocabulary
+    from transferlib.records import table, vocabulary
     row = {"cell": "r0-A2B", "split": "r0", "kind": "transfer", "source": "r0-baseA", "target": "B", "n": 2,
            "fine_tuned": False, "images_per_class": 0, "top1": 0.5, "top5": 0.9, "best10_top1": 0.5,
            "validations": 1, "train_seconds": 1.0, "wall_seconds": 1.0, "params_hash": "x", "history": [0.5]}

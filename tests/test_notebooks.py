@@ -40,7 +40,7 @@ def test_parameters_cells_match_the_declaration(notebook):
 def test_the_grid_injects_every_declared_parameter():
     """Every cell of every bundled study gets each parameter of its notebook (none left to the
     notebook's default), and the runner adds exactly the paths."""
-    from transferlib.driver.study import Study
+    from transferlib.driver.loaded_study import Study
     classes = (ROOT / "transferlib" / "resources" / "tiny_imagenet_wnids.txt").read_text().split()
     runner_set = {"params_hash", "metrics_path", "model_path", "source_model_path", "checkpoint_dir"}
     for path in STUDIES.glob("*.yaml"):

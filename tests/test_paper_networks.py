@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transferlib import table
+from transferlib.records import table
 from transferlib.summary import findings, metrics, plots, stats
 
 OFFICIAL = Path(__file__).resolve().parents[2] / "shared" / "paper" / "official_networks.csv"

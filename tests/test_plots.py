@@ -175,7 +175,7 @@ def test_conv1_filters_rejects_other_shapes():
 
 
 def test_no_tensorflow_import():
-    code = ("import sys, transferlib.table, transferlib.summary.plots; "
+    code = ("import sys, transferlib.records.table, transferlib.summary.plots; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(plots.__file__).parents[1])
 

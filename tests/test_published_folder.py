@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from transferlib import table
-from transferlib.summary import steps
+from transferlib.records import table
+from transferlib.summary import study_folder
 
 
 def a_published_folder(tmp_path, cka_rows):
@@ -25,7 +25,7 @@ def a_published_folder(tmp_path, cka_rows):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"dataset": "tiny_imagenet", "cka_images": 20,
                                                           "image_size": 32, "width": 0.375, "batch_size": 8}))
     if cka_rows:
-        pd.DataFrame(cka_rows, columns=steps.CKA_COLUMNS).to_csv(tmp_path / "cka.csv", index=False)
+        pd.DataFrame(cka_rows, columns=study_folder.CKA_COLUMNS).to_csv(tmp_path / "cka.csv", index=False)
     return table.read(tmp_path)
 
 
@@ -34,20 +34,20 @@ def test_layer_similarity_of_cells_whose_metrics_are_gone_comes_from_cka_csv(tmp
                  ("r0", "r0-A3B+", "r0-baseA", "AnB+", 3, 2, "conv2", 0.82, "c" * 16),
                  ("r0", "r0-A3B+", "r0-baseA", "AnB+", 3, 1, "conv1", 0.11, "old hash")]
     a_published_folder(tmp_path, published)
-    cka = steps.similarity_table(tmp_path, yaml.safe_load((tmp_path / "params.yaml").read_text()))
+    cka = study_folder.similarity_table(tmp_path, yaml.safe_load((tmp_path / "params.yaml").read_text()))
     assert cka.cka.tolist() == [0.91, 0.82]  # this cell's rows, not those of an older run of it
     assert "left out" not in capsys.readouterr().out
 
 
 def test_layer_similarity_not_kept_anywhere_is_named_and_left_out(tmp_path, capsys):
     a_published_folder(tmp_path, [])
-    assert steps.similarity_table(tmp_path, yaml.safe_load((tmp_path / "params.yaml").read_text())).empty
+    assert study_folder.similarity_table(tmp_path, yaml.safe_load((tmp_path / "params.yaml").read_text())).empty
     assert "r0-A3B+: its metrics" in capsys.readouterr().out
 
 
 def test_first_layer_filters_of_bases_without_their_network_are_named_not_drawn(tmp_path, capsys):
     df = a_published_folder(tmp_path, [])
-    assert list(steps.conv1_figures(df, tmp_path)) == []
+    assert list(study_folder.conv1_figures(df, tmp_path)) == []
     assert "r0-baseB: its saved network" in capsys.readouterr().out
     assert not list(tmp_path.glob("conv1-*.png"))
 

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from test_study import ROOT, SMOKE, SMOKE_CELLS, TINY_32PX, cli, mtimes, params_file
-from transferlib import table
+from transferlib.records import table
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")

@@ -1,4 +1,4 @@
-"""transferlib.table and transferlib.summary: the results table and the arithmetic on it.
+"""transferlib.records.table and transferlib.summary: the results table and the arithmetic on it.
 
 The rows are a synthetic fixture for pure functions (made-up top-1 values with a known shape),
 not a stand-in for training: every expectation is computed here by hand from the rows.
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transferlib import atomic, table as results_table, vocabulary
+from transferlib.records import atomic, table as results_table, vocabulary
 from transferlib.summary import findings, metrics, paper
 from transferlib.summary import stats as summary
 

@@ -1,4 +1,4 @@
-"""Tests for transferlib.splits: the paper's random halves and man-made/natural halves."""
+"""Tests for transferlib.data.splits: the paper's random halves and man-made/natural halves."""
 
 import csv
 from pathlib import Path
@@ -6,9 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from transferlib import sources, splits
+from transferlib import data as datasets
+from transferlib.data import splits
 
-TSV = Path(splits.__file__).parent / "resources" / splits.IMAGENET_TSV
+TSV = Path(splits.__file__).parents[1] / "resources" / splits.IMAGENET_TSV
 TINY_32PX = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "tiny-imagenet-200-32px.tar.gz"
 needs_tiny = pytest.mark.skipif(not TINY_32PX.exists(), reason=f"Tiny ImageNet 32 px archive not at {TINY_32PX}")
 
@@ -49,7 +50,7 @@ def tsv_rows():
 def tiny_wnids():
     if not TINY_32PX.exists():
         pytest.skip(f"Tiny ImageNet 32 px archive not at {TINY_32PX}")
-    return sources.class_names(sources.TINY_IMAGENET, data_dir=TINY_32PX)
+    return datasets.class_names(datasets.TINY_IMAGENET, data_dir=TINY_32PX)
 
 
 @pytest.mark.parametrize("count", [1000, 200, 7])

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import SHARED_DATASETS, TINY_32PX
-from transferlib import table
+from transferlib.records import table
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "transferlib" / "studies" / "smoke.yaml"
@@ -111,7 +111,7 @@ def test_layer_similarity_of_the_smoke_study(smoke):
 
 def test_cka_of_a_trained_network_with_itself_is_one(smoke, data_cache, monkeypatch):
     import keras
-    from transferlib.cell import steps
+    from transferlib.cell import notebook_calls
     from transferlib.driver import grid
     from transferlib.driver.params import load_params
     monkeypatch.setenv("TRANSFER_DATA_DIR", str(SHARED_DATASETS))
@@ -119,7 +119,7 @@ def test_cka_of_a_trained_network_with_itself_is_one(smoke, data_cache, monkeypa
     params = load_params(smoke / "params.yaml")
     halves = grid.halves(params, grid.dataset_classes(params))["r0"]
     base_a = keras.models.load_model(smoke / "models" / "r0-baseA.keras", compile=False)
-    same = steps.layer_similarity(base_a, halves["A"], base_a, halves["A"],
+    same = notebook_calls.layer_similarity(base_a, halves["A"], base_a, halves["A"],
                                   classes=halves["A"] + halves["B"], count=params.cka_images,
                                   dataset=params.dataset, image_size=params.image_size)
     assert same == pytest.approx(dict.fromkeys(same, 1.0), abs=1e-6)

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from transferlib import curves
+from transferlib.records import curves
 from transferlib.summary import findings, inference, metrics
 
 SPLITS, VALIDATIONS, LR_DROPS, VAL_IMAGES = 6, 50, (0.5, 0.75), 1000

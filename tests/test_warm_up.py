@@ -1,5 +1,6 @@
-"""A spare kernel's warm-up (``steps.warm_up``, run by the runner's kernel pool) changes nothing a
-cell computes: the same cell in a fresh process and in a warmed one gives the same network."""
+"""A spare kernel's warm-up (``notebook_calls.warm_up``, run by the runner's kernel pool)
+changes nothing a cell computes: the same cell in a fresh process and in a warmed one gives the
+same network."""
 
 import json
 import os
@@ -11,11 +12,11 @@ import pytest
 
 CELL = """
 import hashlib, json, sys
-from transferlib.cell import devices, networks, steps, train
+from transferlib.cell import devices, networks, notebook_calls, train
 if sys.argv[1] == "warm":
-    steps.warm_up()
+    notebook_calls.warm_up()
 devices.setup(seed=3)
-subset, train_ds, val_ds = steps.load_data("tiny_imagenet", 4, image_size=32, batch_size=16, seed=3,
+subset, train_ds, val_ds = notebook_calls.load_data("tiny_imagenet", 4, image_size=32, batch_size=16, seed=3,
                                            max_per_class=32)
 net = networks.build("caffenet", len(subset.classes), 32, width=0.125, seed=3)
 result = train.train(net.model, train_ds, val_ds, iterations=4, val_every=2, seed=3, progress=False,

@@ -3,9 +3,9 @@
 import argparse
 import sys
 
+from .data import CorruptDataError, DataNotFoundError
+from .driver.loaded_study import StudyBusy
 from .driver.params import ParamsError
-from .driver.study import StudyBusy
-from .sources import CorruptDataError, DataNotFoundError
 
 
 def main(argv=None):
@@ -29,16 +29,16 @@ def main(argv=None):
     for command in (run, summary):
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
-    from .driver import runner, studies
+    from .driver import bundled_studies, runner
     try:
         if args.command == "studies":
-            print(studies.describe())
+            print(bundled_studies.describe())
             return 0
         if args.command == "summary":
             return runner.redraw_summary(args.study_dir)
         if args.workers is not None and args.workers < 1:
             parser.error("--workers must be at least 1")
-        return runner.run(studies.find(args.params), results_dir=args.results, executor=args.executor,
+        return runner.run(bundled_studies.find(args.params), results_dir=args.results, executor=args.executor,
                           workers=args.workers, address=args.address, dry_run=args.dry_run)
     except KeyboardInterrupt:
         print("stopped: the running cells were ended; run the same command to go on "

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import checks as c
-from .curves import BASE_RISE_LIMIT
-from .units import CAFFENET, MODELS, UNIT_CHOICES
-from .vocabulary import METRIC_COLUMNS
+from .nets.units import CAFFENET, MODELS, UNIT_CHOICES
+from .records.curves import BASE_RISE_LIMIT
+from .records.vocabulary import METRIC_COLUMNS
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
 INITS = ("paper", "he")  # a network's initial weights (models.layer_initializers)

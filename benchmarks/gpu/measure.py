@@ -21,11 +21,11 @@ def images(image_size, *, classes, count, data_dir=None, real=True, seed=0):
     """(uint8 images at the stored size, labels, mean, scale): Tiny ImageNet's first ``classes``
     classes where ``real`` (32 px: the 32 px archive is the one that travels), else ``count``
     synthetic decoded images (random uint8) in ``classes`` classes."""
-    from transferlib import sources
+    from transferlib import data as datasets
     from transferlib.cell import data
-    stored = sources.stored_size(image_size)
+    stored = datasets.stored_size(image_size)
     if real:
-        dataset = sources.load("tiny_imagenet", stored, data_dir=data_dir)
+        dataset = datasets.load("tiny_imagenet", stored, data_dir=data_dir)
         subset = data.select(dataset, dataset.classes[:classes])
         x, y = subset.train_images, subset.train_labels
     else:

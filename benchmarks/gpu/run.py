@@ -120,7 +120,7 @@ class Run:
 
     def packing(self):
         """Total img/s of k cells at once on the GPU (32 px, bf16), each holding 1/k of its memory."""
-        from transferlib import jax_env
+        from transferlib.nets import jax_env
         packed = self.results.setdefault("packing", {})
         for k in self.s.packing:
             if self.left() < (15 if self.s.tiny else 35):
@@ -204,9 +204,9 @@ class Run:
             self.torch_ok = False
             self.results["not_run"].append(f"PyTorch (not importable: {e})")
         start = time.perf_counter()
-        from transferlib import sources
-        sources.load("tiny_imagenet", sources.stored_size(32), data_dir=self.args.data_dir,
-                     cache_dir=self.cache)
+        from transferlib import data as datasets
+        datasets.load("tiny_imagenet", datasets.stored_size(32), data_dir=self.args.data_dir,
+                      cache_dir=self.cache)
         self.results["decode_s"] = time.perf_counter() - start
         self.results["matmul"] = self.measure("matmul", "matmul", 10, args=[self.s.matmul], device=self.device)
         # By priority, as the budget allows: the headline sizes, the study, packing, the rest,

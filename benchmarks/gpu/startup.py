@@ -34,14 +34,14 @@ def measure(image_size=32, width=0.375, classes=100, batch=128, steps=3, precisi
     import keras
     import numpy as np
 
-    from transferlib import sources
+    from transferlib import data as datasets
     from transferlib.cell import data, devices, models, train
     imported = time.perf_counter()
     events = Counter()
     jax.monitoring.register_event_listener(lambda name, **_: events.update([name]))
     devices.setup(precision=precision)
     rng = np.random.default_rng(0)
-    stored = sources.stored_size(image_size)
+    stored = datasets.stored_size(image_size)
     images = rng.integers(0, 256, (batch * steps, stored, stored, 3), dtype=np.uint8)
     labels = rng.integers(0, classes, batch * steps).astype(np.int32)
     subset = data.Subset(tuple(range(classes)), images, labels, images[:batch], labels[:batch])

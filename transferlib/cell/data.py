@@ -1,4 +1,4 @@
-"""Input pipelines over a class subset of a dataset (see ``sources``).
+"""Input pipelines over a class subset of a dataset (see ``transferlib.data``).
 
 The paper's augmentation, scaled: images are seen at ``stored_size(image_size)`` (256 px
 for 227 px crops, 36 px for 32 px), training takes a random ``image_size`` crop and a
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from ..sources import Records
+from ..data import Records
 from .images import BatchStream, centre_crops, crop_columns, normalisation
 
 
@@ -78,7 +78,7 @@ def pipelines(subset, *, image_size, batch_size, seed, kind=None):
     """
     if subset.train_images.shape[1] < image_size:
         raise ValueError(f"images are stored at {subset.train_images.shape[1]} px, smaller than the "
-                         f"{image_size} px crop; load them at sources.stored_size({image_size})")
+                         f"{image_size} px crop; load them at transferlib.data.stored_size({image_size})")
     kind = kind or DEFAULT_KIND.get(keras.backend.backend(), "numpy")
     if kind == "tf":
         from . import tfdata
@@ -96,7 +96,7 @@ def pipelines(subset, *, image_size, batch_size, seed, kind=None):
 
 
 def record_pipelines(records, *, image_size, batch_size, seed):
-    """(train, val) tf.data pipelines of a ``sources.Records`` subset (see ``tfdata``)."""
+    """(train, val) tf.data pipelines of a ``transferlib.data.Records`` subset (see ``tfdata``)."""
     from . import tfdata
     return tfdata.record_pipelines(records, image_size=image_size, batch_size=batch_size, seed=seed)
 

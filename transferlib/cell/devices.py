@@ -10,7 +10,7 @@ import os
 
 import keras
 
-from .. import jax_env
+from ..nets import jax_env
 from ..parameters import PRECISIONS
 
 

@@ -9,8 +9,8 @@ import zlib
 import keras
 from keras import layers, ops
 
+from ..nets.units import CAFFENET_UNITS
 from ..parameters import INITS, default_init
-from ..units import CAFFENET_UNITS
 
 WEIGHT_LAYERS = CAFFENET_UNITS  # the eight weight layers, the CaffeNet's transfer units
 

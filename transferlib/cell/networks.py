@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from .. import units as unit_lists
+from ..nets import units as unit_lists
 from .models import caffenet, layer_seed, scaled
 
 

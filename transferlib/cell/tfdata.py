@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow.experimental.numpy as tnp
 
-from ..sources import stored_size
+from ..data import stored_size
 from .images import SHUFFLE_BUFFER, BatchStream, crop_columns, normalisation
 
 _RECORD_STATS_SAMPLE = 1024  # JPEGs decoded (centre crops) for the normalisation of a record subset

@@ -1,13 +1,14 @@
 """The executor contract: how the runner hands cells to whatever runs them.
 
-An executor is a function ``execute(study, todo, begin, **options) -> failed``: it calls
-``begin()``, the runner's data check, which returns the progress bar (an error there ends the
-study before any cell, once whatever the executor started meanwhile, such as warm kernels, is
-stopped); it then runs the cells ``todo`` (each after the cells in its ``needs``) with a
-``Launcher``, books each finished cell with ``record`` (or ``not_run`` where a cell it needs
-failed), moves the bar one step per cell, and returns {cell id: (notebook, error)} of the
-cells that failed or could not run. Executors are peers named in ``EXECUTORS`` and imported only
-when asked for (Ray is optional); a new one (Slurm, a process pool) is a module with an
+An executor is a function ``execute(study, todo, *, check_data, progress, env, **options) ->
+failed``: it calls ``check_data()``, the runner's data check (an error there ends the study
+before any cell, once whatever the executor started meanwhile, such as warm kernels, is
+stopped), then ``progress()``, which returns the progress bar; it runs the cells ``todo`` (each
+after the cells in its ``needs``) with a ``Launcher``, in kernels started with the runner's
+``env`` (``kernel_env``), books each finished cell with ``record`` (or ``not_run`` where a cell
+it needs failed), moves the bar one step per cell, and returns {cell id: (notebook, error)} of
+the cells that failed or could not run. Executors are peers named in ``EXECUTORS`` and imported
+only when asked for (Ray is optional); a new one (Slurm, a process pool) is a module with an
 ``execute`` and a line here.
 """
 
@@ -20,8 +21,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .. import store, table
-from ..atomic import write_text_atomic
+from ..records import store, table
+from ..records.atomic import write_text_atomic
 from . import kernels
 
 EXECUTORS = {"local": "transferlib.driver.local_executor", "ray": "transferlib.driver.ray_executor"}
@@ -36,12 +37,12 @@ def load(name):
 class Launcher:
     """Runs one cell's notebook with papermill in a kernel of its own and returns its metrics:
     the same for every executor (it pickles, for Ray). Kernels come warm from ``kernels`` (a
-    ``kernels.KernelPool``) where given, else are started for the cell. For a URL root the
-    cell runs in a local scratch folder and its notebook, model and, last, metrics are copied
-    to the URL."""
+    ``kernels.KernelPool``) where given, else are started for the cell with ``env`` (the
+    runner's ``kernel_env``). For a URL root the cell runs in a local scratch folder and its
+    notebook, model and, last, metrics are copied to the URL."""
 
-    def __init__(self, study, kernels=None):
-        self.study, self.kernels = study, kernels
+    def __init__(self, study, kernels=None, env=None):
+        self.study, self.kernels, self.env = study, kernels, env
 
     def __call__(self, cell):
         if why := self.study.unconverged(cell):  # a Ray task starts once its bases are done
@@ -66,7 +67,7 @@ class Launcher:
         notebook = out.notebook(cell)
         notebook.parent.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        km = self.kernels.take() if self.kernels else kernels.start(notebook.parent)
+        km = self.kernels.take() if self.kernels else kernels.start(notebook.parent, self.env)
         kernels.execute(NOTEBOOKS / f"{cell.notebook}.ipynb", notebook,
                         self.study.cell_parameters(cell, out), km)
         metrics = out.done(cell)

@@ -22,7 +22,6 @@ default), so earlier cells keep their hashes.
 
 import hashlib
 import json
-import os
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -30,9 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import parameters, sources, splits, units
+from .. import data, parameters
+from ..data import splits
+from ..nets import units
 from ..parameters import MAN_MADE_NATURAL
-from ..vocabulary import DISSIMILAR_SPLIT
+from ..records.vocabulary import DISSIMILAR_SPLIT
 from .params import ParamsError
 
 _RUNNER_SET = {"params_hash": "", "metrics_path": None, "model_path": None, "source_model_path": None,
@@ -65,7 +66,7 @@ def expand(params, class_names=None):
     """The study's cells, each after the cells it needs.
 
     ``class_names`` are the dataset's class ids in label order (default: read them with
-    ``sources.class_names``). Raises ParamsError, before any training, for data that cannot be
+    ``data.class_names``). Raises ParamsError, before any training, for data that cannot be
     found, class ids not in the dataset and splits that leave a half without classes.
     """
     if class_names is None:
@@ -88,7 +89,6 @@ def unit_names(params):
     once, in a subprocess, to learn them (ParamsError naming ``model`` if it cannot be)."""
     if not units.is_function(params.network):
         return units.unit_names(params.network, params.network_units)
-    os.environ["PYTHONPATH"] = units.cwd_on_pythonpath()  # for the kernels, which work in the study folder
     try:
         return units.user_unit_names(params.network, params.image_size, params.width, params.network_units)
     except ValueError as e:
@@ -110,26 +110,26 @@ def layer_values(params, names):
 
 
 def dataset_classes(params, download=True):
-    """The dataset's class ids (``sources.class_names``; a dataset not yet there is downloaded
+    """The dataset's class ids (``data.class_names``; a dataset not yet there is downloaded
     where ``download``, else, where no place for it was given, its published class list is
     used), or ParamsError naming the key whose data cannot be found."""
     if params.data_dir is not None and not Path(params.data_dir).exists():
         raise ParamsError(params.file, [f"data_dir: {params.data_dir} does not exist; give the "
                                           "folder (or archive) that holds the dataset, or null"])
     try:
-        return list(sources.class_names(params.dataset, params.data_dir, download=download))
-    except sources.CorruptDataError:
+        return list(data.class_names(params.dataset, params.data_dir, download=download))
+    except data.CorruptDataError:
         raise
-    except sources.DataNotFoundError as e:
-        nowhere_given = params.data_dir is None and not sources.env_path("TRANSFER_DATA_DIR")
-        if not download and nowhere_given and (published := sources.published_classes(params.dataset)):
+    except data.DataNotFoundError as e:
+        nowhere_given = params.data_dir is None and not data.env_path("TRANSFER_DATA_DIR")
+        if not download and nowhere_given and (published := data.published_classes(params.dataset)):
             return list(published)  # planned before the download
         raise ParamsError(params.file, [f"dataset: {e}"]) from None
     except ValueError as e:  # tfds knows no such dataset, or it is not for classification
         hint = re.search(r"Did you mean: .*", str(e))
         raise ParamsError(params.file, [
             f"dataset: {str(e).splitlines()[0]}{' ' + hint[0] if hint else ''} (expected "
-            f"{sources.TINY_IMAGENET!r} or a tfds image classification dataset)"]) from None
+            f"{data.TINY_IMAGENET!r} or a tfds image classification dataset)"]) from None
 
 
 def study_classes(params, class_names):
@@ -256,7 +256,7 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
         "seed": zlib.crc32(f"{params.seed}/{cell_id}".encode()) & 0x7FFFFFFF,
     }
     if (base is not None and fine_tuned and not images_per_class and params.cka_images
-            and params.dataset not in sources.STREAMED):
+            and params.dataset not in data.STREAMED):
         computed |= {"cka_images": params.cka_images, "cka_classes": list(cka_classes)}
     values = {p.name: getattr(params, p.name) if p.copied else computed[p.name]
               for p in parameters.for_notebook(notebook)

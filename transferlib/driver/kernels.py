@@ -1,6 +1,6 @@
 """Kernels for the cells' notebooks, started warm: booted, with TensorFlow and transferlib
 imported. A ``KernelPool`` starts each next kernel while the current cell trains, and pays there
-the cell's first calls too (``steps.warm_up``), so that a cell's notebook, still in a kernel of
+the cell's first calls too (``notebook_calls.warm_up``), so that a cell's notebook, still in a kernel of
 its own, starts at once.
 
 Kernels are jupyter_client's ``AsyncKernelManager``: nbclient then waits for output and for the
@@ -28,8 +28,9 @@ from jupyter_client.manager import AsyncKernelManager
 
 LAUNCH_GAP = 2.0  # seconds between kernel starts on a machine
 
-IMPORTS = "from transferlib.cell import devices, networks, steps, train, transfer\nimport matplotlib.pyplot"
-FIRST_CALLS = "steps.warm_up()"  # worth its second only where a cell trains meanwhile (a spare)
+IMPORTS = ("from transferlib.cell import devices, networks, notebook_calls, train, transfer\n"
+           "import matplotlib.pyplot")
+FIRST_CALLS = "notebook_calls.warm_up()"  # worth its second only where a cell trains meanwhile (a spare)
 
 
 class ReadyClient(AsyncKernelClient):
@@ -81,15 +82,16 @@ def _start_slot():
 
 def start(cwd, env=None, kernel_name="python3", first_calls=False):
     """A started kernel (an AsyncKernelManager: the caller shuts it down with ``shutdown``)
-    working in ``cwd``, the cell's modules imported, and with ``first_calls`` their first calls
-    paid too (``steps.warm_up``)."""
+    working in ``cwd``, with this process's environment and over it ``env`` (the runner's
+    ``kernel_env``), the cell's modules imported, and with ``first_calls`` their first calls
+    paid too (``notebook_calls.warm_up``)."""
     km = AsyncKernelManager(kernel_name=kernel_name, client_class=f"{__name__}.ReadyClient")
 
     async def boot():
         with _start_slot():
             # The kernel's own stdout/stderr (TensorFlow's C++ log lines) stay out of the
             # runner's terminal; what the notebook prints reaches it through the kernel protocol.
-            await km.start_kernel(cwd=str(cwd), env=env or dict(os.environ),
+            await km.start_kernel(cwd=str(cwd), env={**os.environ, **(env or {})},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = km.client()
         client.start_channels()
@@ -158,7 +160,8 @@ def execute(source, output, parameters, km):
 
 
 class KernelPool:
-    """``spares`` kernels kept started and warmed in ``cwd``, first calls paid; ``take()`` hands one out.
+    """``spares`` kernels kept started and warmed in ``cwd`` with ``env`` (see ``start``), first
+    calls paid; ``take()`` hands one out.
     ``kill_running()`` ends every kernel handed out and not yet shut down (on Ctrl-C)."""
 
     def __init__(self, spares, cwd, env=None, kernel_name="python3"):

@@ -2,34 +2,32 @@
 
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-from .. import jax_env
 from . import kernels
 from .executors import Launcher, not_run, record
 
 SYSTEMIC = 2  # the first cells all failing with one same error, none done: the study stops
 
 
-def execute(study, todo, begin, *, workers=1):
-    """Run ``todo`` in up to ``workers`` threads at once, each after the cells it needs, once
-    ``begin()`` has checked the data (the first kernels boot meanwhile). Returns {cell id:
-    (notebook, error)} of the cells that failed or could not run.
+def execute(study, todo, *, check_data, progress, env, workers=1):
+    """Run ``todo`` in up to ``workers`` threads at once, each after the cells it needs, in
+    kernels started with ``env``, once ``check_data()`` has passed (the first kernels boot
+    meanwhile). Returns {cell id: (notebook, error)} of the cells that failed or could not run.
 
     Where the first SYSTEMIC cells to finish all fail with the same error (data not found, an
     import error: the study's, not a cell's), or a base a cell copies from had not converged
     (``Study.unconverged``), no further cell is started. Ctrl-C kills the running cells'
     kernels and returns within seconds."""
     if not todo:
-        begin()
+        check_data()
+        progress()
         return {}
-    # Under JAX, each of several cells holds its share of the GPU's memory, not 75% of it.
-    env = jax_env.with_memory_env(workers=workers, gpus_per_cell=study.params.gpus_per_cell,
-                                  memory_growth=study.params.memory_growth)
     warm = kernels.KernelPool(workers, study.driver_dir, env=env)
     try:
-        bar = begin()
+        check_data()
     except BaseException:
         warm.close()
         raise
+    bar = progress()
     launch = Launcher(study, warm)
     waiting, failed, running = list(todo), {}, {}
     pending_ids = {c.id for c in todo}

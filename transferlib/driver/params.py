@@ -15,9 +15,9 @@ from pathlib import Path
 import yaml
 
 from ..checks import Invalid
+from ..data import STREAMED
+from ..nets.units import CAFFENET, is_function, unit_names
 from ..parameters import RENAMED, STUDY, Required
-from ..sources import STREAMED
-from ..units import CAFFENET, is_function, unit_names
 
 IMAGE_SIZES = (32, 64, 227)
 

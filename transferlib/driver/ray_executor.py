@@ -7,15 +7,11 @@ fails by itself (its notebook raised) is not. The driver books cells as they fin
 order, into the same bar and results.csv as the local executor. Imported only when asked for.
 """
 
-import os
-
 import ray
 
-from .. import jax_env
 from .executors import Launcher, not_run, record
 
 CELL_RETRIES = 3
-FORWARDED_ENV = ("TRANSFER_DATA_DIR", "TRANSFER_CACHE_DIR", "TF_CPP_MIN_LOG_LEVEL")
 
 
 @ray.remote
@@ -24,16 +20,18 @@ def _run_cell(launch, cell, *bases):
     return launch(cell)
 
 
-def execute(study, todo, begin, *, address=None):
+def execute(study, todo, *, check_data, progress, env, address=None):
     """Run ``todo`` on the Ray cluster at ``address`` (None: $RAY_ADDRESS, else a new local
-    instance), after ``begin()``'s data check. Returns {cell id: (notebook, error)} of the cells
-    that failed or could not run."""
-    bar = begin()
+    instance), after ``check_data()``. ``env`` is set in each cell's worker (which reads the
+    cache folder too) and handed to its kernel. Returns {cell id: (notebook, error)} of the
+    cells that failed or could not run."""
+    check_data()
+    bar = progress()
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=False)
     options = dict(num_cpus=study.params.cpus_per_cell, num_gpus=study.params.gpus_per_cell,
-                   max_retries=CELL_RETRIES, runtime_env={"env_vars": _cell_env(study.params)})
-    launch = ray.put(Launcher(study))
+                   max_retries=CELL_RETRIES, runtime_env={"env_vars": env})
+    launch = ray.put(Launcher(study, env=env))
     refs = {}
     for cell in todo:  # grid order: a cell's bases come before it
         bases = [refs[n] for n in cell.needs if n in refs]
@@ -49,16 +47,6 @@ def execute(study, todo, begin, *, address=None):
         else:
             record(study, cell, lambda: _result(ref), failed, bar)
     return failed
-
-
-def _cell_env(params):
-    """Environment of the cells' workers: the driver's data and cache settings, and where
-    cells share a GPU, TensorFlow taking GPU memory as needed instead of all of it, JAX its share."""
-    env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
-    if 0 < params.gpus_per_cell < 1:
-        env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
-    # Under JAX: a fraction of the GPU's memory per cell (jax_env); ignored by TensorFlow.
-    return {**env, **jax_env.memory_env(gpus_per_cell=params.gpus_per_cell, memory_growth=params.memory_growth)}
 
 
 def _result(ref):

@@ -1,26 +1,27 @@
 """The study runner: the cells not yet done, through an executor, then the summary.
 
 A study's folder is laid out in ``layout``; its cells come from ``grid``; executors are peers
-behind the contract in ``executors``. A cell is done when its metrics file holds its
-params_hash, so a run resumes where the last one stopped.
+behind the contract in ``executors``, handed the kernels' environment (``kernel_env``). A cell
+is done when its metrics file holds its params_hash, so a run resumes where the last one
+stopped.
 """
 
 import json
-import os
 from pathlib import Path
 
 import yaml
 from tqdm import tqdm
 
-from .. import layout, parameters, sources
-from ..atomic import write_text_atomic
+from .. import data, parameters
+from ..records import layout
+from ..records.atomic import write_text_atomic
 from . import executors, grid, kernels
+from .kernel_env import kernel_env
+from .loaded_study import load_study, runner_lock
 from .params import ParamsError
-from .study import load_study, runner_lock
 
 CELL_OVERHEAD = 2.0  # seconds per cell beside training (papermill, data, model, saving), measured
 _A_PRIORI_RATE = {32: 1000.0, 64: 250.0, 227: 20.0}  # img/s on 2 CPU cores, for --dry-run only
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # kernels inherit it: no TF banner per cell
 
 
 def estimate_seconds(study, cells, done):
@@ -52,7 +53,6 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
     ``workers`` (cells at once) is the local executor's. A dry run lists the cells and an
     estimate and writes, creates and downloads nothing.
     """
-    sources.absolute_env()  # kernels and Ray workers, working elsewhere, read the same folders
     study = load_study(params_path, results_dir, download=not dry_run)
     execute = _executor(study, executor or study.params.executor, workers,
                         address or study.params.ray_address)
@@ -75,27 +75,31 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
         write_text_atomic(study.driver_dir / layout.PARAMS,
                           yaml.safe_dump(study.params.to_dict(), sort_keys=False))
         write_text_atomic(study.driver_dir / layout.HALVES, json.dumps(study.halves, indent=1))
+        env = kernel_env(study.params, workers=workers or 1)
         bars = []
 
-        def begin():
-            """The study's progress bar, once the same lookup and decode a cell runs has run
-            here: a study that cannot find or read its data stops before any cell, and cells
-            (and parallel workers) start warm. The executor's kernels boot meanwhile."""
+        def check_data():
+            """The same lookup and decode a cell runs, run here first where cells are left: a
+            study that cannot find or read its data stops before any cell, and cells (and
+            parallel workers) start warm."""
             if todo:
-                sources.load(study.params.dataset, sources.stored_size(study.params.image_size),
-                             data_dir=study.params.data_dir, skip_bad_images=study.params.skip_bad_images,
-                             val_fraction=study.params.val_fraction)
+                data.load(study.params.dataset, data.stored_size(study.params.image_size),
+                          data_dir=study.params.data_dir, skip_bad_images=study.params.skip_bad_images,
+                          val_fraction=study.params.val_fraction)
+
+        def progress():
+            """The study's progress bar, the cells done so far counted."""
             bars.append(tqdm(total=len(study.cells), initial=len(study.cells) - len(todo), unit="cell",
                              desc=study.params.study, dynamic_ncols=True))
             return bars[-1]
         try:
-            failed = execute(study, todo, begin)
+            failed = execute(study, todo, check_data=check_data, progress=progress, env=env)
         finally:
             for bar in bars:
                 bar.close()
         if summary and study.table.exists() and _summary_is_stale(study):
             try:
-                run_summary(study)
+                run_summary(study, env)
             except Exception as e:  # the cells' results stand; report the summary's failure
                 failed["summary"] = (study.driver_dir / layout.SUMMARY, str(e))
     if failed:
@@ -121,10 +125,10 @@ def _report(failed, study, out):
 
 
 def _executor(study, name, workers, address):
-    """``execute(study, todo, begin) -> failed`` of executor ``name``; a ParamsError, before any
+    """``execute(study, todo, ...) -> failed`` of executor ``name``; a ParamsError, before any
     compute, where it cannot be had or is given options it does not take."""
     if name == "local":
-        return lambda *args: executors.load("local")(*args, workers=workers or 1)
+        return lambda *args, **kw: executors.load("local")(*args, **kw, workers=workers or 1)
     if workers is not None:
         raise ParamsError(study.params.file, [
             f"--workers {workers}: the ray executor runs as many cells at once as the cluster's "
@@ -135,7 +139,7 @@ def _executor(study, name, workers, address):
         raise ParamsError(study.params.file, [
             f"executor: {name} cannot be imported ({e}); install it with "
             "pip install -r requirements-ray.txt, or use the local executor"]) from None
-    return lambda *args: execute(*args, address=address)
+    return lambda *args, **kw: execute(*args, **kw, address=address)
 
 
 def _summary_is_stale(study):
@@ -143,10 +147,10 @@ def _summary_is_stale(study):
     return not html.exists() or html.stat().st_mtime < study.table.stat().st_mtime
 
 
-def run_summary(study):
-    """Execute the summary notebook into the driver's folder, export it to HTML and publish
-    them with the figures."""
-    _execute_summary(study.driver_dir, study.root)
+def run_summary(study, env):
+    """Execute the summary notebook into the driver's folder, in a kernel with the study's
+    ``env`` (``kernel_env``), export it to HTML and publish them with the figures."""
+    _execute_summary(study.driver_dir, study.root, env)
     study.publish(*sorted(p.name for p in Path(study.driver_dir).iterdir()
                           if p.is_file() and not p.name.startswith(".")))
 
@@ -158,7 +162,7 @@ def redraw_summary(study_dir, out=print):
     if not (here / layout.TABLE).is_file():
         raise FileNotFoundError(f"no {layout.TABLE} in {here}: give the folder of a study that has run "
                                 "(e.g. results/quick)")
-    _execute_summary(here, here, out)
+    _execute_summary(here, here, kernel_env(), out)
     out(f"redrawn: {here / layout.REPORT}")
     return 0
 
@@ -172,14 +176,14 @@ def completed_params(path):
     return parameters.completed(given)
 
 
-def _execute_summary(here, root, out=print):
+def _execute_summary(here, root, env, out=print):
     from nbconvert import HTMLExporter
 
     params, assumed = completed_params(here / layout.PARAMS)
     if assumed:
         out(f"{here / layout.PARAMS} lacks {', '.join(assumed)}: the summary assumes their defaults "
             f"({', '.join(f'{k}: {params[k]}' for k in assumed)})")
-    kernels.execute(executors.NOTEBOOKS / "summary.ipynb", here / layout.SUMMARY, km=kernels.start(here),
+    kernels.execute(executors.NOTEBOOKS / "summary.ipynb", here / layout.SUMMARY, km=kernels.start(here, env),
                     parameters={"study_dir": str(here), "results_root": str(root), "params": params})
     # The report shows results only: code inputs (and with them the machine's paths) stay in
     # the .ipynb.

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..vocabulary import is_caffenet, units
+from ..records.vocabulary import is_caffenet, units
 from . import inference
 from .metrics import NAMES, choose
 from .paper import PAPER_REFERENCE

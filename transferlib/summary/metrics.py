@@ -19,8 +19,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..curves import rise, rise_se
-from ..vocabulary import METRIC_COLUMNS
+from ..records.curves import rise, rise_se
+from ..records.vocabulary import METRIC_COLUMNS
 
 COLUMNS = METRIC_COLUMNS
 NAMES = {"best10_top1": "top-1, mean of the 10 best validations", "top1": "final top-1",

@@ -1,4 +1,4 @@
-"""The paper's figures drawn from a results table (transferlib.table.read).
+"""The paper's figures drawn from a results table (transferlib.records.table.read).
 
 figure2 and figure3 are the paper's Figures 2 and 3, conv1_filters shows learned first-layer
 features, learning_curves the validation top-1 of every network; beyond the paper, similarity
@@ -19,8 +19,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .. import vocabulary
-from ..conv1_figure import conv1_filters  # noqa: F401  (the summary draws it too)
+from ..nets.conv1_figure import conv1_filters  # noqa: F401  (the summary draws it too)
+from ..records import vocabulary
 from . import metrics
 from . import paper
 from . import stats as statistics
@@ -322,7 +322,7 @@ def similarity(cka, df, metric=None):
     """Layer similarity next to the transfer curves. Upper left: each treatment's mean metric
     against n (as Figure 2, bottom). Upper right: linear CKA of baseA and baseB per layer (a
     thin line per split, the mean thick). Bottom: CKA of AnB+ to baseA and of BnB+ to baseB per
-    layer, a line per n marked at layer n. ``cka`` is the table of ``steps.similarity_table``
+    layer, a line per n marked at layer n. ``cka`` is the table of ``study_folder.similarity_table``
     (columns split, cell, reference, treatment, n, layer, layer_name, cka)."""
     fig = Figure(figsize=(12, 9), layout="constrained")
     (curves, bases), (transfer_ax, selffer_ax) = fig.subplots(2, 2)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from ..vocabulary import POOLED, is_caffenet, label, tasks, treatment, units
+from ..records.vocabulary import POOLED, is_caffenet, label, tasks, treatment, units
 from .metrics import NAMES
 from .paper import PAPER_REFERENCE
 

@@ -11,7 +11,7 @@ A replicate is one (split, target half): the unit the summary's intervals count.
 
 import numpy as np
 
-from .units import CAFFENET_UNITS
+from ..nets.units import CAFFENET_UNITS
 
 KINDS = ("base", "selffer", "transfer", "random")
 DISSIMILAR_SPLIT = "mmn"

@@ -8,8 +8,8 @@ pay compilation once:
   under Ray, or one of ``workers`` local cells) gets ``XLA_PYTHON_CLIENT_MEM_FRACTION`` of
   ``HEADROOM`` x that fraction; ``memory_growth`` turns preallocation off instead
   (``XLA_PYTHON_CLIENT_PREALLOCATE=false``: memory taken as needed, as TensorFlow's growth).
-  Both are read when JAX first uses a GPU, so the executors set them in the environment a
-  cell's kernel starts with.
+  Both are read when JAX first uses a GPU, so the runner puts them in the environment a
+  cell's kernel starts with (``driver.kernel_env``).
 - compilation: the XLA programs a cell compiles (its training step, its input functions) are
   written to a persistent cache in the cache folder, ``$TRANSFER_CACHE_DIR/jax-compilation``, so
   the next cell of the same shape, in this study or another, loads them instead of compiling.
@@ -20,9 +20,7 @@ pay compilation once:
 Pure: no JAX or Keras import, so that the driver may use it (TensorFlow ignores these names).
 """
 
-import os
-
-from .sources import cache_root
+from ..data.paths import cache_root
 
 HEADROOM = 0.9          # of a GPU's memory shared out between the cells on it
 COMPILATION_CACHE = "jax-compilation"
@@ -54,9 +52,3 @@ def cell_env(*, gpus_per_cell=0.0, workers=1, memory_growth=False, cache_dir=Non
             "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
             "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
 
-
-def with_memory_env(environ=None, **options):
-    """``environ`` (default: this process's) with ``memory_env(**options)``; a value already
-    set there (by the user) is kept."""
-    environ = dict(os.environ if environ is None else environ)
-    return {**memory_env(**options), **environ}

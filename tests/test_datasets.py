@@ -1,4 +1,4 @@
-"""Tests for transferlib.sources: finding, downloading, decoding and caching the datasets.
+"""Tests for transferlib.data: finding, downloading, decoding and caching the datasets.
 
 The real 32 px Tiny ImageNet archive (../shared/datasets) is decoded once per session by
 conftest's `tiny_imagenet` fixture into its `data_cache`; format, download and error tests use
@@ -24,7 +24,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from transferlib import sources, splits
+from transferlib import data as datasets
+from transferlib.data import paths, splits, tfds_arrays
+from transferlib.data import tiny_imagenet as tiny_kind  # `tiny_imagenet` is conftest's fixture
 
 TINY_32PX = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "tiny-imagenet-200-32px.tar.gz"
 needs_tiny = pytest.mark.skipif(
@@ -47,7 +49,7 @@ def make_tiny(parent, images_per_class=4, val_images=6, side=64):
     (words.txt, boxes, the unlabelled test split).
     """
     rng = np.random.default_rng(0)
-    root = parent / sources.FOLDER
+    root = parent / tiny_kind.OFFICIAL_FOLDER
     (root / "val" / "images").mkdir(parents=True)
     (root / "test" / "images").mkdir(parents=True)
     (root / "wnids.txt").write_text("\n".join(reversed(FAKE_WNIDS)) + "\n")  # not sorted, as in the original
@@ -142,14 +144,14 @@ def closed_port():
 
 @needs_tiny
 def test_class_names_are_200_sorted_wnids(tmp_path):
-    names = sources.class_names(sources.TINY_IMAGENET, data_dir=TINY_32PX, cache_dir=tmp_path)
+    names = datasets.class_names(datasets.TINY_IMAGENET, data_dir=TINY_32PX, cache_dir=tmp_path)
     assert len(names) == 200 and names == sorted(set(names))
     assert all(len(n) == 9 and n[0] == "n" and n[1:].isdigit() for n in names)
 
 
 def test_load_real_archive(tiny_imagenet):
     side = tiny_imagenet.train_images.shape[1]
-    assert tiny_imagenet.classes == tuple(sources.class_names(sources.TINY_IMAGENET, data_dir=TINY_32PX))
+    assert tiny_imagenet.classes == tuple(datasets.class_names(datasets.TINY_IMAGENET, data_dir=TINY_32PX))
     assert tiny_imagenet.train_images.shape == (100_000, side, side, 3) and tiny_imagenet.train_images.dtype == np.uint8
     assert tiny_imagenet.val_images.shape == (10_000, side, side, 3) and tiny_imagenet.val_images.dtype == np.uint8
     assert tiny_imagenet.train_labels.dtype == tiny_imagenet.val_labels.dtype == np.int32
@@ -167,7 +169,7 @@ def test_real_images_sit_at_their_labels(tiny_imagenet):
     blobs, annotations = {}, ""
     with tarfile.open(TINY_32PX, "r|gz") as tar:
         for member in tar:
-            name = member.name.removeprefix(f"{sources.FOLDER}/")
+            name = member.name.removeprefix(f"{tiny_kind.OFFICIAL_FOLDER}/")
             if name.startswith(("val/images/", f"train/{first}/images/", f"train/{last}/images/")):
                 blobs[name] = tar.extractfile(member).read()
             elif name == "val/val_annotations.txt":
@@ -200,9 +202,9 @@ def test_second_load_comes_from_the_cache(tiny_imagenet, data_cache, monkeypatch
     def no_decoding(*args):
         raise AssertionError("decoded again instead of reading the cache")
 
-    monkeypatch.setattr(sources, "_decode_tiny", no_decoding)
+    monkeypatch.setattr(tiny_kind, "_decode", no_decoding)
     start = time.perf_counter()
-    again = sources.load(sources.TINY_IMAGENET, side, data_dir=TINY_32PX, cache_dir=data_cache)
+    again = datasets.load(datasets.TINY_IMAGENET, side, data_dir=TINY_32PX, cache_dir=data_cache)
     seconds = time.perf_counter() - start
     print(f"warm load: {seconds * 1000:.1f} ms")
     assert seconds < 1.0
@@ -216,8 +218,8 @@ def test_second_load_comes_from_the_cache(tiny_imagenet, data_cache, monkeypatch
 def test_killed_decode_leaves_no_cache_that_reads_as_complete(tmp_path):
     """SIGKILL a third of the way into a decode: only a temporary folder remains, never a final
     one, and the next load removes it."""
-    code = "import sys; from transferlib import sources; sources.load('tiny_imagenet', 32, sys.argv[1], sys.argv[2])"
-    env = {**os.environ, "PYTHONPATH": str(Path(sources.__file__).parents[1])}
+    code = "import sys; from transferlib import data; data.load('tiny_imagenet', 32, sys.argv[1], sys.argv[2])"
+    env = {**os.environ, "PYTHONPATH": str(Path(datasets.__file__).parents[2])}
     process = subprocess.Popen(
         [sys.executable, "-c", code, str(TINY_32PX), str(tmp_path)], env=env, stderr=subprocess.DEVNULL
     )
@@ -231,7 +233,7 @@ def test_killed_decode_leaves_no_cache_that_reads_as_complete(tmp_path):
         process.wait(timeout=10)
     left = [p.name for p in (tmp_path / "arrays").iterdir()]
     assert left and all(name.startswith(".") and name.endswith(".tmp") for name in left)
-    again = sources.load("tiny_imagenet", 32, TINY_32PX, tmp_path)  # the next start cleans up
+    again = datasets.load("tiny_imagenet", 32, TINY_32PX, tmp_path)  # the next start cleans up
     assert [p.name for p in (tmp_path / "arrays").iterdir()] == [Path(again.train_images.filename).parent.name]
 
 
@@ -244,9 +246,9 @@ def test_folder_zip_and_tar_load_the_same_images(tmp_path, side):
     wanted = expected(root, side)
     sources_by_kind = {"folder": root, "zip": archive(root, "zip"), "tar.gz": archive(root, "gztar")}
     for kind, source in sources_by_kind.items():
-        dataset = sources.load(sources.TINY_IMAGENET, side, data_dir=source, cache_dir=tmp_path / kind)
+        dataset = datasets.load(datasets.TINY_IMAGENET, side, data_dir=source, cache_dir=tmp_path / kind)
         assert_dataset_equal(dataset, wanted)
-        assert sources.class_names(sources.TINY_IMAGENET, data_dir=source) == list(wanted["classes"])
+        assert datasets.class_names(datasets.TINY_IMAGENET, data_dir=source) == list(wanted["classes"])
 
 
 def test_lookup_order_data_dir_then_env_then_cache(tmp_path, monkeypatch):
@@ -255,15 +257,15 @@ def test_lookup_order_data_dir_then_env_then_cache(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     (tmp_path / "env").mkdir()
     cached_zip = shutil.copy(zipped, tmp_path / "env" / zipped.name)
-    assert sources.locate(tmp_path / "folder", cache) == root  # a folder holding tiny-imagenet-200/
-    assert sources.locate(zipped, cache) == zipped  # an archive itself
+    assert tiny_kind.locate(tmp_path / "folder", cache) == root  # a folder holding tiny-imagenet-200/
+    assert tiny_kind.locate(zipped, cache) == zipped  # an archive itself
     monkeypatch.setenv("TRANSFER_DATA_DIR", str(tmp_path / "env"))
-    assert sources.locate(None, cache) == cached_zip
-    assert sources.locate(tmp_path / "folder", cache) == root  # the argument comes first
+    assert tiny_kind.locate(None, cache) == cached_zip
+    assert tiny_kind.locate(tmp_path / "folder", cache) == root  # the argument comes first
     monkeypatch.delenv("TRANSFER_DATA_DIR")
     cache.mkdir()
     shutil.move(cached_zip, cache / zipped.name)
-    assert sources.locate(None, cache, download=False) == cache / zipped.name
+    assert tiny_kind.locate(None, cache, download=False) == cache / zipped.name
 
 
 def test_a_place_given_must_hold_the_data(tmp_path, monkeypatch):
@@ -275,11 +277,11 @@ def test_a_place_given_must_hold_the_data(tmp_path, monkeypatch):
     archive(root, "zip").rename(cache / "tiny-imagenet-200.zip")
     (tmp_path / "empty").mkdir()
     monkeypatch.setenv("TRANSFER_DATA_DIR", str(tmp_path / "elsewhere"))
-    with pytest.raises(sources.DataNotFoundError, match=rf"not found in {tmp_path / 'empty'} \(data_dir\)"):
-        sources.locate(tmp_path / "empty", cache)
+    with pytest.raises(datasets.DataNotFoundError, match=rf"not found in {tmp_path / 'empty'} \(data_dir\)"):
+        tiny_kind.locate(tmp_path / "empty", cache)
     monkeypatch.setenv("TRANSFER_DATA_DIR", str(tmp_path / "empty"))
-    with pytest.raises(sources.DataNotFoundError, match=r"\(\$TRANSFER_DATA_DIR\)(.|\n)*unset it"):
-        sources.locate(None, cache)
+    with pytest.raises(datasets.DataNotFoundError, match=r"\(\$TRANSFER_DATA_DIR\)(.|\n)*unset it"):
+        tiny_kind.locate(None, cache)
 
 
 def test_relative_env_path_resolves_from_where_the_command_was_typed(tmp_path, monkeypatch):
@@ -290,12 +292,12 @@ def test_relative_env_path_resolves_from_where_the_command_was_typed(tmp_path, m
     monkeypatch.setenv("TRANSFER_DATA_DIR", "data")
     monkeypatch.setenv("PWD", str(tmp_path / "repo"))
     monkeypatch.chdir(tmp_path / "repo" / "notebooks")
-    assert sources.env_path("TRANSFER_DATA_DIR") == tmp_path / "repo" / "data"
-    assert sources.locate(None, tmp_path / "cache") == tmp_path / "repo" / "data" / "tiny-imagenet-200"
+    assert paths.env_path("TRANSFER_DATA_DIR") == tmp_path / "repo" / "data"
+    assert tiny_kind.locate(None, tmp_path / "cache") == tmp_path / "repo" / "data" / "tiny-imagenet-200"
     monkeypatch.chdir(tmp_path / "repo")  # the working folder first
     (tmp_path / "repo" / "notebooks" / "data").mkdir()
     monkeypatch.chdir(tmp_path / "repo" / "notebooks")
-    assert sources.env_path("TRANSFER_DATA_DIR") == tmp_path / "repo" / "notebooks" / "data"
+    assert paths.env_path("TRANSFER_DATA_DIR") == tmp_path / "repo" / "notebooks" / "data"
 
 
 def test_download_checks_then_loads(tmp_path, serve, monkeypatch):
@@ -304,11 +306,11 @@ def test_download_checks_then_loads(tmp_path, serve, monkeypatch):
     zipped = archive(root, "zip")
     url = f"{serve(zipped.parent)}/{zipped.name}"
     digest = hashlib.sha256(zipped.read_bytes()).hexdigest()
-    monkeypatch.setattr(sources, "URL", url)
-    monkeypatch.setattr(sources, "CHECKSUM", f"sha256:{digest}")
-    monkeypatch.setattr(sources, "SIZE", zipped.stat().st_size)
+    monkeypatch.setattr(tiny_kind, "URL", url)
+    monkeypatch.setattr(tiny_kind, "CHECKSUM", f"sha256:{digest}")
+    monkeypatch.setattr(tiny_kind, "SIZE", zipped.stat().st_size)
     cache = tmp_path / "cache"
-    dataset = sources.load(sources.TINY_IMAGENET, 32, cache_dir=cache)
+    dataset = datasets.load(datasets.TINY_IMAGENET, 32, cache_dir=cache)
     assert_dataset_equal(dataset, expected(root, 32))
     assert (cache / zipped.name).read_bytes() == zipped.read_bytes()
     assert not list(cache.glob(".*.part"))
@@ -319,27 +321,27 @@ def test_download_refuses_a_bad_checksum(tmp_path, serve):
     served.mkdir()
     (served / "tiny-imagenet-200.zip").write_bytes(b"not the real thing")
     url = f"{serve(served)}/tiny-imagenet-200.zip"
-    with pytest.raises(sources.CorruptDataError, match="failed its check"):
-        sources.fetch(url, tmp_path / "dest", "sha256:" + "0" * 64)
+    with pytest.raises(datasets.CorruptDataError, match="failed its check"):
+        tiny_kind.fetch(url, tmp_path / "dest", "sha256:" + "0" * 64)
     assert list((tmp_path / "dest").iterdir()) == []  # neither the file nor its partial download
     good = hashlib.sha256(b"not the real thing").hexdigest()
-    with pytest.raises(sources.CorruptDataError, match="got 18 bytes"):
-        sources.fetch(url, tmp_path / "dest", f"sha256:{good}", size=19)
-    assert sources.fetch(url, tmp_path / "dest", f"sha256:{good}", size=18).read_bytes() == b"not the real thing"
+    with pytest.raises(datasets.CorruptDataError, match="got 18 bytes"):
+        tiny_kind.fetch(url, tmp_path / "dest", f"sha256:{good}", size=19)
+    assert tiny_kind.fetch(url, tmp_path / "dest", f"sha256:{good}", size=18).read_bytes() == b"not the real thing"
 
 
 def test_not_found_names_the_places_and_the_url(tmp_path, monkeypatch):
     url = f"http://127.0.0.1:{closed_port()}/tiny-imagenet-200.zip"
-    monkeypatch.setattr(sources, "URL", url)
+    monkeypatch.setattr(tiny_kind, "URL", url)
     monkeypatch.delenv("TRANSFER_DATA_DIR", raising=False)
     cache = tmp_path / "cache"
-    with pytest.raises(sources.DataNotFoundError) as caught:
-        sources.load(sources.TINY_IMAGENET, 32, cache_dir=cache)
+    with pytest.raises(datasets.DataNotFoundError) as caught:
+        datasets.load(datasets.TINY_IMAGENET, 32, cache_dir=cache)
     message = str(caught.value)
     for part in (str(cache), url, "refused", "set TRANSFER_DATA_DIR"):
         assert part in message, part
-    with pytest.raises(sources.DataNotFoundError, match=r"not found in the cache (.|\n)*download=False"):
-        sources.class_names(sources.TINY_IMAGENET, cache_dir=cache, download=False)
+    with pytest.raises(datasets.DataNotFoundError, match=r"not found in the cache (.|\n)*download=False"):
+        datasets.class_names(datasets.TINY_IMAGENET, cache_dir=cache, download=False)
 
 
 def test_corrupt_images_are_named_in_one_error(tmp_path):
@@ -348,8 +350,8 @@ def test_corrupt_images_are_named_in_one_error(tmp_path):
     bad_train.write_bytes(bad_train.read_bytes()[:200])  # cut short
     (root / "val" / "images" / "val_3.JPEG").write_bytes(b"this is no image")
     cache = tmp_path / "cache"
-    with pytest.raises(sources.CorruptDataError) as caught:
-        sources.load(sources.TINY_IMAGENET, 32, data_dir=archive(root, "gztar"), cache_dir=cache)
+    with pytest.raises(datasets.CorruptDataError) as caught:
+        datasets.load(datasets.TINY_IMAGENET, 32, data_dir=archive(root, "gztar"), cache_dir=cache)
     message = str(caught.value)
     assert "2 unreadable image(s)" in message
     assert f"tiny-imagenet-200/train/{FAKE_WNIDS[0]}/images/{FAKE_WNIDS[0]}_1.JPEG" in message
@@ -360,7 +362,7 @@ def test_corrupt_images_are_named_in_one_error(tmp_path):
 def test_skip_bad_images_leaves_them_out_and_counts_them(tmp_path):
     root = make_tiny(tmp_path / "data")
     (root / "val" / "images" / "val_3.JPEG").write_bytes(b"this is no image")
-    dataset = sources.load(sources.TINY_IMAGENET, 32, data_dir=root, cache_dir=tmp_path / "cache",
+    dataset = datasets.load(datasets.TINY_IMAGENET, 32, data_dir=root, cache_dir=tmp_path / "cache",
                            skip_bad_images=True)
     assert len(dataset.val_labels) == 5 and len(dataset.train_labels) == 4 * len(FAKE_WNIDS)
     skipped = json.loads((Path(dataset.val_images.filename).parent / "skipped.json").read_text())
@@ -385,8 +387,8 @@ def test_a_class_without_images_or_an_unknown_label_is_named(tmp_path, damage):
             if f"\t{wnid}\t" in line:
                 (root / "val" / "images" / line.split("\t")[0]).unlink()
         annotations.write_text("".join(line for line in lines if f"\t{wnid}\t" not in line))
-    with pytest.raises(sources.CorruptDataError) as caught:
-        sources.load(sources.TINY_IMAGENET, 32, data_dir=root, cache_dir=tmp_path / "cache")
+    with pytest.raises(datasets.CorruptDataError) as caught:
+        datasets.load(datasets.TINY_IMAGENET, 32, data_dir=root, cache_dir=tmp_path / "cache")
     message = str(caught.value)
     if damage == "unknown val wnid":
         assert "val/images/val_0.JPEG" in message and "n99999999" in message
@@ -398,14 +400,14 @@ def test_a_folder_changed_after_decoding_is_decoded_again(tmp_path):
     """Replacing, adding or deleting an image of a decoded folder gives the new arrays."""
     root = make_tiny(tmp_path / "data")
     cache = tmp_path / "cache"
-    first = sources.load(sources.TINY_IMAGENET, 32, data_dir=root, cache_dir=cache)
+    first = datasets.load(datasets.TINY_IMAGENET, 32, data_dir=root, cache_dir=cache)
     image = root / "train" / FAKE_WNIDS[0] / "images" / f"{FAKE_WNIDS[0]}_0.JPEG"
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(image)
-    changed = sources.load(sources.TINY_IMAGENET, 32, data_dir=root, cache_dir=cache)
+    changed = datasets.load(datasets.TINY_IMAGENET, 32, data_dir=root, cache_dir=cache)
     assert not np.array_equal(first.train_images[0], changed.train_images[0])
     assert changed.train_images[0].max() == 0
     image.unlink()
-    fewer = sources.load(sources.TINY_IMAGENET, 32, data_dir=root, cache_dir=cache)
+    fewer = datasets.load(datasets.TINY_IMAGENET, 32, data_dir=root, cache_dir=cache)
     assert len(fewer.train_labels) == len(first.train_labels) - 1
 
 
@@ -413,18 +415,18 @@ def test_an_archive_changed_in_place_is_decoded_again(tmp_path):
     root = make_tiny(tmp_path / "data")
     cache = tmp_path / "cache"
     zipped = archive(root, "zip")
-    first = sources.load(sources.TINY_IMAGENET, 32, data_dir=zipped, cache_dir=cache)
+    first = datasets.load(datasets.TINY_IMAGENET, 32, data_dir=zipped, cache_dir=cache)
     (root / "val" / "images" / "val_0.JPEG").unlink()
     annotations = root / "val" / "val_annotations.txt"
     annotations.write_text("".join(annotations.read_text().splitlines(keepends=True)[1:]))
     os.replace(archive(root, "zip"), zipped)
-    again = sources.load(sources.TINY_IMAGENET, 32, data_dir=zipped, cache_dir=cache)
+    again = datasets.load(datasets.TINY_IMAGENET, 32, data_dir=zipped, cache_dir=cache)
     assert len(again.val_labels) == len(first.val_labels) - 1
 
 
 def test_bad_size_is_refused_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="size must be a positive int"):
-        sources.load(sources.TINY_IMAGENET, 0, data_dir=tmp_path, cache_dir=tmp_path)
+        datasets.load(datasets.TINY_IMAGENET, 0, data_dir=tmp_path, cache_dir=tmp_path)
 
 
 # --- tfds: the real cifar100 builder preparing a small archive in CIFAR-100's binary layout ----
@@ -473,9 +475,9 @@ def test_tfds_cifar100_prepared_by_tfds_then_cached(tmp_path, monkeypatch):
     pytest.importorskip("tensorflow_datasets")
     data_dir, cache = tmp_path / "tfds", tmp_path / "cache"
     fine = fake_cifar100(data_dir / "downloads")
-    dataset = sources.load("cifar100", 32, data_dir=data_dir, cache_dir=cache)
+    dataset = datasets.load("cifar100", 32, data_dir=data_dir, cache_dir=cache)
     assert dataset.classes == tuple(fine)
-    assert sources.class_names("cifar100", data_dir=data_dir) == fine
+    assert datasets.class_names("cifar100", data_dir=data_dir) == fine
     assert dataset.train_images.shape == (200, 32, 32, 3) and dataset.val_images.shape == (50, 32, 32, 3)
     # tfds shuffles at preparation: match images to labels by their fill value
     for split, offset in [("train", 0), ("val", 7)]:
@@ -488,14 +490,14 @@ def test_tfds_cifar100_prepared_by_tfds_then_cached(tmp_path, monkeypatch):
     assert splits.man_made_natural(dataset.classes)[0][:2] == ["bed", "bicycle"]
 
     with monkeypatch.context() as patch:
-        patch.setattr(sources, "_decode_tfds", lambda *args: pytest.fail("decoded again"))
-        assert sources.load("cifar100", 32, data_dir=data_dir, cache_dir=cache).classes == tuple(fine)
-    smaller = sources.load("cifar100", 16, data_dir=data_dir, cache_dir=cache, download=False)
+        patch.setattr(tfds_arrays, "_decode", lambda *args: pytest.fail("decoded again"))
+        assert datasets.load("cifar100", 32, data_dir=data_dir, cache_dir=cache).classes == tuple(fine)
+    smaller = datasets.load("cifar100", 16, data_dir=data_dir, cache_dir=cache, download=False)
     assert smaller.train_images.shape == (200, 16, 16, 3)
     assert (smaller.train_images == smaller.train_images[:, :1, :1, :1]).all()  # a flat image stays flat
 
 
 def test_tfds_not_prepared_without_download(tmp_path):
     pytest.importorskip("tensorflow_datasets")
-    with pytest.raises(sources.DataNotFoundError, match="not prepared .*download=False"):
-        sources.load("cifar100", 32, data_dir=tmp_path / "tfds", cache_dir=tmp_path / "cache", download=False)
+    with pytest.raises(datasets.DataNotFoundError, match="not prepared .*download=False"):
+        datasets.load("cifar100", 32, data_dir=tmp_path / "tfds", cache_dir=tmp_path / "cache", download=False)

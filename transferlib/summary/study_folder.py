@@ -1,5 +1,5 @@
-"""The steps the summary notebook runs besides the statistics: conv1 filters of the saved
-bases and the study's layer similarities."""
+"""What the summary notebook reads from a study's folder besides results.csv: the folder itself
+(``find_study``), its saved bases' first-layer filters and its layer similarities."""
 
 import json
 import os
@@ -8,11 +8,12 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from .. import layout, sources, store, table, vocabulary
-from ..atomic import write_text_atomic
-from ..conv1_figure import conv1_filters
 from ..cell.networks import first_conv, representations_of
-from ..cell.steps import layer_similarity, load_model
+from ..cell.notebook_calls import layer_similarity, load_model
+from ..data import STREAMED
+from ..nets.conv1_figure import conv1_filters
+from ..records import layout, store, table, vocabulary
+from ..records.atomic import write_text_atomic
 
 def find_study(study_dir=None):
     """The study folder ``study_dir`` names (relative: to the working folder, else to $PWD, the
@@ -101,7 +102,7 @@ def similarity_table(study_dir, params, root=None):
     halves = None
     for split in sorted(df.split.unique()):
         a, b = f"{split}-baseA", f"{split}-baseB"
-        if not params.cka_images or params.dataset in sources.STREAMED or a not in bases or b not in bases:
+        if not params.cka_images or params.dataset in STREAMED or a not in bases or b not in bases:
             continue
         pair_hash = f"{bases[a]}/{bases[b]}/{params.cka_images}"
         if earlier is not None and (earlier.params_hash == pair_hash).any():

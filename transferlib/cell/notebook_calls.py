@@ -1,5 +1,11 @@
-"""The steps a cell's notebook runs, one call each: data, source network, training outputs,
-layer similarity, and the small tables a notebook shows of them."""
+"""The calls a cell's notebook (base.ipynb, transfer.ipynb) makes, one per step: data, source
+network, training outputs, layer similarity, and the small tables a notebook shows of them.
+
+A ``data_dir`` given here is resolved (``transferlib.data.paths.resolve``: relative to the
+kernel's working folder, the notebook's, else to $PWD, the folder JupyterLab was started in).
+Run by the runner it is absolute already, made so where the params were read
+(``Params.from_dict``); a notebook run by hand has no params file, so its parameters cell is
+the only reader of what was typed, and these calls resolve it. Nothing below them does."""
 
 import io
 import json
@@ -11,8 +17,11 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .. import conv1_figure, sources, store
-from ..atomic import write_atomic, write_text_atomic
+from .. import data as datasets
+from ..data.paths import env_path, resolve
+from ..nets import conv1_figure
+from ..records import store
+from ..records.atomic import write_atomic, write_text_atomic
 from . import data, networks, similarity
 from .models import WEIGHT_LAYERS, caffenet
 
@@ -51,7 +60,7 @@ def standalone_path(name):
     """Where a notebook run by hand (not by the runner) writes ``name``: in
     $TRANSFER_RESULTS_DIR, else in results/notebooks/ under the folder JupyterLab was started
     from ($PWD; a kernel works in its notebook's folder), never beside the notebooks."""
-    folder = sources.env_path("TRANSFER_RESULTS_DIR") or Path(os.environ.get("PWD") or os.getcwd()) / "results" / "notebooks"
+    folder = env_path("TRANSFER_RESULTS_DIR") or Path(os.environ.get("PWD") or os.getcwd()) / "results" / "notebooks"
     return str(folder / name)
 
 
@@ -69,13 +78,12 @@ def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, 
     count k for the dataset's first k classes (handy when exploring in JupyterLab).
     Decoded arrays go through ``data.pipelines``, a streamed dataset's records (ImageNet at
     227 px) through ``data.record_pipelines``; prints what it read."""
-    data_dir = sources.resolve(data_dir) if data_dir else None  # as the runner would: see sources.resolve
-    loaded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir,
-                          skip_bad_images=skip_bad_images, val_fraction=val_fraction)
+    loaded = datasets.load(dataset, datasets.stored_size(image_size), data_dir=_given(data_dir),
+                           skip_bad_images=skip_bad_images, val_fraction=val_fraction)
     if isinstance(classes, int):
         classes = loaded.classes[:classes]
     subset = data.select(loaded, classes, max_per_class=max_per_class)
-    if isinstance(subset, sources.Records):
+    if isinstance(subset, datasets.Records):
         print(f"{len(subset.classes)} classes, read from {dataset}'s records at every epoch")
         train_ds, val_ds = data.record_pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed)
     else:
@@ -83,6 +91,11 @@ def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, 
               f"{len(subset.val_labels)} validation images")
         train_ds, val_ds = data.pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed)
     return subset, train_ds, val_ds
+
+
+def _given(data_dir):
+    """``data_dir`` as an absolute path (see the module's docstring), or None."""
+    return resolve(data_dir) if data_dir else None
 
 
 def source_model(path, *, source, kind, num_classes, image_size, width, network="caffenet", network_units="stages"):
@@ -187,7 +200,8 @@ def layer_similarity(model_a, half_a, model_b, half_b, *, classes, count, datase
     Each network sees all the images in one call, every unit's activations taken in that pass,
     where they fit in ``_ONE_PASS_BYTES`` (the small studies); otherwise one layer at a time,
     ``batch_size`` images at a time (``similarity.cka_by_layer``)."""
-    decoded = sources.load(dataset, sources.stored_size(image_size), data_dir=data_dir, val_fraction=val_fraction)
+    decoded = datasets.load(dataset, datasets.stored_size(image_size), data_dir=_given(data_dir),
+                            val_fraction=val_fraction)
     images = similarity_images(decoded, classes, count)
 
     def inputs(half):

@@ -1,4 +1,5 @@
-"""A study as the driver holds it: its params, its cells and its folder (``layout``)."""
+"""A study loaded from its params file, as the driver holds it: its params, its cells and its
+folder (``layout``), which of its cells are done, and the lock of the runner running it."""
 
 import fcntl
 import hashlib
@@ -12,7 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import curves, layout, sources, store, table
+from ..data import cache_root
+from ..records import curves, layout, store, table
 from . import grid
 from .params import load_params
 
@@ -62,7 +64,7 @@ class Study:
         root a local mirror in the cache whose files ``publish`` copies to the URL."""
         if not store.is_url(self.root):
             return self.root
-        return sources.cache_root() / "studies" / hashlib.sha256(self.root.encode()).hexdigest()[:16]
+        return cache_root() / "studies" / hashlib.sha256(self.root.encode()).hexdigest()[:16]
 
     def checkpoints(self, cell):
         """The local folder of ``cell``'s backup: under the root folder, or for a URL root

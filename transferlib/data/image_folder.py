@@ -11,9 +11,9 @@ alpha images are converted to RGB. With one set of class folders a fraction ``va
 each class goes to validation: a file is a validation image when a hash of its path inside its
 class folder (and the seed ``SPLIT_SEED``) falls below the fraction, so adding files never moves
 an existing file from one side to the other; a class that would get no validation image gives
-its lowest-hash file. Decoded arrays are cached (``sources._cached``) under a key of the
-listed files' names, sizes and modification times: touching, adding or removing a file decodes
-again. Bad input (no folder, no class folders, an empty class, an unreadable image) is one
+its lowest-hash file. Decoded arrays are cached (``cache``) under a key of the listed files'
+names, sizes and modification times: touching, adding or removing a file decodes again. Bad
+input (no folder, no class folders, an empty class, an unreadable image) is one
 ``DataNotFoundError`` / ``CorruptDataError`` naming the path.
 """
 
@@ -26,10 +26,11 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from . import cache
 from .errors import CorruptDataError, DataNotFoundError
 from .resize import fit
 
-FOLDER = "folder"      # the dataset name of a folder of class folders
+NAME = "folder"        # the dataset name of a folder of class folders
 SPLIT_SEED = 0         # salts the per-file hash of the val_fraction split
 DEFAULT_VAL_FRACTION = 0.1
 _SKIPPED = (".", "_")  # hidden files and folders (.DS_Store, .ipynb_checkpoints, __MACOSX)
@@ -38,12 +39,11 @@ _SKIPPED = (".", "_")  # hidden files and folders (.DS_Store, .ipynb_checkpoints
 def layout(data_dir):
     """{"train": {class: [files]}, "val": {class: [files]} or None} of ``data_dir``: the
     ``train/`` + ``val/`` layout, or one set of class folders (val None). Files are sorted
-    paths; raises sources.DataNotFoundError / CorruptDataError naming the path."""
-
+    paths; raises DataNotFoundError / CorruptDataError naming the path."""
     if data_dir is None:
         raise DataNotFoundError("dataset folder needs data_dir: the folder holding one subfolder per "
                                 "class (or train/ and val/ with one subfolder per class each)")
-    root = Path(data_dir).expanduser()
+    root = Path(data_dir)
     if not root.is_dir():
         raise DataNotFoundError(f"{root} is not a folder; give data_dir as the folder holding one "
                                 "subfolder per class (or train/ and val/)")
@@ -61,7 +61,6 @@ def layout(data_dir):
 
 
 def _classes(folder):
-
     classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(_SKIPPED))
     if not classes:
         raise CorruptDataError(f"{folder} has no class folders: put each class's images in "
@@ -77,9 +76,23 @@ def _classes(folder):
     return out
 
 
-def class_names(data_dir):
+def class_names(name, data_dir=None, cache_dir=None, download=True):
     """The class folders' names, sorted: the dataset's class ids in label order."""
     return sorted(layout(data_dir)["train"])
+
+
+def published_classes(name):
+    """None: your own classes are known only from your folder."""
+    return None
+
+
+def load(name, size, *, data_dir=None, cache_dir=None, download=True, skip_bad_images=False,
+         val_fraction=None):
+    """The Dataset at ``size`` px, decoded once then cached; split by ``val_fraction`` (None:
+    DEFAULT_VAL_FRACTION) where the folder has no val/."""
+    fraction = DEFAULT_VAL_FRACTION if val_fraction is None else val_fraction
+    key = cache.key(*cache_key(data_dir, fraction))
+    return cache.cached(name, size, key, cache_dir, lambda out: decode(data_dir, size, fraction, out))
 
 
 def split(files, class_folder, fraction):
@@ -97,21 +110,20 @@ def split(files, class_folder, fraction):
 
 def cache_key(data_dir, val_fraction):
     """What the decoded arrays depend on: every listed file's name, size and mtime, the layout
-    and the val fraction (sha-hashed by ``sources._key``)."""
+    and the val fraction (hashed by ``cache.key``)."""
     found = layout(data_dir)
     stamp = []
     for side in ("train", "val"):
         for c, files in sorted((found[side] or {}).items()):
             stamp += [(side, c, f.name, (s := f.stat()).st_size, s.st_mtime_ns) for f in files]
     fraction = None if found["val"] is not None else float(val_fraction)
-    return [str(Path(data_dir).expanduser().resolve()), fraction,
+    return [str(Path(data_dir)), fraction,
             zlib.crc32(json.dumps(stamp).encode()), len(stamp)]
 
 
 def decode(data_dir, size, val_fraction, out):
-    """Decode the folder's images at ``size`` px into ``out`` as ``sources._cached`` expects."""
-
-    root = Path(data_dir).expanduser()
+    """Decode the folder's images at ``size`` px into ``out`` as ``cache.cached`` expects."""
+    root = Path(data_dir)
     found = layout(root)
     classes = sorted(found["train"])
     sides = {"train": [], "val": []}

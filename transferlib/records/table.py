@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import write_atomic
-from .units import CAFFENET_UNITS
+from ..nets.units import CAFFENET_UNITS
 from .vocabulary import KINDS
 
 COLUMNS = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "images_per_class",
