@@ -28,9 +28,9 @@ def test_the_published_report_redraws_from_the_published_table(tmp_path):
     for name in ("verdicts.csv", "table1.csv"):
         assert (tmp_path / name).read_text() == (PUBLISHED / name).read_text(), f"{name} differs"
     report = (tmp_path / "summary.html").read_text()
-    opens = [report.index(f'id="{h}') for h in ("Study-summary", "Did-the-bases-converge",
-                                                "The-contrasts", "Verdicts-on", "Table-1")]
-    assert opens == sorted(opens), "the report opens with convergence, then contrasts, then verdicts"
+    opens = [report.index(f'id="{h}') for h in ("findings:-study-summary", "What-this-summary-holds",
+                                                "Did-the-bases-converge", "The-contrasts", "Verdicts-on", "Table-1")]
+    assert opens == sorted(opens), "the report opens with what the study is, convergence, contrasts, verdicts"
     assert "Warning: 5 of 6 bases still rose more than 1 point" in report
 
 

@@ -52,9 +52,10 @@ def test_folder_resnet_study_runs_through_the_notebooks(study):
     assert list(df.cell) == ["r0-baseA", "r0-baseB", "r0-B2B", "r0-A2B+"]
     assert list(df.unit) == ["", "", "stage1", "stage1"]  # n = 2: the stem and stage1 copied
     log = json.loads((study / "cells" / "r0-A2B+.ipynb").read_text())
-    text = "".join(o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
-                   for c in log["cells"] for o in c.get("outputs", []))
-    assert "copying units 1..n of r0-baseA from r0-baseA.keras" in text
+    text = "".join(str(v) for c in log["cells"] for o in c.get("outputs", [])
+                   for v in [o.get("text", ""), o.get("data", {}).get("text/markdown", "")])
+    assert "units 1..2 (stem, stage1) copied from **r0-baseA**" in text
+    assert "base r0-baseA loaded from r0-baseA.keras" in text
     html = [o.get("data", {}).get("text/html", "") for c in log["cells"] for o in c.get("outputs", [])]
     tables = "".join(h if isinstance(h, str) else "".join(h) for h in html)
     table = next(t for t in tables.split("</table>") if "copied-fine-tuned" in t)

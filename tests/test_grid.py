@@ -97,7 +97,8 @@ def test_parameters():
     json.dumps([c.parameters for c in cells.values()])
     assert base.parameters["cell"] == "r0-baseA" and base.parameters["n"] == 0
     assert {"fine_tune", "random_first"}.isdisjoint(transfer.parameters)  # one name a thing: fine_tuned, kind
-    assert {k: v for k, v in transfer.parameters.items() if k not in ("classes", "seed")} == {
+    assert transfer.parameters["source_classes"] == base.parameters["classes"] != transfer.parameters["classes"]
+    assert {k: v for k, v in transfer.parameters.items() if k not in ("classes", "seed", "source_classes")} == {
         "dataset": "tiny_imagenet", "data_dir": None, "image_size": 32, "width": 1.0,
         "epochs": 2, "iterations": None, "val_every": None, "batch_size": 256, "lr": 0.01,
         "lr_drops": [2 / 9, 4 / 9, 6 / 9, 8 / 9], "momentum": 0.9, "weight_decay": 5e-4,
@@ -105,8 +106,9 @@ def test_parameters():
         "checkpoint": False, "cell": "r0-A2B+", "split": "r0", "kind": "transfer",
         "target": "B", "n": 2, "fine_tuned": True, "source": "r0-baseA", "skip_bad_images": False,
         "images_per_class": 0, "cka_images": 0, "cka_classes": [], "init": "he",
-        "network": "caffenet", "network_units": "stages", "val_fraction": 0.1}
+        "network": "caffenet", "network_units": "stages", "val_fraction": 0.1, "target_base": "r0-baseB"}
     assert random.parameters["kind"] == "random" and random.parameters["source"] == ""
+    assert random.parameters["source_classes"] == [] and random.parameters["target_base"] == "r0-baseB"
     seeds = [c.parameters["seed"] for c in cells.values()]
     assert len(set(seeds)) == len(seeds)
     again = grid.expand(study(treatments=["AnB+", "random"], layers=[2], cka_images=0), WNIDS)

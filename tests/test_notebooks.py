@@ -107,7 +107,8 @@ def test_transfer_defaults_copy_the_base_that_base_saved(person):
     its log says it copied them and from which file."""
     repo, _, transfer = person
     text = outputs_text(transfer)
-    assert "copying units 1..n of r0-baseA from r0-baseA.keras" in text
+    assert "units 1..3 (conv1, conv2, conv3) copied from **r0-baseA**" in text
+    assert "base r0-baseA loaded from r0-baseA.keras" in text
     table = next(o for c in transfer.cells for o in c.get("outputs", [])
                  if "copied-fine-tuned" in o.get("data", {}).get("text/html", ""))
     assert table["data"]["text/html"].count("copied-fine-tuned") == 3

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -74,6 +75,42 @@ def test_smoke_study_leaves_every_file(smoke):
         assert machine not in html, machine
     for section in ("Layer similarity", "Generality per layer", "Reduced data", "Learning curves"):
         assert section in html
+
+
+def test_the_report_and_the_records_say_what_ran_in_points_and_name_no_machine_path(smoke):
+    """Rendered as a reader gets them (HTML, code included for the records): the report opens
+    with what the study is, each record says which network ran and beside which baseline,
+    tables labelled in points hold points, and no folder of this machine appears."""
+    from nbconvert import HTMLExporter
+
+    machine = [str(smoke.parent), str(ROOT), str(SHARED_DATASETS), "/tmp/"]
+    report = (smoke / "summary.html").read_text()
+    for said in ("smoke: study summary", "tiny_imagenet, 2 classes per half, 32 px", "caffenet, width",
+                 "1 epoch; batch", "reported metric", "transferlib 0.1.0", "python -m transferlib run"):
+        assert said in report, said
+    assert report.index("smoke: study summary") < report.index("What this summary holds")
+    summary = nbformat.read(smoke / "summary.ipynb", 4)
+    records = {cell: nbformat.read(smoke / "cells" / f"{cell}.ipynb", 4) for cell in SMOKE_CELLS}
+    for name, nb in [("summary", summary), *records.items()]:
+        html, _ = HTMLExporter().from_notebook_node(nb)
+        html = re.sub(r"python -m transferlib run [^<\"`]*", "", html)  # the command, as the test typed it
+        assert not [path for path in machine if path in html], name
+    transfer = outputs(records["r0-A2B+"])
+    assert ("**r0-A2B+**: caffenet" in transfer and "units 1..2 (conv1, conv2) copied from **r0-baseA**"
+            in transfer and "and fine-tuned" in transfer), transfer[:2000]
+    assert "r0-A2B+ - r0-baseB" in transfer  # beside the base of its own half
+    assert "**r0-baseA**: caffenet" in outputs(records["r0-baseA"])
+    shown = next(o for c in summary.cells for o in c.get("outputs", [])
+                 if "co-adaptation (points)" in o.get("data", {}).get("text/html", ""))
+    table = pd.read_csv(smoke / "generality.csv", index_col="n")
+    for column in ("co-adaptation", "AnB"):
+        for value in table[column].dropna():
+            assert f"{100 * value:.1f}" in shown["data"]["text/plain"], (column, value)
+
+
+def outputs(nb):
+    return "\n".join(str(v) for c in nb.cells for o in c.get("outputs", [])
+                     for v in [o.get("text", ""), *o.get("data", {}).values()])
 
 
 def test_results_table_has_one_row_per_cell(smoke):

@@ -1,6 +1,7 @@
 """Command line: ``python -m transferlib run STUDY``, ``studies``, ``summary STUDY_DIR``."""
 
 import argparse
+import shlex
 import sys
 
 from .data import CorruptDataError, DataNotFoundError
@@ -29,17 +30,18 @@ def main(argv=None):
     for command in (run, summary):
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
+    command = shlex.join(["python", "-m", "transferlib", *(sys.argv[1:] if argv is None else argv)])
     from .driver import bundled_studies, runner
     try:
         if args.command == "studies":
             print(bundled_studies.describe())
             return 0
         if args.command == "summary":
-            return runner.redraw_summary(args.study_dir)
+            return runner.redraw_summary(args.study_dir, command)
         if args.workers is not None and args.workers < 1:
             parser.error("--workers must be at least 1")
         return runner.run(bundled_studies.find(args.params), results_dir=args.results, executor=args.executor,
-                          workers=args.workers, address=args.address, dry_run=args.dry_run)
+                          workers=args.workers, address=args.address, dry_run=args.dry_run, command=command)
     except KeyboardInterrupt:
         print("stopped: the running cells were ended; run the same command to go on "
               "(done cells are kept)", file=sys.stderr)

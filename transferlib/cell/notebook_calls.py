@@ -19,7 +19,7 @@ import pandas as pd
 
 from .. import data as datasets
 from ..data.paths import env_path, resolve
-from ..nets import conv1_figure
+from ..nets import conv1_figure, units
 from ..records import store
 from ..records.atomic import write_atomic, write_text_atomic
 from . import data, networks, similarity
@@ -111,7 +111,7 @@ def source_model(path, *, source, kind, num_classes, image_size, width, network=
     if not store.is_url(path) and not Path(path).is_file():
         raise FileNotFoundError(f"no base network {source} at {path}: run base.ipynb first (with "
                                 f'cell = "{source}"), or set source_model_path to its .keras file')
-    print(f"copying units 1..n of {source} from {path if store.is_url(path) else Path(path).name}")
+    print(f"base {source} loaded from {path if store.is_url(path) else Path(path).name}")
     return load_model(path)
 
 
@@ -143,10 +143,61 @@ def save(result, *, cell, metrics_path=None, params_hash="", model=None, model_p
 
 
 def metrics_table(result):
-    """The validation results of ``result`` as a one-row table, to 4 significant digits."""
-    row = {"top-1": result.top1, "top-5": result.top5, "best-10 top-1": result.best10_top1,
-           "validations": result.validations, "train seconds": result.train_seconds}
-    return pd.DataFrame([row]).style.format("{:.4g}").hide(axis="index")
+    """The validation results of ``result`` as a one-row table, accuracies in points."""
+    row = {"top-1 (%)": 100 * result.top1, "top-5 (%)": 100 * result.top5,
+           "best-10 top-1 (%)": 100 * result.best10_top1, "validations": result.validations,
+           "train seconds": result.train_seconds}
+    formats = _POINTS | {"validations": "{:d}", "train seconds": "{:.0f}"}
+    return pd.DataFrame([row]).style.format(formats).hide(axis="index")
+
+
+_POINTS = {name: "{:.1f}" for name in ("top-1 (%)", "top-5 (%)", "best-10 top-1 (%)")}
+
+
+def introduction(*, cell, kind, n, fine_tuned, split, target, classes, network, network_units, width,
+                 image_size, source="", source_classes=()):
+    """What this run of the notebook trains, from the values it runs with (the runner's, or the
+    parameters cell's as they stand): the network in the paper's notation, the half it learns,
+    and for a copy the base, its half, the units copied and whether they learn."""
+    from IPython.display import Markdown
+
+    names = None if units.is_function(network) else units.unit_names(network, network_units)
+    copied = (f"unit 1 ({names[0]})" if n == 1 else f"units 1..{n} ({', '.join(names[:n])})") if names \
+        else f"units 1..{n}"
+    half = "all the study's classes" if split == "all" else f"half {target} of split {split}"
+    what = (f"**{cell}**: {network} (width {width:g}, {image_size} px) trained on {half}, "
+            f"{_classes_in_words(classes)}")
+    if kind == "base":
+        return Markdown(f"{what}; every unit from random weights. A base network.")
+    if kind == "random":
+        return Markdown(f"{what}; its {copied} random weights, frozen; the units above trained.")
+    origin = "the other half" if kind == "transfer" else "this same half"
+    return Markdown(f"{what}; its {copied} copied from **{source}**, which learned {origin} "
+                    f"({_classes_in_words(source_classes)}), and {'fine-tuned' if fine_tuned else 'frozen'}; "
+                    "the units above from random weights.")
+
+
+def _classes_in_words(classes, shown=5):
+    if isinstance(classes, int):
+        return f"its first {classes} classes"
+    more = f", ... ({len(classes)} in all)" if len(classes) > shown else ""
+    return f"{len(classes)} classes: {', '.join(map(str, classes[:shown]))}{more}"
+
+
+def beside_its_base(result, cell, target_base, metrics_path=None):
+    """This network's final top-1 beside that of ``target_base``, the base of the half it
+    trained on (the paper's baseline), read from the base's metrics beside this network's
+    (``metrics_path``'s folder; run by hand, ``standalone_path``): whether the copy helped."""
+    folder = Path(metrics_path).parent if metrics_path else Path(standalone_path(""))
+    path = folder / f"{target_base}.json"
+    if not path.is_file():
+        return f"no baseline: {target_base} has not finished (no {path.name} beside this network's metrics)"
+    base = json.loads(path.read_text())["top1"]
+    rows = [(cell, 100 * result.top1), (target_base, 100 * base),
+            (f"{cell} - {target_base}", 100 * (result.top1 - base))]
+    table = pd.DataFrame(rows, columns=["network", "final top-1 (%)"])
+    return table.style.format({"final top-1 (%)": "{:+.1f}"}, subset=pd.IndexSlice[2:, :]) \
+        .format({"final top-1 (%)": "{:.1f}"}, subset=pd.IndexSlice[:1, :]).hide(axis="index")
 
 
 def layer_table(net, *, n=0, fine_tuned=False, kind="base"):

@@ -67,9 +67,10 @@ class Launcher:
         notebook = out.notebook(cell)
         notebook.parent.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        km = self.kernels.take() if self.kernels else kernels.start(notebook.parent, self.env)
+        cwd = Path(self.kernels.cwd if self.kernels else out.root)  # the kernel's working folder
+        km = self.kernels.take() if self.kernels else kernels.start(cwd, self.env)
         kernels.execute(NOTEBOOKS / f"{cell.notebook}.ipynb", notebook,
-                        self.study.cell_parameters(cell, out), km)
+                        self.study.cell_parameters(cell, out, cwd), km)
         metrics = out.done(cell)
         if metrics is None:
             raise RuntimeError(f"{notebook} ran but wrote no metrics with this cell's params_hash")

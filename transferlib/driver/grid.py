@@ -252,6 +252,8 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
         "classes": list(classes), "images_per_class": images_per_class, "n": n,
         "fine_tuned": fine_tuned, "kind": kind, "cka_images": 0, "cka_classes": [],
         "cell": cell_id, "split": split, "target": target, "source": source,
+        "source_classes": list(base.parameters["classes"]) if base else [],
+        "target_base": f"{split}-base{target}{suffix}",
         "init": params.init or parameters.default_init(params.image_size),
         "seed": zlib.crc32(f"{params.seed}/{cell_id}".encode()) & 0x7FFFFFFF,
     }

@@ -135,16 +135,26 @@ class Study:
                         "base_rise_limit or set converged_bases: false; the bases done are kept")
         return None
 
-    def cell_parameters(self, cell, out=None):
+    def cell_parameters(self, cell, out=None, cwd=None):
         """The papermill parameters of ``cell`` writing into the study ``out`` (default: this
-        one): the grid's values and where the cell's files go, all paths absolute."""
+        one): the grid's values and where the cell's files go, for a kernel working in ``cwd``:
+        a path in that folder, and the data folder, relative to it (a record names no folder of
+        the machine it ran on); any other as it is (a URL, a scratch folder)."""
         out = out or self
-        p = dict(cell.parameters, params_hash=cell.params_hash, metrics_path=str(out.metrics(cell)),
-                 checkpoint_dir=str(self.checkpoints(cell)) if cell.parameters["checkpoint"] else None)
+
+        def place(path):
+            if store.is_url(path) or cwd is None or not Path(path).is_relative_to(cwd):
+                return str(path)
+            return os.path.relpath(path, cwd)
+
+        p = dict(cell.parameters, params_hash=cell.params_hash, metrics_path=place(out.metrics(cell)),
+                 data_dir=cwd and cell.parameters["data_dir"] and os.path.relpath(cell.parameters["data_dir"], cwd)
+                 or cell.parameters["data_dir"],
+                 checkpoint_dir=place(self.checkpoints(cell)) if cell.parameters["checkpoint"] else None)
         if cell.kind == "base":
-            p["model_path"] = str(out.model(cell.id))
+            p["model_path"] = place(out.model(cell.id))
         else:
-            p["source_model_path"] = str(self.model(cell.source)) if cell.source else None
+            p["source_model_path"] = place(self.model(cell.source)) if cell.source else None
         return p
 
     def row(self, cell, metrics):

@@ -7,6 +7,7 @@ stopped.
 """
 
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -46,12 +47,13 @@ def estimate_seconds(study, cells, done):
 
 
 def run(params_path, *, results_dir=None, executor=None, workers=None, address=None,
-        dry_run=False, summary=True, out=print):
+        dry_run=False, summary=True, command="", out=print):
     """Run a study's cells not yet done, then its summary. Returns the process exit code.
 
     ``executor`` ("local" or "ray") and ``address`` (Ray's) default to the params' values;
     ``workers`` (cells at once) is the local executor's. A dry run lists the cells and an
-    estimate and writes, creates and downloads nothing.
+    estimate and writes, creates and downloads nothing. ``command``: how it was run, for the
+    report to say.
     """
     study = load_study(params_path, results_dir, download=not dry_run)
     execute = _executor(study, executor or study.params.executor, workers,
@@ -99,7 +101,7 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
                 bar.close()
         if summary and study.table.exists() and _summary_is_stale(study):
             try:
-                run_summary(study, env)
+                run_summary(study, env, command)
             except Exception as e:  # the cells' results stand; report the summary's failure
                 failed["summary"] = (study.driver_dir / layout.SUMMARY, str(e))
     if failed:
@@ -147,22 +149,22 @@ def _summary_is_stale(study):
     return not html.exists() or html.stat().st_mtime < study.table.stat().st_mtime
 
 
-def run_summary(study, env):
+def run_summary(study, env, command=""):
     """Execute the summary notebook into the driver's folder, in a kernel with the study's
     ``env`` (``kernel_env``), export it to HTML and publish them with the figures."""
-    _execute_summary(study.driver_dir, study.root, env)
+    _execute_summary(study.driver_dir, study.root, env, command)
     study.publish(*sorted(p.name for p in Path(study.driver_dir).iterdir()
                           if p.is_file() and not p.name.startswith(".")))
 
 
-def redraw_summary(study_dir, out=print):
+def redraw_summary(study_dir, command="", out=print):
     """Redraw the summary, its figures and its HTML in the local study folder ``study_dir`` from
     its results.csv (``python -m transferlib summary``): no training, no data."""
     here = Path(study_dir).resolve()
     if not (here / layout.TABLE).is_file():
         raise FileNotFoundError(f"no {layout.TABLE} in {here}: give the folder of a study that has run "
                                 "(e.g. results/quick)")
-    _execute_summary(here, here, kernel_env(), out)
+    _execute_summary(here, here, kernel_env(), command, out)
     out(f"redrawn: {here / layout.REPORT}")
     return 0
 
@@ -176,15 +178,20 @@ def completed_params(path):
     return parameters.completed(given)
 
 
-def _execute_summary(here, root, env, out=print):
+def _execute_summary(here, root, env, command="", out=print):
+    """The summary notebook executed in a kernel working in the study folder ``here``, its
+    paths given relative to it (the report names no folder of this machine), then exported."""
     from nbconvert import HTMLExporter
 
     params, assumed = completed_params(here / layout.PARAMS)
     if assumed:
         out(f"{here / layout.PARAMS} lacks {', '.join(assumed)}: the summary assumes their defaults "
             f"({', '.join(f'{k}: {params[k]}' for k in assumed)})")
+    if params.get("data_dir"):
+        params["data_dir"] = os.path.relpath(params["data_dir"], here)
     kernels.execute(executors.NOTEBOOKS / "summary.ipynb", here / layout.SUMMARY, km=kernels.start(here, env),
-                    parameters={"study_dir": str(here), "results_root": str(root), "params": params})
+                    parameters={"study_dir": ".", "results_root": None if root == here else str(root),
+                                "params": params, "command": command})
     # The report shows results only: code inputs (and with them the machine's paths) stay in
     # the .ipynb.
     exporter = HTMLExporter(embed_images=True, exclude_input=True, exclude_input_prompt=True,

@@ -5,7 +5,8 @@ features, learning_curves the validation top-1 of every network; beyond the pape
 draws the layer similarity (linear CKA) next to the transfer curves, generality the per-layer
 generality scores and reduced_data the networks trained on k images per class. Each returns a
 matplotlib Figure built without pyplot (no global state, works under any backend, Agg
-included): `fig.savefig(path)` writes it; a notebook displays a returned Figure once
+included), or None where the study has no networks for it, and draws only the panels the study
+has data for: `fig.savefig(path)` writes it; a notebook displays a returned Figure once
 `%matplotlib inline` has run. Both directions of a split are pooled under the paper's names
 (BnB stands for BnB and AnA, AnB for AnB and BnA). Every figure's title names its metric, by
 default the one summary.metrics.choose picks; confidence intervals are drawn only
@@ -41,7 +42,6 @@ _TASKS = {"similar": dict(ls="-", suffix=""),
 MIN_CI = 3  # replicates from which a confidence interval is drawn
 _XLABEL = "n: units copied (the network is chopped after unit n and retrained)"
 _REFERENCE = dict(ls="--", alpha=0.3, lw=1.5)
-_ABSENT = "not in this study"
 
 
 def _metric(df, metric):
@@ -51,11 +51,6 @@ def _metric(df, metric):
 
 def _title(fig, what, metric):
     fig.suptitle(f"{what} ({metrics.NAMES[metric]})")
-
-
-def _absent(ax, title):
-    ax.set_title(title)
-    ax.text(0.5, 0.5, _ABSENT, transform=ax.transAxes, ha="center", va="center", color="grey")
 
 
 def _layer_axis(ax, ylabel, df=None):
@@ -131,23 +126,22 @@ def figure2(df, reference=False, metric=None):
     lines from the mean of the half bases at n = 0, 95% CI bars over 3 or more networks.
     reference=True adds the paper's ImageNet means (dashed, faint) to the bottom panel; they
     are its mean of the 10 best validations on ImageNet, so only comparable for an ImageNet
-    study."""
+    study. None where the study has no similar-task networks."""
     metric = _metric(df, metric)
+    data = vocabulary.label(df)
+    data = data[data.tasks == "similar"]
+    if not data.pooled.isin(_FIG2).any():
+        return None
     fig = Figure(figsize=(9, 9), layout="constrained")
     _title(fig, "Figure 2: similar tasks (random splits)", metric)
     top, bottom = fig.subplots(2, 1, sharex=True, sharey=True)
-    data = vocabulary.label(df)
-    data = data[data.tasks == "similar"]
     for ax in (top, bottom):
         _layer_axis(ax, metrics.NAMES[metric], df)
-    if not data.pooled.isin(_FIG2).any():
-        _absent(top, "every network")
-        _absent(bottom, "means")
-        return fig
     top.set_title("every network")
     _scatter(top, data, metric, _FIG2)
     top.legend(loc="lower left", fontsize="small")
-    bottom.set_title(f"mean per treatment (95% CI over {MIN_CI} or more networks)")
+    bottom.set_title(f"mean per treatment (95% CI over {MIN_CI} or more networks), from the mean of both halves'\n"
+                     "bases at n = 0 as the paper draws it; the verdicts subtract each network's own base (Figure 3)")
     stats = statistics.summary_stats(data, metric)
     _mean_lines(bottom, stats, "similar", _FIG2, start=_base_mean(stats, "similar"))
     if reference:
@@ -211,20 +205,21 @@ def figure3(df, reference=False, metric=None):
     (man-made/natural) split, one line per target half (AnB, BnA); random frozen weights
     against n, from their base, with the AnB means for comparison. Bottom: every treatment's
     mean difference from its base in accuracy points, similar (solid), dissimilar (dash-dot)
-    and all classes (dotted); reference=True adds the paper's faintly."""
+    and all classes (dotted); reference=True adds the paper's faintly. None where the study has
+    no network but bases."""
     metric = _metric(df, metric)
     data = vocabulary.label(df)
     stats = statistics.summary_stats(df, metric)
     differences = statistics.summary_stats(df, metric, difference=True)
-    upper = [panel for panel, have in (
-        (lambda ax: _dissimilar_panel(ax, data, metric),
-         ((data.tasks == "dissimilar") & (data.pooled == "AnB")).any()),
-        (lambda ax: _random_panel(ax, data, stats), (data.pooled == "random").any())) if have]
-    fig = Figure(figsize=(12, 10 if upper else 5), layout="constrained")
-    _title(fig, "Figure 3: dissimilar tasks, random weights, difference from base", metric)
     if not len(differences):
-        _absent(fig.add_subplot(), "networks other than bases")
-        return fig
+        return None
+    dissimilar = ((data.tasks == "dissimilar") & (data.pooled == "AnB")).any()
+    random = (data.pooled == "random").any()
+    upper = [panel for panel, have in ((lambda ax: _dissimilar_panel(ax, data, metric), dissimilar),
+                                       (lambda ax: _random_panel(ax, data, stats), random)) if have]
+    fig = Figure(figsize=(12, 10 if upper else 5), layout="constrained")
+    drawn = [what for what, have in (("dissimilar tasks", dissimilar), ("random weights", random)) if have]
+    _title(fig, f"Figure 3: {', '.join(drawn + ['difference from base'])}", metric)
     grid = fig.add_gridspec(2 if upper else 1, max(1, len(upper)))
     for i, panel in enumerate(upper):
         ax = fig.add_subplot(grid[0, i])
@@ -251,14 +246,12 @@ def learning_curves(df):
     line per network, the mean thicker with a marker per validation (solid for similar tasks,
     dash-dot for dissimilar, dotted for all classes), and in the other treatments' panels the
     half bases' mean (similar tasks) dashed in black, so that a lasting boost over the base can
-    be seen validation by validation."""
+    be seen validation by validation. None where the table keeps no curves."""
     data = vocabulary.label(df)
     data = data[data.history.map(len) > 0]
     treatments = [t for t in vocabulary.POOLED if (data.pooled == t).any()]
     if not treatments:
-        fig = Figure(figsize=(6, 4), layout="constrained")
-        _absent(fig.add_subplot(), "learning curves")
-        return fig
+        return None
     cols = min(3, len(treatments))
     rows = math.ceil(len(treatments) / cols)
     fig = Figure(figsize=(4.5 * cols, 3.5 * rows), layout="constrained")
@@ -300,12 +293,9 @@ def _layer_names_axis(ax, ylabel, names):
     ax.grid(alpha=0.3)
 
 
-def _descendant_panel(ax, cka, pooled, title):
+def _descendant_panel(ax, rows, pooled, title):
     """CKA of each fine-tuned network to its base per layer: one line per n (mean over
     networks), darker for larger n, a marker on layer n (the last copied one)."""
-    rows = cka[cka.treatment == pooled]
-    if not len(rows):
-        return _absent(ax, title)
     ax.set_title(title)
     ns = sorted(rows.n.unique())
     color = STYLE[pooled]["color"]
@@ -318,67 +308,81 @@ def _descendant_panel(ax, cka, pooled, title):
     ax.legend(loc="lower left", fontsize="small", ncols=2)
 
 
+def _bases_panel(ax, pair, title):
+    """CKA of baseA and baseB per layer: a thin line per split, the mean thick."""
+    ax.set_title(title)
+    for _, rows in pair.groupby("split"):
+        ax.plot(rows.layer, rows.cka, color="black", lw=0.6, alpha=0.4)
+    mean = pair.groupby("layer").cka.mean()
+    ax.plot(mean.index, mean.values, color="black", marker="o", mfc="white", lw=2,
+            label=f"mean of {pair.split.nunique()} split(s)")
+    ax.legend(loc="lower left", fontsize="small")
+
+
 def similarity(cka, df, metric=None):
-    """Layer similarity next to the transfer curves. Upper left: each treatment's mean metric
-    against n (as Figure 2, bottom). Upper right: linear CKA of baseA and baseB per layer (a
-    thin line per split, the mean thick). Bottom: CKA of AnB+ to baseA and of BnB+ to baseB per
-    layer, a line per n marked at layer n. ``cka`` is the table of ``study_folder.similarity_table``
-    (columns split, cell, reference, treatment, n, layer, layer_name, cka)."""
-    fig = Figure(figsize=(12, 9), layout="constrained")
-    (curves, bases), (transfer_ax, selffer_ax) = fig.subplots(2, 2)
+    """Layer similarity next to the transfer curves, the panels the study has data for: each
+    treatment's mean metric against n (as Figure 2, bottom); linear CKA of baseA and baseB per
+    layer (a thin line per split, the mean thick); CKA of AnB+ to baseA and of BnB+ to baseB
+    per layer, a line per n marked at layer n. ``cka`` is the table of
+    ``study_folder.similarity_table`` (columns split, cell, reference, treatment, n, layer,
+    layer_name, cka); None where it is empty: the study measured no layer similarity."""
+    if not len(cka):
+        return None
     metric = _metric(df, metric)
-    _title(fig, "Layer similarity (linear CKA) and transfer", metric)
-    _layer_axis(curves, metrics.NAMES[metric], df)
     data = vocabulary.label(df)
     data = data[data.tasks == "similar"]
-    if data.pooled.isin(_FIG2).any():
-        curves.set_title("transfer curves: mean per treatment (similar tasks)")
-        stats = statistics.summary_stats(data, metric)
-        _mean_lines(curves, stats, "similar", _FIG2, start=_base_mean(stats, "similar"))
-        curves.legend(loc="lower left", fontsize="small")
-        _fit_y(curves)
-    else:
-        _absent(curves, "transfer curves")
     names = dict(zip(cka.layer, cka.layer_name))
-    for ax in (bases, transfer_ax, selffer_ax):
-        _layer_names_axis(ax, "linear CKA", names)
-        ax.set_ylim(min(-0.02, cka.cka.min() - 0.02) if len(cka) else -0.02, 1.02)
     # The classifier, the last unit (fc8 of the CaffeNet), holds other classes in networks of
     # other tasks: it is not compared across tasks.
-    classifier = cka.layer_name[cka.layer == cka.layer.max()].iloc[0] if len(cka) else ""
+    classifier = cka.layer_name[cka.layer == cka.layer.max()].iloc[0]
     pair = cka[(cka.treatment == "base") & (cka.layer_name != classifier)]
-    if len(pair):
-        bases.set_title(f"baseA against baseB ({classifier} left out: other classes)")
-        for _, rows in pair.groupby("split"):
-            bases.plot(rows.layer, rows.cka, color="black", lw=0.6, alpha=0.4)
-        mean = pair.groupby("layer").cka.mean()
-        bases.plot(mean.index, mean.values, color="black", marker="o", mfc="white", lw=2,
-                   label=f"mean of {pair.split.nunique()} split(s)")
-        bases.legend(loc="lower left", fontsize="small")
-    else:
-        _absent(bases, "baseA against baseB")
-    _descendant_panel(transfer_ax, cka[cka.layer_name != classifier], "AnB+",
-                      f"AnB+ against its baseA ({classifier} left out: other classes)")
-    _descendant_panel(selffer_ax, cka, "BnB+", "BnB+ against its baseB")
+    anb = cka[(cka.treatment == "AnB+") & (cka.layer_name != classifier)]
+    bnb = cka[cka.treatment == "BnB+"]
+    panels = [(draw, layer_axis) for draw, layer_axis, have in (
+        (lambda ax: _curves_panel(ax, data, metric), False, data.pooled.isin(_FIG2).any()),
+        (lambda ax: _bases_panel(ax, pair, f"baseA against baseB ({classifier} left out: other classes)"),
+         True, len(pair)),
+        (lambda ax: _descendant_panel(ax, anb, "AnB+", f"AnB+ against its baseA ({classifier} left out: "
+                                                       "other classes)"), True, len(anb)),
+        (lambda ax: _descendant_panel(ax, bnb, "BnB+", "BnB+ against its baseB"), True, len(bnb))) if have]
+    rows = (len(panels) + 1) // 2
+    fig = Figure(figsize=(12 if len(panels) > 1 else 6, 4.5 * rows), layout="constrained")
+    _title(fig, "Layer similarity (linear CKA) and transfer", metric)
+    for i, (draw, layer_axis) in enumerate(panels):
+        ax = fig.add_subplot(rows, 2 if len(panels) > 1 else 1, i + 1)
+        if layer_axis:
+            _layer_names_axis(ax, "linear CKA", names)
+            ax.set_ylim(min(-0.02, cka.cka.min() - 0.02), 1.02)
+        else:
+            _layer_axis(ax, metrics.NAMES[metric], df)
+        draw(ax)
     return fig
+
+
+def _curves_panel(ax, data, metric):
+    """Each treatment's mean metric against n on the similar tasks (Figure 2, bottom)."""
+    ax.set_title("transfer curves: mean per treatment (similar tasks)")
+    stats = statistics.summary_stats(data, metric)
+    _mean_lines(ax, stats, "similar", _FIG2, start=_base_mean(stats, "similar"))
+    ax.legend(loc="lower left", fontsize="small")
+    _fit_y(ax)
 
 
 def generality(df, metric=None):
     """How general each layer is (stats.generality). Left: AnB / baseB and AnB / BnB against
     n. Right: the drop baseB - AnB per n stacked from its two effects, co-adaptation (baseB -
-    BnB) and specificity (BnB - AnB), in top-1 points; negative parts stack below zero."""
+    BnB) and specificity (BnB - AnB), in top-1 points; negative parts stack below zero. None
+    where the study has no AnB beside its BnB."""
     metric = _metric(df, metric)
+    table = statistics.generality(df, metric)
+    if not len(table):
+        return None
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     _title(fig, "Generality per layer", metric)
     ratios, stacked = fig.subplots(1, 2)
     for ax, ylabel in ((ratios, "ratio of top-1"), (stacked, "top-1 lost (points)")):
         _layer_axis(ax, ylabel, df)
         ax.set_xlim(0.5, max(vocabulary.units(df), default=7) + 0.5)
-    table = statistics.generality(df, metric)
-    if not len(table):
-        _absent(ratios, "generality")
-        _absent(stacked, "co-adaptation and specificity")
-        return fig
     ratios.set_title("generality of layer n (similar tasks)")
     ratios.axhline(1, color="black", lw=1)
     for column, t in (("AnB / baseB", "AnB"), ("AnB / BnB", "BnB")):
@@ -405,21 +409,19 @@ def reduced_data(df, metric=None):
     """Reduced-data networks (stats.reduced_data), similar tasks. Left: the base and AnB+ per n
     trained on the first k images per class, against k; dotted, the same networks on all the
     data. Right: AnB+ minus the base of the same k, against k; dotted, the same on all the data
-    (Table 1's AnB+ - baseB)."""
+    (Table 1's AnB+ - baseB). None where the study has no reduced-data networks."""
     metric = _metric(df, metric)
+    table = statistics.reduced_data(df, metric)
+    table = table[table.tasks == "similar"]
+    if not len(table):
+        return None
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     _title(fig, "Reduced data", metric)
     acc, gain = fig.subplots(1, 2)
-    table = statistics.reduced_data(df, metric)
-    table = table[table.tasks == "similar"]
     for ax, ylabel in ((acc, metrics.NAMES[metric]), (gain, "AnB+ - base (points)")):
         ax.set_xlabel("training images per class (k)")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-    if not len(table):
-        _absent(acc, "reduced data")
-        _absent(gain, "where transfer helps most")
-        return fig
     ks = sorted(table.images_per_class.unique())
     for ax in (acc, gain):
         ax.set_xscale("log")

@@ -1,0 +1,28 @@
+"""The study report's opening block and its tables' units (``summary.report``)."""
+
+import datetime
+
+import pandas as pd
+
+from transferlib import parameters
+from transferlib.summary import report
+
+
+def test_the_opening_block_says_what_the_study_is_and_what_made_it():
+    params, _ = parameters.completed({"study": "mine", "dataset": "cifar100", "network": "resnet18",
+                                      "iterations": 4000, "val_every": 500, "lr_drops": [0.5]})
+    df = pd.DataFrame({"split": ["r0", "r0", "r3", "mmn"]})
+    halves = {"r0": {"A": list("abc"), "B": list("def")}}
+    block = report.identity(params, df, halves, "last-10 top-1", "python -m transferlib run mine.yaml",
+                            made=datetime.datetime(2026, 1, 2, 3, 4, tzinfo=datetime.timezone.utc))
+    for said in ("# mine: study summary", "cifar100, 3 classes per half, 32 px", "resnet18, units: stages",
+                 "4,000 iterations, a validation every 500; batch 256", "divided by 10 at 50% of the schedule",
+                 "4 in 3 splits (mmn, r0, r3): 3 replicates", "last-10 top-1", "2026-01-02 03:04 UTC by transferlib",
+                 "`python -m transferlib run mine.yaml`"):
+        assert said in block, said
+
+
+def test_tables_show_accuracies_in_points_and_ratios_as_ratios():
+    table = pd.DataFrame({"AnB": [0.41234], "AnB / baseB": [0.91234]})
+    out = report.shown(table, points=("AnB",), names={"AnB": "AnB (%)"})
+    assert out.to_dict("records") == [{"AnB (%)": 41.2, "AnB / baseB": 0.91}]
