@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..records.curves import rise, rise_se
+from ..records.curves import BASE_RISE_LIMIT, rise, rise_se
 from ..records.vocabulary import METRIC_COLUMNS
 
 COLUMNS = METRIC_COLUMNS
@@ -27,7 +27,7 @@ NAMES = {"best10_top1": "top-1, mean of the 10 best validations", "top1": "final
          "lastk_top1": "top-1, mean of the last validations at the final learning rate",
          "top5": "final top-5"}
 LAST_K = 10
-FLAT = 0.01       # a rise over the last fifth below 1 point: flat
+FLAT = BASE_RISE_LIMIT / 100  # a rise over the last fifth below this (1 point, as a fraction): flat
 PRECISE = 0.01    # one validation's standard error below 1 point: precise
 CONVERGED = 50    # validations from which the 10 best are at most a fifth of them
 # Validation images per class of the datasets whose validation sets are fixed (PAPER.md: ImageNet's
