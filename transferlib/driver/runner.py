@@ -177,17 +177,20 @@ def completed_params(path):
 
 
 def _execute_summary(here, root, env, out=print):
-    from nbconvert import HTMLExporter
-
     params, assumed = completed_params(here / layout.PARAMS)
     if assumed:
         out(f"{here / layout.PARAMS} lacks {', '.join(assumed)}: the summary assumes their defaults "
             f"({', '.join(f'{k}: {params[k]}' for k in assumed)})")
     kernels.execute(executors.NOTEBOOKS / "summary.ipynb", here / layout.SUMMARY, km=kernels.start(here, env),
                     parameters={"study_dir": str(here), "results_root": str(root), "params": params})
-    # The report shows results only: code inputs (and with them the machine's paths) stay in
-    # the .ipynb.
+    (here / layout.REPORT).write_text(report(here / layout.SUMMARY))
+
+
+def report(notebook):
+    """The executed ``notebook`` as self-contained HTML that shows results only: code inputs
+    (and with them the machine's paths) stay in the .ipynb."""
+    from nbconvert import HTMLExporter
+
     exporter = HTMLExporter(embed_images=True, exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
-    html, _ = exporter.from_filename(str(here / layout.SUMMARY))
-    (here / layout.REPORT).write_text(html)
+    return exporter.from_filename(str(notebook))[0]
