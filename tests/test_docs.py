@@ -103,7 +103,7 @@ def test_every_transferlib_command_exists_in_the_cli(page):
     bundled = {p.stem for p in bundled_studies.BUNDLED.glob("*.yaml")}
     problems = []
     for line in re.sub(r"\\\n\s*", "", text(page)).splitlines():  # a command continued with \ is one line
-        for match in re.finditer(r"python -m transferlib ([\w-]+)((?: [^`]*)?)", line):
+        for match in re.finditer(r"python -m transferlib ([\w-]+)((?: [^`&|;]*)?)", line):  # to `, && or ;
             sub, rest = match[1], match[2]
             if sub not in subcommands:
                 problems.append(f"no subcommand {sub!r}: {line.strip()}")

@@ -1,10 +1,13 @@
-"""The notebooks as a person uses them: their parameters cells match the one declaration, each
-runs as it stands from its own folder with the README's relative data variable, and the executed
-notebooks read as clean records (no start-up logs, warnings, raw dicts or machine paths)."""
+"""The notebooks as a person uses them: their parameters cells match the one declaration; their
+copies (``python -m transferlib notebooks``) run as they stand in JupyterLab with the README's
+relative data variable, leave the templates as they were, and saved read as clean records (no
+start-up logs, warnings, raw dicts, machine paths or stale progress bars)."""
 
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -54,34 +57,49 @@ def test_the_grid_injects_every_declared_parameter():
             assert set(study.cell_parameters(cell)) == declared, (path.name, cell.id)
 
 
-# --- run as they stand, from notebooks/, with the README's relative data variable ---------
+# --- run as a person would: copies opened, run and saved in JupyterLab at a clone's root ------
 
 
-def run_as_a_person_would(notebook, repo, cache):
-    """Execute ``notebook`` as it stands, its kernel working in the notebooks' folder, with the
-    environment of a JupyterLab started at the repository root after the README's setup."""
+def run_as_a_person_would(notebook, repo, cache, run=True):
+    """Open ``notebook`` from the copies ``python -m transferlib notebooks`` made at the root of
+    the clone ``repo``, run all its cells (``run``) and save it, as JupyterLab started there
+    after the README's setup does: read and saved (with a checkpoint) through jupyter_server's
+    contents manager, run in a kernel working in the notebook's folder, with the README's
+    relative data variable in the server's environment. The saved notebook; an error in a cell
+    raises once it is saved."""
+    from jupyter_server.services.contents.filemanager import FileContentsManager
+    from nbclient import NotebookClient
+
+    contents = FileContentsManager(root_dir=str(repo))
+    path = f"notebooks/{notebook}"
+    nb = nbformat.from_dict(contents.get(path)["content"])
     env = {**os.environ, "TRANSFER_DATA_DIR": "../shared/datasets", "TRANSFER_CACHE_DIR": str(cache),
-           "PWD": str(repo)}
-    env.pop("TRANSFER_RESULTS_DIR", None)
+           "PWD": str(repo), "PYTHONPATH": str(repo)}
+    for name in ("TRANSFER_RESULTS_DIR", "TRANSFER_PROGRESS"):
+        env.pop(name, None)
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)
     try:
-        out = repo / "executed" / notebook
-        out.parent.mkdir(exist_ok=True)
-        papermill.execute_notebook(str(repo / "transferlib" / "notebooks" / notebook), str(out),
-                                   cwd=str(repo / "transferlib" / "notebooks"), progress_bar=False,
-                                   kernel_name="python3")
-        return nbformat.read(out, 4)
+        if run:
+            NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(repo / "notebooks")}}).execute()
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        contents.save({"type": "notebook", "format": "json", "content": nb}, path)
+        contents.create_checkpoint(path)
+    return nbformat.read(repo / path, 4)
+
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture(scope="module")
 def person(tmp_path_factory, data_cache, tiny_imagenet):
-    """A copy of the repository beside ../shared (as a clone sits) in which base.ipynb and then
-    transfer.ipynb were run as they stand."""
+    """A clone of the repository beside ../shared (a git repository of its package and
+    .gitignore) in which a person made the copies, opened all three and ran base.ipynb and then
+    transfer.ipynb in JupyterLab."""
     if not TINY_32PX.exists():
         pytest.skip(f"{TINY_32PX} is absent")
     top = tmp_path_factory.mktemp("checkout")
@@ -89,17 +107,33 @@ def person(tmp_path_factory, data_cache, tiny_imagenet):
     repo = top / "transferlib-repo"
     shutil.copytree(ROOT / "transferlib", repo / "transferlib",
                     ignore=shutil.ignore_patterns("__pycache__", "results"))
+    shutil.copy(ROOT / ".gitignore", repo)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "clone")
+    subprocess.run([sys.executable, "-m", "transferlib", "notebooks"], cwd=repo, check=True,
+                   env={**os.environ, "PYTHONPATH": str(repo)}, capture_output=True)
     base = run_as_a_person_would("base.ipynb", repo, data_cache)
     transfer = run_as_a_person_would("transfer.ipynb", repo, data_cache)
+    run_as_a_person_would("summary.ipynb", repo, data_cache, run=False)  # opened and autosaved
     return repo, base, transfer
 
 
-def test_notebooks_run_as_they_stand_and_write_under_results(person):
+def test_notebooks_run_from_their_copies_and_write_under_results(person):
     repo, _, _ = person
     assert sorted(p.name for p in (repo / "results" / "notebooks").iterdir()) == [
         "r0-A3B+.json", "r0-baseA.json", "r0-baseA.keras"]
+    assert sorted(p.name for p in (repo / "notebooks").iterdir()) == [
+        ".ipynb_checkpoints", "base.ipynb", "summary.ipynb", "transfer.ipynb"]  # nothing else beside them
+
+
+def test_the_templates_stay_as_they_are(person):
+    """Opened, run and saved, the copies leave the clone as it was: the runner's templates
+    unchanged, and the copies, their checkpoints and the results ignored by git."""
+    repo, _, _ = person
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
     assert sorted(p.name for p in (repo / "transferlib" / "notebooks").iterdir()) == [
-        "base.ipynb", "summary.ipynb", "transfer.ipynb"]  # nothing written beside them
+        "base.ipynb", "summary.ipynb", "transfer.ipynb"]
 
 
 def test_transfer_defaults_copy_the_base_that_base_saved(person):
@@ -115,10 +149,11 @@ def test_transfer_defaults_copy_the_base_that_base_saved(person):
 
 
 def test_transfer_without_a_base_stops_saying_which_file(tmp_path, person, data_cache):
+    from nbclient.exceptions import CellExecutionError
     repo, _, _ = person
     (repo / "results" / "notebooks" / "r0-baseA.keras").rename(tmp_path / "kept.keras")
     try:
-        with pytest.raises(papermill.PapermillExecutionError, match="no base network r0-baseA at .*run base.ipynb first"):
+        with pytest.raises(CellExecutionError, match="no base network r0-baseA at .*run base.ipynb first"):
             run_as_a_person_would("transfer.ipynb", repo, data_cache)
     finally:
         (tmp_path / "kept.keras").rename(repo / "results" / "notebooks" / "r0-baseA.keras")
@@ -142,6 +177,49 @@ def outputs_text(nb):
             parts += [str(v) for k, v in output.get("data", {}).items() if k.startswith("text/")]
             parts += output.get("traceback", [])
     return "\n".join(parts)
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def bar_lines(nb):
+    """The tqdm bars a saved notebook shows: each line of its text outputs that is a bar, as
+    last written (a carriage return overwrites); a widget's output shows its saved text."""
+    lines = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") + output.get("data", {}).get("text/plain", "")
+            lines += [line.rsplit("\r", 1)[-1] for line in text.split("\n")]
+    return [line for line in lines if PROGRESS.match(line)]
+
+
+def widget_bars(nb):
+    """(value, max) of each progress widget whose state the notebook saved."""
+    states = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    return [(w["state"]["value"], w["state"]["max"]) for w in states.get("state", {}).values()
+            if w["model_name"].endswith("ProgressModel")]
+
+
+def assert_progress_reads_right(nb, html, validations):
+    """Saved and exported to HTML, a trained notebook shows its bar finished, once, and no widget
+    (whose saved text is the bar as first shown), and one line per validation."""
+    total = f"{validations}/{validations}"
+    bars = bar_lines(nb)
+    assert len(bars) == 1 and re.match(rf" *100%\|.*\| {total} \[", bars[0]), bars
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if WIDGET_VIEW in o.get("data", {})]
+    assert all(value == top for value, top in widget_bars(nb)), widget_bars(nb)
+    assert len(re.findall(rf"^epoch \d+/{validations}:", outputs_text(nb), flags=re.M)) == validations
+    assert re.search(rf"100%\|[^|<]*\| {total} \[", html) and not re.search(rf"\| 0/{validations} \[", html)
+    assert len(re.findall(rf"epoch \d+/{validations}: loss", html)) == validations
+
+
+@pytest.mark.parametrize("which", ["base", "transfer"])
+def test_a_saved_notebook_shows_its_progress_finished(person, which, tmp_path):
+    from transferlib.driver import runner
+    _, base, transfer = person
+    nb = base if which == "base" else transfer
+    nbformat.write(nb, tmp_path / "saved.ipynb")
+    assert_progress_reads_right(nb, runner.report(tmp_path / "saved.ipynb"), validations=4)
 
 
 @pytest.mark.parametrize("which", ["base", "transfer"])

@@ -189,6 +189,17 @@ def test_cell_notebooks_are_their_logs(smoke):
     assert "epoch 1/1: loss" in text
 
 
+def test_cell_records_show_their_progress_finished(smoke):
+    """A record, saved and exported to HTML as the runner exports the summary, shows its bar as
+    text at its end and no widget at all."""
+    from test_notebooks import assert_progress_reads_right
+    from transferlib.driver import runner
+    path = smoke / "cells" / "r0-A2B+.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    assert "widgets" not in nb.metadata
+    assert_progress_reads_right(nb, runner.report(path), validations=1)
+
+
 def test_second_run_executes_no_cell(smoke, data_cache):
     before = mtimes(smoke)
     again = cli(SMOKE, "--results", smoke.parent, cache=data_cache)
@@ -279,20 +290,22 @@ def test_bad_params_fail_before_any_training(tmp_path, data_cache, change, messa
 
 
 def test_summary_notebook_as_it_stands_opens_the_newest_study(smoke, tmp_path, data_cache):
-    """summary.ipynb run as it stands from its folder, JupyterLab started at a checkout whose
-    results/ holds the smoke study: it finds the study, says which, and its outputs are clean."""
+    """summary.ipynb run as it stands from its copy in notebooks/, JupyterLab started at a
+    checkout whose results/ holds the smoke study: it finds the study, says which, and its
+    outputs are clean."""
     import papermill
+    from transferlib.driver import notebook_copies
     repo = tmp_path / "checkout"
     shutil.copytree(smoke, repo / "results" / "smoke")
-    shutil.copytree(ROOT / "transferlib" / "notebooks", repo / "transferlib" / "notebooks")
+    notebook_copies.copy(repo / "notebooks")
     env = {**os.environ, "PWD": str(repo), "TRANSFER_CACHE_DIR": str(data_cache),
            "TRANSFER_DATA_DIR": str(SHARED_DATASETS)}
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        papermill.execute_notebook(str(repo / "transferlib" / "notebooks" / "summary.ipynb"),
+        papermill.execute_notebook(str(repo / "notebooks" / "summary.ipynb"),
                                    str(tmp_path / "summary.ipynb"), progress_bar=False,
-                                   cwd=str(repo / "transferlib" / "notebooks"))
+                                   cwd=str(repo / "notebooks"))
     finally:
         os.environ.clear()
         os.environ.update(saved)

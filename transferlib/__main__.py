@@ -1,10 +1,12 @@
-"""Command line: ``python -m transferlib run STUDY``, ``studies``, ``summary STUDY_DIR``."""
+"""Command line: ``python -m transferlib run STUDY``, ``studies``, ``summary STUDY_DIR``,
+``notebooks [DIR]``."""
 
 import argparse
 import shlex
 import sys
 
 from .data import CorruptDataError, DataNotFoundError
+from .driver import notebook_copies
 from .driver.loaded_study import StudyBusy
 from .driver.params import ParamsError
 
@@ -27,7 +29,13 @@ def main(argv=None):
     summary = commands.add_parser("summary", help="redraw a study's summary, figures and HTML from "
                                                   "its results.csv (no training, no data)")
     summary.add_argument("study_dir", help="a study's folder, e.g. results/quick")
-    for command in (run, summary):
+    notebooks = commands.add_parser("notebooks", help="copy the notebooks into a folder to open and run "
+                                                      "by hand in JupyterLab (the package's stay as they are)")
+    notebooks.add_argument("folder", nargs="?", default=notebook_copies.FOLDER,
+                           help=f"where (default: {notebook_copies.FOLDER}, git-ignored at the repository root)")
+    notebooks.add_argument("--force", action="store_true",
+                           help="replace copies there that were changed with fresh ones")
+    for command in (run, summary, notebooks):
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
     command = shlex.join(["python", "-m", "transferlib", *(sys.argv[1:] if argv is None else argv)])
@@ -38,6 +46,9 @@ def main(argv=None):
             return 0
         if args.command == "summary":
             return runner.redraw_summary(args.study_dir, command)
+        if args.command == "notebooks":
+            print("\n".join(notebook_copies.copy(args.folder, force=args.force)))
+            return 0
         if args.workers is not None and args.workers < 1:
             parser.error("--workers must be at least 1")
         return runner.run(bundled_studies.find(args.params), results_dir=args.results, executor=args.executor,
@@ -49,15 +60,16 @@ def main(argv=None):
     except (ParamsError, DataNotFoundError, CorruptDataError, StudyBusy, OSError) as e:
         if getattr(args, "debug", False):
             raise
-        print(f"error: {_message(e)}", file=sys.stderr)
+        print(f"error: {_message(e, args.command)}", file=sys.stderr)
         return 2
 
 
-def _message(error):
+def _message(error, command):
     """One message for an error a user can fix; file-system errors name the path and the fix."""
     if isinstance(error, PermissionError):
-        return (f"cannot write or read {error.filename}: permission denied. Choose a folder you "
-                "can write with --results DIR (or results_dir in the params file)")
+        fix = ("python -m transferlib notebooks DIR" if command == "notebooks"
+               else "--results DIR (or results_dir in the params file)")
+        return f"cannot write or read {error.filename}: permission denied. Choose a folder you can write with {fix}"
     if isinstance(error, OSError) and not isinstance(error, FileNotFoundError) and error.filename:
         return f"{error.filename}: {error.strerror}"
     return str(error)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from tqdm.auto import tqdm
 from tqdm.keras import TqdmCallback
+
+from . import progress as bars
 
 # Caffe's reference solver: lr / 10 every 100,000 of 450,000 iterations.
 PAPER_LR_DROPS = (2 / 9, 4 / 9, 6 / 9, 8 / 9)
@@ -146,7 +147,8 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
     ``checkpoint_dir`` the training state (weights, optimiser, validations so far) is backed up
     there at every validation (Keras ``BackupAndRestore``), and a call that finds a backup
     resumes from it; the backup is deleted when training ends. A NaN loss raises
-    ``FloatingPointError``.
+    ``FloatingPointError``. With ``progress``, a bar over the validations (``progress.bar_class``)
+    that ends showing where training got to, stopped by an error or an interrupt too.
     """
     if (epochs is None) == (iterations is None) or (iterations is None) != (val_every is None):
         raise ValueError("give either epochs, or iterations and val_every")
@@ -169,15 +171,21 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
         callbacks += [keras.callbacks.CSVLogger(str(log), append=True),
                       _WholeBackup(str(Path(checkpoint_dir) / "backup"))]
     if progress:
-        callbacks.append(TqdmCallback(epochs=rounds, verbose=0, leave=True, tqdm_class=tqdm))  # a widget in a notebook
+        bar = TqdmCallback(epochs=rounds, verbose=0, leave=True, tqdm_class=bars.bar_class())
+        callbacks.append(bar)
     start = time.perf_counter()
     with warnings.catch_warnings():
         # A validation pipeline of unknown length (ImageNet's records) is read to its end, which
         # Keras reports at the first pass as input that "ran out of data": the training data
         # cannot run out (repeated, or one epoch at a time).
         warnings.filterwarnings("ignore", "Your input ran out of data", UserWarning)
-        fit = model.fit(data, validation_data=val_ds, epochs=rounds, steps_per_epoch=steps if iterations else None,
-                        verbose=0, shuffle=False, callbacks=callbacks)  # the pipelines shuffle
+        try:
+            fit = model.fit(data, validation_data=val_ds, epochs=rounds,
+                            steps_per_epoch=steps if iterations else None, verbose=0, shuffle=False,
+                            callbacks=callbacks)  # the pipelines shuffle
+        finally:  # Keras ends the bar only where fit returns
+            if progress:
+                bar.on_train_end()
     seconds = time.perf_counter() - start
     if checkpoint_dir:
         history = _logged(log)

@@ -9,6 +9,8 @@ process that starts it (on a Ray node, that node's worker):
 - TRANSFER_DATA_DIR and TRANSFER_CACHE_DIR, where set, made absolute (``data.paths.env_path``):
   kernels work in the study folder, Ray workers anywhere;
 - TF_CPP_MIN_LOG_LEVEL 2: no TensorFlow banner per cell;
+- TRANSFER_PROGRESS text: the cells' notebooks are records, read later, so their progress bars
+  are text replaced in place, not widgets (``cell.progress``);
 - for a ``module:function`` model, PYTHONPATH with the working folder first
   (``units.cwd_on_pythonpath``): the kernels must import it, working elsewhere;
 - where cells share a GPU (``gpus_per_cell`` below 1, or several local ``workers``), TensorFlow
@@ -28,9 +30,9 @@ FOLDERS = ("TRANSFER_DATA_DIR", "TRANSFER_CACHE_DIR")
 def kernel_env(params=None, workers=1):
     """The variables every kernel of a study with ``params`` gets, ``workers`` of its cells
     running at once on this machine; with no params (a summary redrawn on its own), those of
-    any kernel: the folders and the log level."""
+    any kernel: the folders, the log level and the progress bars."""
     env = {name: str(path) for name in FOLDERS if (path := env_path(name))}
-    defaults = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+    defaults = {"TF_CPP_MIN_LOG_LEVEL": "2", "TRANSFER_PROGRESS": "text"}
     if params is not None:
         if units.is_function(params.network):
             env["PYTHONPATH"] = units.cwd_on_pythonpath()

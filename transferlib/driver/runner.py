@@ -181,8 +181,6 @@ def completed_params(path):
 def _execute_summary(here, root, env, command="", out=print):
     """The summary notebook executed in a kernel working in the study folder ``here``, its
     paths given relative to it (the report names no folder of this machine), then exported."""
-    from nbconvert import HTMLExporter
-
     params, assumed = completed_params(here / layout.PARAMS)
     if assumed:
         out(f"{here / layout.PARAMS} lacks {', '.join(assumed)}: the summary assumes their defaults "
@@ -192,9 +190,14 @@ def _execute_summary(here, root, env, command="", out=print):
     kernels.execute(executors.NOTEBOOKS / "summary.ipynb", here / layout.SUMMARY, km=kernels.start(here, env),
                     parameters={"study_dir": ".", "results_root": None if root == here else str(root),
                                 "params": params, "command": command})
-    # The report shows results only: code inputs (and with them the machine's paths) stay in
-    # the .ipynb.
+    (here / layout.REPORT).write_text(report(here / layout.SUMMARY))
+
+
+def report(notebook):
+    """The executed ``notebook`` as self-contained HTML that shows results only: code inputs
+    (and with them the machine's paths) stay in the .ipynb."""
+    from nbconvert import HTMLExporter
+
     exporter = HTMLExporter(embed_images=True, exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
-    html, _ = exporter.from_filename(str(here / layout.SUMMARY))
-    (here / layout.REPORT).write_text(html)
+    return exporter.from_filename(str(notebook))[0]
