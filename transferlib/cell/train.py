@@ -100,9 +100,9 @@ class _EpochLog(keras.callbacks.Callback):
         if self.print_fn:
             where = (f"iteration {(epoch + 1) * self.steps_per_round}/{self.rounds * self.steps_per_round}"
                      if self.steps_per_round else f"epoch {epoch + 1}/{self.rounds}")
-            self.print_fn(f"{where}: loss {logs['loss']:.4f} "
-                          f"top1 {logs['top1']:.4f} val_top1 {logs['val_top1']:.4f} "
-                          f"val_top5 {logs['val_top5']:.4f}")
+            self.print_fn(f"{where}: loss {logs['loss']:.4f}, top-1 {100 * logs['top1']:.1f}%; validation "
+                          f"loss {logs['val_loss']:.4f}, top-1 {100 * logs['val_top1']:.1f}%, "
+                          f"top-5 {100 * logs['val_top5']:.1f}%")
 
 
 def compile_model(model, *, lr, lr_drops, total_steps, momentum=0.9, weight_decay=5e-4, jit_compile=False):
