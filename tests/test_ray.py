@@ -33,11 +33,11 @@ def on_ray(*args, address, cache, wait=True):
 
 def cell_processes(study):
     """{pid: (cell id, the Ray worker running it)} of the kernels executing cells of ``study``
-    (a cell's kernel works in the study's cells folder; its Ray task is named after the cell)."""
+    (a cell's kernel works in the study folder; its Ray task is named after the cell)."""
     found = {}
     for proc in psutil.process_iter(["cmdline"]):
         try:
-            if "ipykernel_launcher" in " ".join(proc.info["cmdline"] or []) and proc.cwd() == str(study / "cells"):
+            if "ipykernel_launcher" in " ".join(proc.info["cmdline"] or []) and proc.cwd() == str(study):
                 worker = proc.parent()
                 found[proc.pid] = (worker.cmdline()[0].removeprefix("ray::").split()[0], worker)
         except (psutil.NoSuchProcess, psutil.AccessDenied, IndexError):
