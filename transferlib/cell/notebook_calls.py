@@ -3,9 +3,10 @@ network, training outputs, layer similarity, and the small tables a notebook sho
 
 A ``data_dir`` given here is resolved (``transferlib.data.paths.resolve``: relative to the
 kernel's working folder, the notebook's, else to $PWD, the folder JupyterLab was started in).
-Run by the runner it is absolute already, made so where the params were read
-(``Params.from_dict``); a notebook run by hand has no params file, so its parameters cell is
-the only reader of what was typed, and these calls resolve it. Nothing below them does."""
+Run by the runner it is made absolute where the params were read (``Params.from_dict``) and
+handed over relative to the kernel's working folder, the study folder, so that the record
+names no folder of the machine; a notebook run by hand has no params file, so its parameters
+cell is the only reader of what was typed. These calls resolve it; nothing below them does."""
 
 import io
 import json

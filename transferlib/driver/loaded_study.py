@@ -147,9 +147,9 @@ class Study:
                 return str(path)
             return os.path.relpath(path, cwd)
 
+        data_dir = cell.parameters["data_dir"]
         p = dict(cell.parameters, params_hash=cell.params_hash, metrics_path=place(out.metrics(cell)),
-                 data_dir=cwd and cell.parameters["data_dir"] and os.path.relpath(cell.parameters["data_dir"], cwd)
-                 or cell.parameters["data_dir"],
+                 data_dir=os.path.relpath(data_dir, cwd) if data_dir and cwd else data_dir,
                  checkpoint_dir=place(self.checkpoints(cell)) if cell.parameters["checkpoint"] else None)
         if cell.kind == "base":
             p["model_path"] = place(out.model(cell.id))
