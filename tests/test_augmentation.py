@@ -105,6 +105,22 @@ def test_both_pipelines_give_the_same_batches_for_the_same_seed(coded):
             np.testing.assert_allclose(xn, xt, rtol=0, atol=1e-5)
 
 
+def test_iterations_serve_the_numpy_stream_as_tf_data_repeats_it(coded):
+    """``iterations`` with ``val_every``: the numpy pipeline, served 5 batches a round across its
+    7-batch passes, gives tf.data's repeated pipeline's batches, in order, every one full."""
+    (numpy_train, _), (tf_train, _) = (data.pipelines(coded, image_size=SIZE, batch_size=BATCH, seed=4, kind=kind)
+                                       for kind in ("numpy", "tf"))
+    served = data.Repeated(numpy_train, 5)
+    batches = []
+    for _ in range(3):
+        batches += [served[i] for i in range(len(served))]
+        served.on_epoch_end()
+    for (xn, yn), (xt, yt) in zip(batches, tf_train.repeat().take(15), strict=True):
+        assert len(yn) == BATCH
+        np.testing.assert_array_equal(yn, yt.numpy())
+        np.testing.assert_allclose(xn, xt.numpy(), rtol=0, atol=1e-5)
+
+
 def test_both_pipelines_agree_on_real_images(tiny_imagenet):
     subset = data.select(tiny_imagenet, tiny_imagenet.classes[40:43])
     pairs = [data.pipelines(subset, image_size=SIZE, batch_size=64, seed=9, kind=kind) for kind in ("numpy", "tf")]

@@ -80,8 +80,9 @@ def test_a_diverging_one_batch_epoch_fails_loudly(four_classes):
                     seed=0, progress=False, print_fn=None)
 
 
-def test_iterations_validate_every_val_every_steps(four_classes):
-    train_ds, val_ds = data.pipelines(four_classes, image_size=32, batch_size=8, seed=0)
+@pytest.mark.parametrize("kind", ["tf", "numpy"])  # numpy: the JAX backend's pipelines are PyDatasets too
+def test_iterations_validate_every_val_every_steps(four_classes, kind):
+    train_ds, val_ds = data.pipelines(four_classes, image_size=32, batch_size=8, seed=0, kind=kind)
     model = caffenet(4, 32, width=0.125)
     result = train.train(model, train_ds, val_ds, iterations=10, val_every=5, lr_drops=(0.5,),
                          progress=False, print_fn=None)

@@ -42,9 +42,7 @@ def test_the_draws_are_crops_and_mirrors_of_the_stored_images():
     ones = np.ones(3, np.float32)
     device = DeviceBatches(s.train_images, s.train_labels, image_size=8, batch_size=64, mean=np.zeros(3, np.float32),
                            scale=ones, augment=True, seed=3)
-    index, top, left, mirror = device.draws(0)
-    device.rng = np.random.default_rng(3)  # the same draws again for __getitem__
-    device.rng.permutation(64)
+    index, top, left, mirror = device.stream.draws(0)
     x, y = device[0]
     x = np.asarray(x)
     for j in range(64):

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 
 import pytest
 
@@ -40,9 +41,14 @@ def test_the_gpu_benchmark_runs_end_to_end_on_the_cpu(tmp_path, data_cache, tiny
         assert (row["torch"]["img_s"] > 0) if has_torch else "torch" not in row
     assert set(results["packing"]) == {"1", "2"}
     assert results["packing"]["2"]["cells"][0]["mem_fraction"] == "0.450"  # each of 2 cells: its share
-    study = results["study"]
-    assert study["exit"] == 0, study["output_tail"]
-    assert study["cells"] == 3 and study["overhead_per_cell_s"] > 0
+    for name in ("findings-gpu", "gpu-quick"):
+        study = results["studies"][name]
+        assert study["exit"] == 0, study["output_tail"]
+        assert study["cells"] == 3 and study["overhead_per_cell_s"] > 0
+    with tarfile.open(tmp_path / "out" / "findings-gpu.tar.gz") as tar:  # the report to publish, less its models
+        names = tar.getnames()
+    assert {"findings-gpu/results.csv", "findings-gpu/summary.html", "findings-gpu/cells/r0-A1B.ipynb"} <= set(names)
+    assert not any("/models/" in n for n in names)
     for name in ("tiny-imagenet", "paper", "imagenet-fast"):
         assert results["extrapolations"][name]["gpu_hours"] > 0
     assert results["extrapolations"]["paper"]["cells"] == 200  # paper.yaml's networks (test_grid)

@@ -11,7 +11,8 @@ mixed bfloat16 (fc8 and the softmax in float32) and at 32 px in float32, through
 path, against the PyTorch loop of the same network (``torch_net``), and the share of the matrix
 rate each reaches; total img/s of 1, 2 and 4 cells sharing the GPU at 32 px; the
 ``gpu-quick`` study through the runner (papermill notebooks, summary and all): its wall time,
-per-cell overhead and share of time training; the cost of the tiny-imagenet, paper and
+per-cell overhead and share of time training; the ``findings-gpu`` study, first, with its
+report packed for ``docs/findings-gpu/``; the cost of the tiny-imagenet, paper and
 imagenet-fast studies extrapolated from those figures. The 32 px figures train on Tiny ImageNet
 (the 32 px archive travels); 64 and 227 px on synthetic decoded images (random uint8 at the
 stored size), so no JPEG decoding is measured. Steps are given a time budget (``--budget``);
@@ -24,8 +25,10 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -49,7 +52,8 @@ class Settings:
         self.matmul = 256 if tiny else 8192
         self.packing = (1, 2) if tiny else (1, 2, 4)
         self.pack_steps = 3 if tiny else 200
-        self.workers = 2 if tiny else 4
+        self.workers = 2 if tiny else 4  # gpu-quick's
+        self.findings_workers = 2 if tiny else 8
 
 
 class Run:
@@ -69,6 +73,7 @@ class Run:
         if args.cpu:
             self.env["JAX_PLATFORMS"] = "cpu"
         self.device = "cpu" if args.cpu else "cuda"
+        self.results_dir = Path(args.results or self.work / "results").resolve()
         self.results = {"not_run": [], "errors": {}}
 
     def left(self):
@@ -156,44 +161,57 @@ class Run:
                 packed[k] = {"total_img_s": sum(r["images"] for r in runs) / span, "cells": runs}
                 self.log(f"packing {k}: {packed[k]['total_img_s']:.0f} img/s in all")
 
-    def study(self):
-        """The gpu-quick study through the runner (the tiny run: a few cells of it)."""
-        params = STUDIES / "gpu-quick.yaml"
+    def study(self, name, workers, reserve):
+        """The study ``name`` through the runner, ``reserve`` seconds of the budget kept for what
+        follows (the tiny run: three small cells of it); its folder goes to ``--results``, so a
+        second call resumes it, and, less its models, into ``OUT/<name>.tar.gz``."""
+        params = STUDIES / f"{name}.yaml"
         if self.s.tiny:
-            values = {**yaml.safe_load(params.read_text()), "classes": 8, "width": self.s.width, "epochs": 1,
-                      "batch_size": 16, "treatments": ["AnB"], "layers": [1], "cka_images": 0}
-            params = self.work / "gpu-quick.yaml"
+            values = {**yaml.safe_load(params.read_text()), "classes": 8, "width": self.s.width, "batch_size": 16,
+                      "treatments": ["AnB"], "layers": [1], "directions": ["AnB"], "cka_images": 0,
+                      "converged_bases": False}
+            values.update({"iterations": 4, "val_every": 2} if values.get("iterations") else {"epochs": 1})
+            params = self.work / f"{name}.yaml"
             params.write_text(yaml.safe_dump(values))
         needs = 30 if self.s.tiny else 120
-        if self.left() < needs:
-            self.results["not_run"].append("study")
+        if self.left() - reserve < needs:
+            self.results["not_run"].append(f"study {name}")
             return
-        study = yaml.safe_load(params.read_text())
-        results = self.work / "results"
-        allowed = self.left() - (0 if self.s.tiny else 30)
-        self.log(f"study {params.name}: --workers {self.s.workers}, {allowed:.0f} s allowed")
+        allowed = self.left() - reserve
+        self.log(f"study {name}: --workers {workers}, {allowed:.0f} s allowed")
         start = time.perf_counter()
+        run = subprocess.Popen([sys.executable, "-m", "transferlib", "run", str(params), "--results",
+                                str(self.results_dir), "--workers", str(workers)], cwd=ROOT, env=self.env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
-            run = subprocess.run([sys.executable, "-m", "transferlib", "run", str(params), "--results", str(results),
-                                  "--workers", str(self.s.workers)], cwd=ROOT, env=self.env, capture_output=True,
-                                 text=True, timeout=allowed)
-            code, tail = run.returncode, (run.stdout + run.stderr)[-3000:]
-        except subprocess.TimeoutExpired as e:
-            code, tail = "killed at its time allowance", str(e.stdout or "")[-3000:]
+            output, _ = run.communicate(timeout=allowed)
+            code = run.returncode
+        except subprocess.TimeoutExpired:  # the runner, its kernels and their GPU memory, all at once
+            os.killpg(run.pid, signal.SIGTERM)
+            try:
+                output, _ = run.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(run.pid, signal.SIGKILL)
+                output, _ = run.communicate()
+            code = "killed at its time allowance"
         wall = time.perf_counter() - start
-        self.results["study"] = out = {"params": str(params.relative_to(ROOT) if params.is_relative_to(ROOT)
-                                                     else params.name), "wall_s": wall, "exit": code,
-                                       "workers": self.s.workers, "output_tail": tail}
-        table = results / study["study"] / "results.csv"
+        out = {"params": name, "wall_s": wall, "exit": code, "workers": workers, "output_tail": output[-3000:]}
+        self.results.setdefault("studies", {})[name] = out
+        folder = self.results_dir / name
+        table = folder / "results.csv"
         if table.exists():
             import pandas as pd
             df = pd.read_csv(table, keep_default_na=False)
             out.update(cells=len(df), train_s=float(df.train_seconds.sum()),
                        overhead_per_cell_s=float((df.wall_seconds - df.train_seconds).mean()),
                        training_share=float(df.train_seconds.sum()) / wall,
-                       busy_share=float(df.train_seconds.sum()) / (wall * self.s.workers),
+                       busy_share=float(df.train_seconds.sum()) / (wall * workers),
                        top1={r.cell: float(r.top1) for r in df.itertuples()})
-        self.log(f"study: {wall:.0f} s, exit {code}, {out.get('cells', 0)} cells")
+        if folder.exists():
+            with tarfile.open(Path(self.args.out) / f"{name}.tar.gz", "w:gz") as tar:
+                tar.add(folder, arcname=name,
+                        filter=lambda t: None if set(Path(t.name).parts[1:2]) & {"models", "checkpoints"} else t)
+        self.log(f"study {name}: {wall:.0f} s, exit {code}, {out.get('cells', 0)} cells")
 
     def main(self):
         self.log(f"work folder {self.work}, budget {self.args.budget:.0f} s")
@@ -209,17 +227,19 @@ class Run:
                       cache_dir=self.cache)
         self.results["decode_s"] = time.perf_counter() - start
         self.results["matmul"] = self.measure("matmul", "matmul", 10, args=[self.s.matmul], device=self.device)
-        # By priority, as the budget allows: the headline sizes, the study, packing, the rest,
-        # then torch.compile (the eager PyTorch loop always comes first).
-        self.throughput(32, "mixed_bfloat16")
-        self.throughput(227, "mixed_bfloat16")
-        self.study()
+        # What was never measured first, as the budget allows: the findings study (nearly all
+        # of it), packing, torch.compile, 64 px and float32; then the headline sizes and gpu-quick,
+        # measured in an earlier call (the eager PyTorch loop always comes before the compiled one).
+        self.study("findings-gpu", self.s.findings_workers, reserve=0 if self.s.tiny else 20)
         self.packing()
-        self.throughput(64, "mixed_bfloat16")
-        self.throughput(32, "float32")
         if not self.args.cpu and self.torch_ok:
             for size in (32, 227):
                 self.throughput(size, "mixed_bfloat16", torch_compiled=True)
+        self.throughput(64, "mixed_bfloat16")
+        self.throughput(32, "float32")
+        self.throughput(32, "mixed_bfloat16")
+        self.throughput(227, "mixed_bfloat16")
+        self.study("gpu-quick", self.s.workers, reserve=0 if self.s.tiny else 30)
         if not self.s.tiny and self.left() > 75:  # a cell's start-up, compilation cache off / empty / warm
             from benchmarks.gpu import startup
             try:
@@ -270,7 +290,8 @@ def study_images(path, data_dir=None):
 def extrapolate(results, data_dir):
     """Each study's cost at the measured Keras img/s of its image size (bf16) and the measured
     per-cell overhead of the gpu-quick study; validation counted at a third of a training image."""
-    overhead = (results.get("study") or {}).get("overhead_per_cell_s")
+    overhead = next((st["overhead_per_cell_s"] for st in results.get("studies", {}).values()
+                     if st.get("overhead_per_cell_s")), None)
     out = {}
     for name, size in (("tiny-imagenet", 64), ("paper", 227), ("imagenet-fast", 227)):
         rate = ((results.get("throughput", {}).get(f"{size}px-mixed_bfloat16") or {}).get("keras") or {}).get("img_s")
@@ -280,7 +301,7 @@ def extrapolate(results, data_dir):
             out[name] = {"error": str(e)}
             continue
         row = {"cells": cells, "train_images": train, "val_images": val,
-               "from": f"{size} px mixed_bfloat16 Keras img/s" + (", gpu-quick overhead per cell" if overhead else "")}
+               "from": f"{size} px mixed_bfloat16 Keras img/s" + (", a study's overhead per cell" if overhead else "")}
         if rate:
             seconds = (train + val / 3) / rate + cells * (overhead or 0.0)
             row.update(rate_img_s=rate, gpu_hours=seconds / 3600)
@@ -348,18 +369,18 @@ def markdown(results, args):
     if 4 in packed and one:
         lines.append(f"\n4 cells: {packed[4]['total_img_s'] / one:.2f}x one cell (target >= 2x: "
                      f"{verdict(packed[4]['total_img_s'] / one >= TARGETS['packing_4'])}).")
-    st = results.get("study")
-    lines += ["", "## A study through the runner\n"]
-    if st:
+    lines += ["", "## Studies through the runner\n"]
+    for st in results.get("studies", {}).values():
         lines += [f"`{st['params']}` with `--workers {st['workers']}` (papermill notebooks, warm kernels, summary): "
                   f"**{st['wall_s']:.0f} s** wall, exit {st['exit']}, {st.get('cells', 0)} cells done; "
                   f"per-cell overhead (cell wall minus training) {fmt(st.get('overhead_per_cell_s'), '{:.1f}')} s; "
                   f"the cells' training time summed: {fmt(st.get('train_s'), '{:.0f}')} s, "
                   f"{fmt(st.get('training_share'), '{:.2f}')}x the wall time, "
                   f"{fmt(st.get('busy_share'), '{:.0%}')} of the {st['workers']} workers' time."]
-        if not args.tiny:
+        if st["params"] == "gpu-quick" and not args.tiny:
             lines.append(f"Target under 3 minutes: {verdict(st['wall_s'] < TARGETS['study_s'] and st['exit'] == 0)}.")
-    else:
+        lines.append("")
+    if not results.get("studies"):
         lines.append("Not run.")
     if results.get("startup"):
         from benchmarks.gpu import startup
@@ -398,6 +419,8 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=os.environ.get("TRANSFER_DATA_DIR") or str(ROOT / ".data"),
                         help="the folder holding tiny-imagenet-200-32px.tar.gz (default $TRANSFER_DATA_DIR, else .data)")
     parser.add_argument("--cache-dir", help="decoded arrays and compiled programs (default: in --work)")
+    parser.add_argument("--results", help="the studies' results folder, kept, so that a second call resumes them "
+                                          "(default: in --work)")
     parser.add_argument("--cpu", action="store_true", help="JAX's CPU backend and PyTorch on the CPU")
     parser.add_argument("--tiny", action="store_true", help="a few steps of tiny networks each (a test)")
     parser.add_argument("--budget", type=float, help="seconds for the measurements (default 330; --tiny 3000)")

@@ -123,7 +123,11 @@ class ArrayBatches(keras.utils.PyDataset):
         if not self.augment:
             at = slice(i * self.batch_size, (i + 1) * self.batch_size)
             return centre_crops(self.images[at], self.size, self.mean, self.scale), self.labels[at]
-        index, top, left, mirror = self.stream.draws(self.epoch * len(self) + i)
+        return self.batch(self.epoch * len(self) + i)
+
+    def batch(self, k):
+        """The stream's training batch ``k``, counted from its first pass."""
+        index, top, left, mirror = self.stream.draws(k)
         rows = top[:, None] + np.arange(self.size)
         cols = crop_columns(left, mirror, self.size)
         images = self.images[index][np.arange(len(index))[:, None, None], rows[:, :, None], cols[:, None, :]]
@@ -131,3 +135,22 @@ class ArrayBatches(keras.utils.PyDataset):
 
     def on_epoch_end(self):
         self.epoch += 1
+
+
+class Repeated(keras.utils.PyDataset):
+    """A training ``PyDataset``'s batch stream served ``steps`` batches a Keras epoch, its passes
+    over the images running on without a break: epoch r holds the stream's batches r * steps to
+    r * steps + steps - 1 (``iterations`` with ``val_every``; tf.data's ``repeat()`` for arrays)."""
+
+    def __init__(self, batches, steps):
+        super().__init__()
+        self.batches, self.steps, self.round = batches, steps, 0
+
+    def __len__(self):
+        return self.steps
+
+    def __getitem__(self, i):
+        return self.batches.batch(self.round * self.steps + i)
+
+    def on_epoch_end(self):
+        self.round += 1

@@ -74,17 +74,17 @@ class DeviceBatches(keras.utils.PyDataset):
     def __len__(self):
         return len(self.stream)
 
-    def draws(self, i):
-        """(index, top, left, mirror) of this epoch's batch ``i``: ArrayBatches's draws."""
-        return self.stream.draws(self.epoch * len(self) + i)
-
     def __getitem__(self, i):
         if not self.augment:
             start = i * self.batch_size
             stop = min(start + self.batch_size, self.count)
             images = centre(self.images, start, self.table, size=self.size, count=stop - start)
             return images, self.labels[start:stop]
-        index, top, left, mirror = self.draws(i)
+        return self.batch(self.epoch * len(self) + i)
+
+    def batch(self, k):
+        """The stream's training batch ``k``, counted from its first pass: ArrayBatches's."""
+        index, top, left, mirror = self.stream.draws(k)
         index = index.astype(np.int32)
         images = augment(self.images, index, top.astype(np.int32), left.astype(np.int32), mirror,
                          self.table, size=self.size)

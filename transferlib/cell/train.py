@@ -14,6 +14,7 @@ import numpy as np
 from tqdm.keras import TqdmCallback
 
 from . import progress as bars
+from .data import Repeated
 
 # Caffe's reference solver: lr / 10 every 100,000 of 450,000 iterations.
 PAPER_LR_DROPS = (2 / 9, 4 / 9, 6 / 9, 8 / 9)
@@ -155,7 +156,8 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
     if iterations is not None:
         if iterations % val_every:
             raise ValueError(f"iterations ({iterations}) must be a multiple of val_every ({val_every})")
-        rounds, steps, data = iterations // val_every, val_every, train_ds.repeat()
+        rounds, steps = iterations // val_every, val_every
+        data = Repeated(train_ds, steps) if isinstance(train_ds, keras.utils.PyDataset) else train_ds.repeat()
     else:
         rounds, steps, data = epochs, len(train_ds), train_ds
         if steps == 0:
