@@ -1,6 +1,7 @@
 """The study report's opening block and its tables' units (``summary.report``)."""
 
 import datetime
+import importlib.metadata
 
 import pandas as pd
 
@@ -26,3 +27,11 @@ def test_tables_show_accuracies_in_points_and_ratios_as_ratios():
     table = pd.DataFrame({"AnB": [0.41234], "AnB / baseB": [0.91234]})
     out = report.shown(table, points=("AnB",), names={"AnB": "AnB (%)"})
     assert out.to_dict("records") == [{"AnB (%)": 41.2, "AnB / baseB": 0.91}]
+
+
+def test_the_code_version_of_a_source_tree_that_pip_never_installed(monkeypatch):
+    """The GPU machine runs transferlib from a copied tree on PYTHONPATH: its report still opens."""
+    def absent(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+    monkeypatch.setattr(importlib.metadata, "version", absent)
+    assert report.code_version().startswith("transferlib (a source tree, not installed)")

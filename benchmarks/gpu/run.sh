@@ -9,7 +9,9 @@ cd "$(dirname "$0")/../.."
 OUT="${OUT:-gpu-results}"; mkdir -p "$OUT"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
     || { echo "installing .whl/ failed" | tee "$OUT/run.log"; exit 1; }
-export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 KERAS_BACKEND=jax
+# JUPYTER_PATH: the wheels' data files (nbconvert's HTML templates for the summary) under --target.
+export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 KERAS_BACKEND=jax \
+    JUPYTER_PATH="/tmp/site/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 export TRANSFER_DATA_DIR="${TRANSFER_DATA_DIR:-$PWD/.data}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee "$OUT/run.log"
 python3 -m benchmarks.gpu.run --out "$OUT" "$@" 2>&1 | grep --line-buffered -v '^decode ' | tee -a "$OUT/run.log"

@@ -11,14 +11,18 @@ from IPython.display import display
 
 
 def code_version():
-    """"transferlib <version>, commit <hash>" (with "+ local changes" where the checkout has
-    them), or the version alone where the package is not a git checkout."""
-    version = f"transferlib {importlib.metadata.version('transferlib')}"
-    here = Path(__file__).resolve().parent
+    """"transferlib <version>, commit <hash>" (with "+ local changes" where the package's files
+    have them), or the version alone where the package is not a git checkout; a source tree on
+    the path that pip never installed (the GPU machine's) has no version."""
     try:
-        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
+        version = f"transferlib {importlib.metadata.version('transferlib')}"
+    except importlib.metadata.PackageNotFoundError:
+        version = "transferlib (a source tree, not installed)"
+    package = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "-C", str(package), "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."],
+        dirty = subprocess.run(["git", "-C", str(package), "status", "--porcelain", "--", "."],
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return f"{version} (not a git checkout)"
