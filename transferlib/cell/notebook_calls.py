@@ -148,11 +148,9 @@ def metrics_table(result):
     row = {"top-1 (%)": 100 * result.top1, "top-5 (%)": 100 * result.top5,
            "best-10 top-1 (%)": 100 * result.best10_top1, "validations": result.validations,
            "train seconds": result.train_seconds}
-    formats = _POINTS | {"validations": "{:d}", "train seconds": "{:.0f}"}
+    formats = {name: "{:.1f}" for name in ("top-1 (%)", "top-5 (%)", "best-10 top-1 (%)")}
+    formats |= {"validations": "{:d}", "train seconds": "{:.0f}"}
     return pd.DataFrame([row]).style.format(formats).hide(axis="index")
-
-
-_POINTS = {name: "{:.1f}" for name in ("top-1 (%)", "top-5 (%)", "best-10 top-1 (%)")}
 
 
 def introduction(*, cell, kind, n, fine_tuned, split, target, classes, network, network_units, width,
