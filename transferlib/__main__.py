@@ -1,7 +1,9 @@
-"""Command line: ``python -m transferlib run STUDY``, ``studies``, ``summary STUDY_DIR``."""
+"""Command line: ``python -m transferlib run STUDY``, ``studies``, ``summary STUDY_DIR``,
+``table FOLDER``."""
 
 import argparse
 import sys
+from pathlib import Path
 
 from .data import CorruptDataError, DataNotFoundError
 from .driver.loaded_study import StudyBusy
@@ -26,7 +28,11 @@ def main(argv=None):
     summary = commands.add_parser("summary", help="redraw a study's summary, figures and HTML from "
                                                   "its results.csv (no training, no data)")
     summary.add_argument("study_dir", help="a study's folder, e.g. results/quick")
-    for command in (run, summary):
+    rows = commands.add_parser("table", help="read a folder of executed cell notebooks (the runner's "
+                                             "or papermill's) into a table in results.csv's columns")
+    rows.add_argument("folder", help="a folder of executed notebooks, e.g. results/quick/cells")
+    rows.add_argument("--out", help="write the table to this CSV file (default: print it)")
+    for command in (run, summary, rows):
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
     from .driver import bundled_studies, runner
@@ -36,6 +42,8 @@ def main(argv=None):
             return 0
         if args.command == "summary":
             return runner.redraw_summary(args.study_dir)
+        if args.command == "table":
+            return _table(args.folder, args.out)
         if args.workers is not None and args.workers < 1:
             parser.error("--workers must be at least 1")
         return runner.run(bundled_studies.find(args.params), results_dir=args.results, executor=args.executor,
@@ -49,6 +57,28 @@ def main(argv=None):
             raise
         print(f"error: {_message(e)}", file=sys.stderr)
         return 2
+
+
+def _table(folder, out):
+    """Print, or write to ``out``, the table of the executed notebooks under ``folder``; say on
+    stderr which notebooks gave no row and why."""
+    from .records import executed, table
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"no folder {folder}: give a folder of executed notebooks, e.g. results/quick/cells")
+    try:
+        rows, skipped = executed.read(folder)
+    except ValueError as e:  # two notebooks of one cell
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for path, why in skipped.items():
+        print(f"{path}: {why}", file=sys.stderr)
+    if out:
+        with open(out, "w", newline="") as f:
+            table.write(rows, f)
+        print(f"{len(rows)} cells: {out}", file=sys.stderr)
+    else:
+        table.write(rows, sys.stdout)
+    return 0 if rows else 1
 
 
 def _message(error):
