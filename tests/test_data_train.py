@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from test_tensorboard import read
 from transferlib.cell import data, train
+from transferlib.records import tensorboard
 from transferlib.cell.models import caffenet
 
 
@@ -108,19 +110,24 @@ def test_a_killed_run_resumes_from_its_last_validation(four_classes, tmp_path):
 
     dying = train_ds.map(dying_batch)
     checkpoints = tmp_path / "checkpoints"
+    log = tensorboard.CellLog(tmp_path / "tensorboard", {"n": 0})
     with pytest.raises(Exception, match="killed"):
         train.train(caffenet(4, 32, width=0.125), dying.prefetch(0), val_ds, iterations=6, val_every=2,
-                    checkpoint_dir=checkpoints, progress=False, print_fn=None)
+                    checkpoint_dir=checkpoints, tensorboard=log, progress=False, print_fn=None)
     before = (checkpoints / "history.csv").read_text().splitlines()
     assert len(before) == 1 + 2  # header and the two validations done
 
     rounds = []
     model = caffenet(4, 32, width=0.125)  # a fresh kernel's model: the backup restores it
     result = train.train(model, train_ds, val_ds, iterations=6, val_every=2, checkpoint_dir=checkpoints,
-                         progress=False, print_fn=rounds.append)
+                         tensorboard=log, progress=False, print_fn=rounds.append)
     assert [line.split(":")[0] for line in rounds] == ["iteration 6/6"]  # only the third round ran
     assert int(model.optimizer.iterations) == 6  # the optimiser's state came back with the weights
     assert len(result.history) == 3
     logged = [float(line.split(",")[-1]) for line in before[1:]]  # CSVLogger's last column: val_top5
     assert [h["val_top5"] for h in result.history[:2]] == pytest.approx(logged)
     assert not list(checkpoints.rglob("*.h5"))  # the backup goes when training ends
+    scalars = read(tmp_path / "tensorboard")[0]  # each validation once, at its step, with its rate
+    assert scalars["val_top1"] == [(step, h["val_top1"]) for step, h in zip((2, 4, 6), result.history)]
+    schedule = train.lr_schedule(0.01, train.PAPER_LR_DROPS, 6)
+    assert [v for _, v in scalars["learning_rate"]] == pytest.approx([float(schedule(s)) for s in (2, 4, 6)])

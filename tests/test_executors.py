@@ -17,6 +17,7 @@ import pytest
 
 from conftest import SHARED_DATASETS
 from test_faults import THREE_CELLS, cli, needs_tiny, params_file, wait_for
+from test_tensorboard import read
 from transferlib.records import table
 from transferlib.driver import runner
 from transferlib.driver.loaded_study import load_study
@@ -181,4 +182,10 @@ def test_a_cell_killed_mid_training_resumes_from_its_last_validation(tmp_path, d
     # From the last backup: the epoch after the last validation logged (or that one again, where
     # the kill fell between its log line and its backup).
     assert epochs and epochs[0] in (killed_at, killed_at + 1) and epochs == list(range(epochs[0], 31)), epochs
-    assert len(json.loads((study / "cells" / "r0-baseA.json").read_text())["val_top1"]) == 30
+    history = json.loads((study / "cells" / "r0-baseA.json").read_text())["val_top1"]
+    assert len(history) == 30
+    logged = read(study / "tensorboard" / "r0-baseA")[0]["val_top1"]  # in TensorBoard, no step twice
+    steps_per_epoch = logged[0][0]
+    assert [step for step, _ in logged] == sorted({step for step, _ in logged})
+    assert len(logged) >= 29  # a kill between a backup and its log's point loses that one point
+    assert all(value == history[step // steps_per_epoch - 1] for step, value in logged)

@@ -279,10 +279,13 @@ def test_dry_run_without_the_data_plans_and_writes_nothing(tmp_path):
 
 
 def test_the_driver_imports_no_framework(tmp_path):
-    """Planning a study (the driver's whole path short of running cells) imports neither
-    TensorFlow, Keras nor JAX."""
+    """Planning a study and writing its TensorBoard experiment (the driver's whole path short of
+    running cells) imports neither TensorFlow, Keras nor JAX."""
     code = ("import sys; from transferlib.__main__ import main; main(['run', 'quick', '--dry-run', "
             f"'--results', {str(tmp_path)!r}]); "
+            "from transferlib.driver import loaded_study, runner; "  # and the study's TensorBoard experiment
+            f"runner.write_experiment(loaded_study.load_study('transferlib/studies/quick.yaml', {str(tmp_path)!r}, "
+            "download=False)); "
             "bad = [m for m in ('tensorflow', 'keras', 'jax') if m in sys.modules]; assert not bad, bad")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "TRANSFER_DATA_DIR": "", "TRANSFER_CACHE_DIR": str(tmp_path / "c")},

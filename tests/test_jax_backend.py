@@ -9,6 +9,7 @@ import pytest
 
 from conftest import SHARED_DATASETS, TINY_32PX
 from test_study import ROOT, params_file
+from test_tensorboard import read
 from transferlib.records import table
 
 pytest.importorskip("jax")
@@ -34,3 +35,8 @@ def test_a_study_runs_under_jax_without_tensorflow(tmp_path, data_cache, tiny_im
     assert (df.top1 > 0).all()
     notebook = (tmp_path / "jax" / "cells" / "r0-A2B.ipynb").read_text()
     assert "epoch 1/1: loss" in notebook
+    for row in df.to_dict("records"):  # TensorBoard's logs, written without TensorFlow
+        scalars, data = read(tmp_path / "jax" / "tensorboard" / row["cell"])
+        assert [v for _, v in scalars["val_top1"]] == row["history"]
+        assert data.session_start_info.hparams["n"].number_value == row["n"]
+    assert "TensorBoard logs are off" not in notebook

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from transferlib.records import table
+from transferlib.records import curves, table
 from transferlib.summary import metrics
 
 PUBLISHED = Path(__file__).resolve().parents[1] / "docs" / "findings"
@@ -16,18 +16,18 @@ PUBLISHED = Path(__file__).resolve().parents[1] / "docs" / "findings"
 
 def test_the_final_learning_rate_begins_after_the_last_drop():
     # 50 validations, drop at 0.75: validation 38 (index 37) straddles iteration 450 of 600
-    assert metrics.first_at_final_lr(50, [0.75]) == 38
-    assert metrics.first_at_final_lr(50, [0.5, 0.75]) == 38
-    assert metrics.first_at_final_lr(10, [0.8]) == 9  # step 8 of 10 still at the old rate
-    assert metrics.first_at_final_lr(50, []) == 0
+    assert curves.first_at_final_lr(50, [0.75]) == 38
+    assert curves.first_at_final_lr(50, [0.5, 0.75]) == 38
+    assert curves.first_at_final_lr(10, [0.8]) == 9  # step 8 of 10 still at the old rate
+    assert curves.first_at_final_lr(50, []) == 0
 
 
 def test_last_k_averages_only_validations_at_the_final_rate():
     history = list(range(50))
-    assert metrics.last_k(history, [0.75]) == np.mean(range(40, 50))
-    assert metrics.last_k(history, [0.9]) == np.mean(range(46, 50))  # index 45 straddles the drop
-    assert metrics.last_k(history[:3], []) == 1.0
-    assert np.isnan(metrics.last_k([], [0.5]))
+    assert curves.last_k(history, [0.75]) == np.mean(range(40, 50))
+    assert curves.last_k(history, [0.9]) == np.mean(range(46, 50))  # index 45 straddles the drop
+    assert curves.last_k(history[:3], []) == 1.0
+    assert np.isnan(curves.last_k([], [0.5]))
 
 
 def _published():

@@ -45,7 +45,8 @@ def test_the_grid_injects_every_declared_parameter():
     notebook's default), and the runner adds exactly the paths."""
     from transferlib.driver.loaded_study import Study
     classes = (ROOT / "transferlib" / "resources" / "tiny_imagenet_wnids.txt").read_text().split()
-    runner_set = {"params_hash", "metrics_path", "model_path", "source_model_path", "checkpoint_dir"}
+    runner_set = {"params_hash", "metrics_path", "model_path", "source_model_path", "checkpoint_dir",
+                  "tensorboard_dir"}
     for path in STUDIES.glob("*.yaml"):
         params = load_params(path)
         if params.dataset != "tiny_imagenet":
@@ -122,7 +123,9 @@ def person(tmp_path_factory, data_cache, tiny_imagenet):
 def test_notebooks_run_from_their_copies_and_write_under_results(person):
     repo, _, _ = person
     assert sorted(p.name for p in (repo / "results" / "notebooks").iterdir()) == [
-        "r0-A3B+.json", "r0-baseA.json", "r0-baseA.keras"]
+        "r0-A3B+.json", "r0-baseA.json", "r0-baseA.keras", "tensorboard"]
+    assert sorted(p.name for p in (repo / "results" / "notebooks" / "tensorboard").iterdir()) == [
+        "r0-A3B+", "r0-baseA"]
     assert sorted(p.name for p in (repo / "notebooks").iterdir()) == [
         ".ipynb_checkpoints", "base.ipynb", "summary.ipynb", "transfer.ipynb"]  # nothing else beside them
 

@@ -73,6 +73,10 @@ def test_smoke_study_on_ray_into_a_url_gives_the_local_executors_cells_and_table
         "r0-baseA.keras", "r0-baseB-k10.keras", "r0-baseB.keras"]
     assert "data:image/png;base64" in (ray_smoke / "summary.html").read_text()
     assert (ray_smoke / "conv1-r0-baseA.png").stat().st_size > 0  # drawn from the model at the URL
+    runs = ray_smoke / "tensorboard"  # each cell's run copied to the URL, and the experiment published
+    assert sorted(p.name for p in runs.iterdir() if p.is_dir()) == sorted(SMOKE_CELLS)
+    assert len(list(runs.glob("events.out.tfevents.*"))) == 1
+    assert all(list((runs / cell).glob("events.out.tfevents.*")) for cell in SMOKE_CELLS)
 
 
 def test_worker_killed_mid_cell_is_retried_and_the_study_completes(ray_address, tmp_path, data_cache,

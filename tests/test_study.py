@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from conftest import SHARED_DATASETS, TINY_32PX
-from transferlib.records import table
+from transferlib.records import table, vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "transferlib" / "studies" / "smoke.yaml"
@@ -198,6 +198,63 @@ def test_cell_records_show_their_progress_finished(smoke):
     nb = nbformat.read(path, as_version=4)
     assert "widgets" not in nb.metadata
     assert_progress_reads_right(nb, runner.report(path), validations=1)
+
+
+def test_tensorboard_holds_each_cells_validations_and_its_grid_row(smoke):
+    """Every cell's run holds, at increasing optimiser steps, each validation of its history in
+    results.csv and its metrics file, the learning rate, and its grid row as hyperparameters;
+    the study's experiment lists every row's values."""
+    from test_tensorboard import read, values
+    network = yaml.safe_load((smoke / "params.yaml").read_text())["network"]
+    df = table.read(smoke)
+    axes = {h.name: {getattr(v, v.WhichOneof("kind")) for v in h.domain_discrete.values}
+            for h in read(smoke / "tensorboard")[1].experiment.hparam_infos}
+    assert sorted(p.name for p in (smoke / "tensorboard").iterdir() if p.is_dir()) == sorted(SMOKE_CELLS)
+    for row in df.to_dict("records"):
+        scalars, data = read(smoke / "tensorboard" / row["cell"])
+        history = json.loads((smoke / "cells" / f"{row['cell']}.json").read_text())["history"]
+        steps = [step for step, _ in scalars["val_top1"]]
+        assert steps == sorted(set(steps)) and len(steps) == len(row["history"]) == row["validations"]
+        assert [v for _, v in scalars["val_top1"]] == row["history"]
+        for key in ("loss", "top1", "top5", "val_loss", "val_top5"):
+            assert [v for _, v in scalars[key]] == [h[key] for h in history], (row["cell"], key)
+        assert [v for _, v in scalars["learning_rate"]] == pytest.approx([0.01] * len(steps))  # no drops
+        assert scalars["best10_top1"][-1][1] == pytest.approx(row["best10_top1"], rel=1e-6)
+        grid_row = {"split": row["split"], "treatment": vocabulary.treatment(row, pooled=True), "n": row["n"],
+                    "unit": row["unit"], "fine_tuned": row["fine_tuned"], "target": row["target"],
+                    "images_per_class": row["images_per_class"], "network": network}
+        assert values(data.session_start_info) == grid_row, row["cell"]
+        assert all(value in axes[name] for name, value in grid_row.items())
+    assert values(read(smoke / "tensorboard" / "r0-A2B+-k10")[1].session_start_info) == {
+        "split": "r0", "treatment": "AnB+", "n": 2, "unit": "conv2", "fine_tuned": True, "target": "B",
+        "images_per_class": 10, "network": "caffenet"}
+
+
+def test_the_executed_notebooks_read_back_as_results_csv(smoke, tmp_path):
+    from transferlib.__main__ import main
+    assert main(["table", str(smoke / "cells"), "--out", str(tmp_path / "from_notebooks.csv")]) == 0
+    ours = table.read(tmp_path / "from_notebooks.csv").set_index("cell").sort_index()
+    runners = table.read(smoke).set_index("cell").sort_index()
+    assert (ours.wall_seconds > ours.train_seconds).all()  # papermill's time, not the runner's
+    pd.testing.assert_frame_equal(ours.drop(columns="wall_seconds"), runners.drop(columns="wall_seconds"))
+
+
+def test_papermill_with_the_runners_values_gives_the_runners_network(smoke, tmp_path, data_cache):
+    """r0-baseA run by papermill's command line from another folder, with the values the runner
+    gave it (-f, its paths left out): the same validations, written beside its standalone files."""
+    ran = nbformat.read(smoke / "cells" / "r0-baseA.ipynb", 4).metadata.papermill.parameters
+    paths = {"metrics_path", "model_path", "checkpoint_dir", "tensorboard_dir"}
+    (tmp_path / "values.yaml").write_text(yaml.safe_dump({k: v for k, v in ran.items() if k not in paths}))
+    env = dict(os.environ, TRANSFER_DATA_DIR=str(SHARED_DATASETS), TRANSFER_CACHE_DIR=str(data_cache),
+               PWD=str(tmp_path))
+    run = subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "transferlib" / "notebooks" / "base.ipynb"),
+                          "out.ipynb", "-f", "values.yaml"], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    by_hand = json.loads((tmp_path / "results" / "notebooks" / "r0-baseA.json").read_text())
+    runner = json.loads((smoke / "cells" / "r0-baseA.json").read_text())
+    assert by_hand["history"] == runner["history"]
+    assert (tmp_path / "results" / "notebooks" / "tensorboard" / "r0-baseA").is_dir()
 
 
 def test_second_run_executes_no_cell(smoke, data_cache):

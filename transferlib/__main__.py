@@ -1,9 +1,10 @@
 """Command line: ``python -m transferlib run STUDY``, ``studies``, ``summary STUDY_DIR``,
-``notebooks [DIR]``."""
+``notebooks [DIR]``, ``table FOLDER``."""
 
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
 from .data import CorruptDataError, DataNotFoundError
 from .driver import notebook_copies
@@ -35,7 +36,11 @@ def main(argv=None):
                            help=f"where (default: {notebook_copies.FOLDER}, git-ignored at the repository root)")
     notebooks.add_argument("--force", action="store_true",
                            help="replace copies there that were changed with fresh ones")
-    for command in (run, summary, notebooks):
+    rows = commands.add_parser("table", help="read a folder of executed cell notebooks (the runner's "
+                                             "or papermill's) into a table in results.csv's columns")
+    rows.add_argument("folder", help="a folder of executed notebooks, e.g. results/quick/cells")
+    rows.add_argument("--out", help="write the table to this CSV file (default: print it)")
+    for command in (run, summary, notebooks, rows):
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
     command = shlex.join(["python", "-m", "transferlib", *(sys.argv[1:] if argv is None else argv)])
@@ -49,6 +54,8 @@ def main(argv=None):
         if args.command == "notebooks":
             print("\n".join(notebook_copies.copy(args.folder, force=args.force)))
             return 0
+        if args.command == "table":
+            return _table(args.folder, args.out)
         if args.workers is not None and args.workers < 1:
             parser.error("--workers must be at least 1")
         return runner.run(bundled_studies.find(args.params), results_dir=args.results, executor=args.executor,
@@ -64,11 +71,33 @@ def main(argv=None):
         return 2
 
 
+def _table(folder, out):
+    """Print, or write to ``out``, the table of the executed notebooks under ``folder``; say on
+    stderr which notebooks gave no row and why."""
+    from .records import executed, table
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"no folder {folder}: give a folder of executed notebooks, e.g. results/quick/cells")
+    try:
+        rows, skipped = executed.read(folder)
+    except ValueError as e:  # two notebooks of one cell
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for path, why in skipped.items():
+        print(f"{path}: {why}", file=sys.stderr)
+    if out:
+        with open(out, "w", newline="") as f:
+            table.write(rows, f)
+        print(f"{len(rows)} cells: {out}", file=sys.stderr)
+    else:
+        table.write(rows, sys.stdout)
+    return 0 if rows else 1
+
+
 def _message(error, command):
     """One message for an error a user can fix; file-system errors name the path and the fix."""
     if isinstance(error, PermissionError):
-        fix = ("python -m transferlib notebooks DIR" if command == "notebooks"
-               else "--results DIR (or results_dir in the params file)")
+        fix = {"notebooks": "python -m transferlib notebooks DIR", "table": "--out CSV"}.get(
+            command, "--results DIR (or results_dir in the params file)")
         return f"cannot write or read {error.filename}: permission denied. Choose a folder you can write with {fix}"
     if isinstance(error, OSError) and not isinstance(error, FileNotFoundError) and error.filename:
         return f"{error.filename}: {error.strerror}"

@@ -15,6 +15,14 @@ class Invalid(Exception):
         self.hint = hint
 
 
+def unknown(name, known, what="key"):
+    """The problem of a ``name`` not among ``known``, phrased as the other checks' problems:
+    "name: unknown key; did you mean 'x'?" (difflib's closest), else the known names."""
+    close = difflib.get_close_matches(str(name), known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known {what}s: {', '.join(known)}"
+    return f"{name}: unknown {what}; {hint}"
+
+
 def checker(want, test, convert=lambda v: v, hint=lambda v: ""):
     """A check that returns ``convert(v)`` when ``test(v)``, else raises naming ``want``."""
     def check(v):

@@ -3,11 +3,13 @@ cells' notebooks, one ``Parameter`` per name.
 
 From ``PARAMETERS`` follow the study's ``Params`` and its checks (``driver.params``), what the
 grid hands each notebook (``for_notebook``), which values enter a cell's params_hash
-(``hashed``) and the notebooks' parameters cells (``parameters_cell``): a new entry reaches all
-of them. ``python -m transferlib.parameters`` writes the parameters cells into the notebooks,
-and a test finds them equal to this table.
+(``hashed``), the notebooks' parameters cells (``parameters_cell``) and their check of the names
+papermill injects (``check_injected``): a new entry reaches all of them.
+``python -m transferlib.parameters`` writes the parameters cells into the notebooks, and a test
+finds them equal to this table.
 """
 
+import ast
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,6 +222,7 @@ PARAMETERS = (
     _cell("source_model_path", None, "None: results/notebooks/<source>.keras, saved by base.ipynb",
           notebooks=("transfer",), setting=False, hashed="never"),
     _cell("checkpoint_dir", None, "with checkpoint: where the backups go", setting=False, hashed="never"),
+    _cell("tensorboard_dir", None, "None: results/notebooks/tensorboard/<cell>", setting=False, hashed="never"),
 )
 STUDY = tuple(p for p in PARAMETERS if p.in_study)
 
@@ -264,6 +267,32 @@ def default_init(image_size):
     """The paper's initialisation at its 227 px; He's at 32 and 64 px, where the paper's leaves
     a short schedule at chance (models.caffenet)."""
     return "paper" if image_size == 227 else "he"
+
+
+INJECTED = "# Parameters\n"  # how the cell papermill injects after the parameters cell begins
+_STUDY_ONLY = {p.name for p in PARAMETERS if not p.notebooks}
+
+
+def check_injected(notebook, namespace):
+    """Stop a notebook run by papermill with a name ``notebook`` does not declare (``-p epoch 2``,
+    a misspelt key in ``-f values.yaml``), which would otherwise only set a new variable while
+    the declared one kept its default: ValueError with a did-you-mean per name. Called first
+    thing after the parameters cell with the kernel's ``globals()``: papermill's injected cell
+    is then the one run before (``In[-2]``); where it is not (a run by hand), nothing is checked."""
+    history = namespace.get("In") or []
+    injected = history[-2] if len(history) >= 2 else ""
+    if not injected.startswith(INJECTED):
+        return
+    given = [target.id for node in ast.parse(injected).body if isinstance(node, ast.Assign)
+             for target in node.targets if isinstance(target, ast.Name)
+             and not target.id.startswith("PAPERMILL_")]  # papermill's own (--inject-paths)
+    declared = [p.name for p in for_notebook(notebook)]
+    problems = [c.unknown(name, declared, "parameter") + (" (a study's key: studies run with python -m "
+                                                           "transferlib run)" if name in _STUDY_ONLY else "")
+                for name in given if name not in declared]
+    if problems:
+        raise ValueError(f"{notebook}.ipynb was given parameters it does not declare "
+                         f"(transferlib/parameters.py):\n  " + "\n  ".join(problems))
 
 
 SETTINGS = ("# Settings a user changes first, sized for a run by hand on a laptop; each line says what it\n"

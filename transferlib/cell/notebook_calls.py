@@ -17,12 +17,14 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 from .. import data as datasets
 from ..data.paths import env_path, resolve
 from ..nets import conv1_figure, units
 from ..records import store
 from ..records.atomic import write_atomic, write_text_atomic
+from ..records.executed import RECORD
 from . import data, networks, similarity
 from .models import WEIGHT_LAYERS, caffenet
 
@@ -71,6 +73,22 @@ def checkpoint_folder(checkpoint, checkpoint_dir, cell):
     if checkpoint_dir or not checkpoint:
         return checkpoint_dir
     return standalone_path(f"{cell}-checkpoint")
+
+
+def tensorboard_log(tensorboard_dir, net, *, cell, split, kind, n, fine_tuned, target, images_per_class, network):
+    """The cell's TensorBoard run (a ``records.tensorboard.CellLog`` for ``train.train``), with
+    its hyperparameters, the ``networks.Network`` ``net`` naming the unit n: in the runner's
+    ``tensorboard_dir``, or run by hand ``standalone_path("tensorboard/<cell>")``. Without the
+    tensorboard package, None, and a line that says so."""
+    try:
+        from ..records import tensorboard
+    except ImportError as e:
+        print(f"TensorBoard logs are off: {e} (pip install tensorboard to have them)")
+        return None
+    values = tensorboard.hparams(split=split, kind=kind, n=n, unit=net.units[n - 1][0] if n else "",
+                                 fine_tuned=fine_tuned, target=target, images_per_class=images_per_class,
+                                 network=network)
+    return tensorboard.CellLog(tensorboard_dir or standalone_path(f"tensorboard/{cell}"), values)
 
 
 def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None,
@@ -130,7 +148,9 @@ def load_model(path):
 def save(result, *, cell, metrics_path=None, params_hash="", model=None, model_path=None, cka=None):
     """Save the model (with ``model_path``, None: ``standalone_path``) and then the metrics JSON
     the runner reads as 'done' (None: ``standalone_path``), with the network's layer similarity
-    to its base ``cka`` ({layer: linear CKA}) if given. Says where, in one line."""
+    to its base ``cka`` ({layer: linear CKA}) if given. Says where, in one line, which carries
+    the metrics in its output's metadata (under RECORD): the executed notebook holds them
+    (``records.executed``)."""
     if model is not None:
         model_path = model_path or standalone_path(f"{cell}.keras")
         write_atomic(model_path, model.save)
@@ -140,7 +160,8 @@ def save(result, *, cell, metrics_path=None, params_hash="", model=None, model_p
     if cka is not None:
         metrics["cka"] = cka
     write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
-    print(f"saved {cell}: " + ", ".join(Path(p).name for p in (model_path if model is not None else None, metrics_path) if p))
+    said = f"saved {cell}: " + ", ".join(Path(p).name for p in (model_path if model is not None else None, metrics_path) if p)
+    display({"text/plain": said}, raw=True, metadata={RECORD: metrics})
 
 
 def metrics_table(result):

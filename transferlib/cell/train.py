@@ -13,6 +13,7 @@ import keras
 import numpy as np
 from tqdm.keras import TqdmCallback
 
+from ..records.curves import last_k
 from . import progress as bars
 from .data import Repeated
 
@@ -136,9 +137,23 @@ class _WholeBackup(keras.callbacks.BackupAndRestore):
             os.replace(tmp, path)
 
 
+class _TensorBoardLog(keras.callbacks.Callback):
+    """Logs each validation, with the learning rate at its step, into a ``tensorboard.CellLog``
+    at its optimiser step. It comes after the backup: a checkpointed cell resumed never logs a
+    step twice (a kill between the two loses that step from the log; results keep it)."""
+
+    def __init__(self, log, steps_per_round):
+        super().__init__()
+        self.log, self.steps_per_round = log, steps_per_round
+
+    def on_epoch_end(self, epoch, logs=None):
+        rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self.log.validation((epoch + 1) * self.steps_per_round, {**logs, "learning_rate": rate})
+
+
 def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=None, lr=0.01,
           lr_drops=PAPER_LR_DROPS, momentum=0.9, weight_decay=5e-4, seed=0, jit_compile=False,
-          checkpoint_dir=None, progress=True, print_fn=print):
+          checkpoint_dir=None, tensorboard=None, progress=True, print_fn=print):
     """Train ``model`` for ``epochs`` of ``train_ds`` (validating after each), or for
     ``iterations`` steps of it, repeated (validating every ``val_every`` steps, as the paper).
 
@@ -147,9 +162,11 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
     ``lr_drops`` of the schedule. Layers with ``trainable=False`` are not updated. With
     ``checkpoint_dir`` the training state (weights, optimiser, validations so far) is backed up
     there at every validation (Keras ``BackupAndRestore``), and a call that finds a backup
-    resumes from it; the backup is deleted when training ends. A NaN loss raises
-    ``FloatingPointError``. With ``progress``, a bar over the validations (``progress.bar_class``)
-    that ends showing where training got to, stopped by an error or an interrupt too.
+    resumes from it; the backup is deleted when training ends. With ``tensorboard`` (a
+    ``records.tensorboard.CellLog``) each validation is logged there, and at the end the
+    best-10 and last-k top-1. A NaN loss raises ``FloatingPointError``. With ``progress``, a
+    bar over the validations (``progress.bar_class``) that ends showing where training got to,
+    stopped by an error or an interrupt too.
     """
     if (epochs is None) == (iterations is None) or (iterations is None) != (val_every is None):
         raise ValueError("give either epochs, or iterations and val_every")
@@ -166,12 +183,17 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
     compile_model(model, lr=lr, lr_drops=lr_drops, total_steps=steps * rounds, momentum=momentum,
                   weight_decay=weight_decay, jit_compile=jit_compile)
     callbacks = [_EpochLog(rounds, print_fn, steps if iterations else None)]
+    resume = False
     if checkpoint_dir:
         log = Path(checkpoint_dir) / "history.csv"
         log.parent.mkdir(parents=True, exist_ok=True)
         # The log is written before the backup: a kill between the two repeats a validation.
-        callbacks += [keras.callbacks.CSVLogger(str(log), append=True),
-                      _WholeBackup(str(Path(checkpoint_dir) / "backup"))]
+        backup = _WholeBackup(str(Path(checkpoint_dir) / "backup"))
+        resume = os.path.exists(backup._training_metadata_path)
+        callbacks += [keras.callbacks.CSVLogger(str(log), append=True), backup]
+    if tensorboard:
+        tensorboard.open(resume=resume)
+        callbacks.append(_TensorBoardLog(tensorboard, steps))
     if progress:
         bar = TqdmCallback(epochs=rounds, verbose=0, leave=True, tqdm_class=bars.bar_class())
         callbacks.append(bar)
@@ -194,8 +216,11 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
         log.unlink()
     else:
         history = [{k: float(v[i]) for k, v in fit.history.items()} for i in range(rounds)]
+    top1 = [h["val_top1"] for h in history]
+    if tensorboard:
+        tensorboard.finish(rounds * steps, best10_top1=best_mean(top1), lastk_top1=last_k(top1, lr_drops))
     return TrainResult(history=history, top1=history[-1]["val_top1"], top5=history[-1]["val_top5"],
-                       best10_top1=best_mean([h["val_top1"] for h in history]), validations=rounds,
+                       best10_top1=best_mean(top1), validations=rounds,
                        train_seconds=seconds, iterations=rounds * steps)
 
 

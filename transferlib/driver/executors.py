@@ -39,7 +39,8 @@ class Launcher:
     the same for every executor (it pickles, for Ray). Kernels come warm from ``kernels`` (a
     ``kernels.KernelPool``) where given, else are started for the cell with ``env`` (the
     runner's ``kernel_env``). For a URL root the cell runs in a local scratch folder and its
-    notebook, model and, last, metrics are copied to the URL."""
+    notebook, TensorBoard run (``Study.tensorboard``), model and, last, metrics are copied to
+    the URL."""
 
     def __init__(self, study, kernels=None, env=None):
         self.study, self.kernels, self.env = study, kernels, env
@@ -57,6 +58,8 @@ class Launcher:
             finally:
                 if out.notebook(cell).exists():  # the log, of a failed cell too
                     store.put(out.notebook(cell), self.study.notebook(cell))
+                if self.study.tensorboard(cell).exists():
+                    store.put_folder(self.study.tensorboard(cell), self.study.folder.tensorboard(cell.id))
             if cell.kind == "base":
                 store.put(out.model(cell.id), self.study.model(cell.id))
             store.put(out.metrics(cell), self.study.metrics(cell))  # last: done from here on

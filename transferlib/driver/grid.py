@@ -37,7 +37,7 @@ from ..records.vocabulary import DISSIMILAR_SPLIT
 from .params import ParamsError
 
 _RUNNER_SET = {"params_hash": "", "metrics_path": None, "model_path": None, "source_model_path": None,
-               "checkpoint_dir": None}  # paths and proofs the runner adds: none is hashed
+               "checkpoint_dir": None, "tensorboard_dir": None}  # paths and proofs the runner adds: none is hashed
 ALL = "all"  # the split of the cells trained on all classes; their target is "AB"
 OWN = "h"    # the split of your own halves (params ``halves``)
 

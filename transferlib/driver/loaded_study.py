@@ -71,6 +71,11 @@ class Study:
         under the local mirror (then a retry on the same machine resumes, another restarts)."""
         return layout.StudyFolder(self.driver_dir).checkpoints(cell.id, cell.params_hash)
 
+    def tensorboard(self, cell):
+        """The local folder of ``cell``'s TensorBoard run: under the root folder, or for a URL
+        root under the local mirror, whence ``Launcher`` copies it to the URL when the cell ends."""
+        return layout.StudyFolder(self.driver_dir).tensorboard(cell.id)
+
     @property
     def table(self):
         return self.driver_dir / layout.TABLE
@@ -150,7 +155,8 @@ class Study:
         data_dir = cell.parameters["data_dir"]
         p = dict(cell.parameters, params_hash=cell.params_hash, metrics_path=place(out.metrics(cell)),
                  data_dir=os.path.relpath(data_dir, cwd) if data_dir and cwd else data_dir,
-                 checkpoint_dir=place(self.checkpoints(cell)) if cell.parameters["checkpoint"] else None)
+                 checkpoint_dir=place(self.checkpoints(cell)) if cell.parameters["checkpoint"] else None,
+                 tensorboard_dir=place(self.tensorboard(cell)))
         if cell.kind == "base":
             p["model_path"] = place(out.model(cell.id))
         else:
@@ -159,13 +165,7 @@ class Study:
 
     def row(self, cell, metrics):
         """The results.csv row of a finished cell."""
-        return {"cell": cell.id, "split": cell.split, "kind": cell.kind, "source": cell.source,
-                "target": cell.target, "n": cell.n, "unit": cell.unit, "fine_tuned": cell.fine_tuned,
-                "images_per_class": cell.images_per_class,
-                "top1": metrics["top1"], "top5": metrics["top5"], "best10_top1": metrics["best10_top1"],
-                "validations": metrics["validations"], "train_seconds": metrics["train_seconds"],
-                "wall_seconds": metrics.get("wall_seconds", metrics["train_seconds"]),
-                "params_hash": cell.params_hash, "history": metrics["val_top1"]}
+        return table.row({**vars(cell), "cell": cell.id}, metrics)
 
     def done_cells(self, problems=None):
         """{cell id: metrics} of the cells of the current grid done with their current

@@ -7,14 +7,13 @@ wrong types and values out of range raise one ``ParamsError`` that lists every p
 Checks that need the dataset's class list (class ids, empty halves) happen in ``grid.expand``.
 """
 
-import difflib
 import re
 from dataclasses import asdict, field, fields, make_dataclass
 from pathlib import Path
 
 import yaml
 
-from ..checks import Invalid
+from ..checks import Invalid, unknown
 from ..data import STREAMED
 from ..nets.units import CAFFENET, is_function, unit_names
 from ..parameters import RENAMED, STUDY, Required
@@ -37,9 +36,7 @@ class _Study:
             if key in RENAMED:
                 problems.append(f"{key}: renamed {RENAMED[key]}; write `{RENAMED[key]}: {d[key]}`")
             elif key not in known:
-                close = difflib.get_close_matches(str(key), known, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-                problems.append(f"{key}: unknown key; {hint}")
+                problems.append(unknown(key, known))
         for key in known:
             if key not in d:
                 if isinstance(_DEFAULTS[key], Required):

@@ -77,6 +77,7 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
         write_text_atomic(study.driver_dir / layout.PARAMS,
                           yaml.safe_dump(study.params.to_dict(), sort_keys=False))
         write_text_atomic(study.driver_dir / layout.HALVES, json.dumps(study.halves, indent=1))
+        write_experiment(study, out)
         env = kernel_env(study.params, workers=workers or 1)
         bars = []
 
@@ -109,6 +110,21 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
         return 1
     out(f"done: {study.root}")
     return 0
+
+
+def write_experiment(study, out=print):
+    """Write the study's HParams experiment into its TensorBoard folder (``records.tensorboard``)
+    and publish it; without the tensorboard package, say once that the logs are off."""
+    try:
+        from ..records import tensorboard
+    except ImportError as e:
+        out(f"TensorBoard logs are off: {e} (pip install tensorboard to have them)")
+        return
+    cells = [tensorboard.hparams(split=c.split, kind=c.kind, n=c.n, unit=c.unit, fine_tuned=c.fine_tuned,
+                                 target=c.target, images_per_class=c.images_per_class,
+                                 network=c.parameters["network"]) for c in study.cells]
+    path = tensorboard.write_experiment(study.driver_dir / layout.TENSORBOARD, cells, study.params.metric)
+    study.publish(f"{layout.TENSORBOARD}/{path.name}")
 
 
 def _report(failed, study, out):

@@ -1,12 +1,14 @@
 """What a validation curve says about its end: how much it still rose over its last fifth, how
 much one validation scatters, and whether it had stopped rising (the runner's base guard and
-the summary's convergence table read the same numbers)."""
+the summary's convergence table read the same numbers); and its last-k mean, the summary's
+steadiest metric, which a cell also logs (``records.tensorboard``)."""
 
 import math
 
 import numpy as np
 
 BASE_RISE_LIMIT = 1.0  # points: a base whose curve rose more over its last fifth had not converged
+LAST_K = 10  # validations averaged by ``last_k``
 
 
 def rise(history):
@@ -43,3 +45,22 @@ def still_rising(history, limit=BASE_RISE_LIMIT):
     tests/test_curves.py)."""
     up, se = 100 * rise(history), 100 * rise_se(history)
     return bool(up > limit and up > 2 * se)
+
+
+def first_at_final_lr(validations, lr_drops):
+    """Index (0-based) of the first of ``validations`` evenly spaced validations whose whole
+    stretch of training ran at the final learning rate; 0 without drops. Keras's piecewise
+    schedule (cell.train.lr_schedule) keeps the old rate up to and including the step at the
+    last drop's fraction f, so validation i (0-based) qualifies when i > f * validations."""
+    if not lr_drops:
+        return 0
+    return min(validations - 1, math.floor(max(lr_drops) * validations + 1e-9) + 1)
+
+
+def last_k(history, lr_drops, k=LAST_K):
+    """The mean of the last ``k`` values of ``history`` trained wholly at the final learning
+    rate (all of those, if fewer than k; NaN for an empty history)."""
+    if not len(history):
+        return math.nan
+    start = max(first_at_final_lr(len(history), lr_drops), len(history) - k)
+    return float(np.mean(history[start:]))

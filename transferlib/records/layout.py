@@ -9,6 +9,8 @@ The driver writes it; the summary only reads it. RESULTS is a folder or a URL (s
     cells/<cell>.json    its metrics, written last and atomically: the cell is done from then on
     models/<cell>.keras  the base networks that transfer cells copy
     checkpoints/<cell>-<params_hash>/   with ``checkpoint: true``, a running cell's backup
+    tensorboard/         the study's HParams experiment, and tensorboard/<cell>/, each cell's run
+                         (``tensorboard``)
     summary.ipynb, summary.html, figure*.png, table1.csv, cka.csv, ...   the summary's outputs
 """
 
@@ -22,6 +24,7 @@ HALVES = "halves.json"
 TABLE = "results.csv"
 SUMMARY = "summary.ipynb"
 REPORT = "summary.html"
+TENSORBOARD = "tensorboard"
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,6 @@ class StudyFolder:
 
     def checkpoints(self, cell_id, params_hash):
         return store.join(self.root, "checkpoints", f"{cell_id}-{params_hash}")
+
+    def tensorboard(self, cell_id):
+        return store.join(self.root, TENSORBOARD, cell_id)

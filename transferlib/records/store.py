@@ -50,6 +50,15 @@ def put(local_path, location):
     fs.put_file(str(local_path), path)
 
 
+def put_folder(local_folder, location):
+    """Make ``location`` hold the files of the local folder ``local_folder`` (and nothing else)."""
+    fs, path = fsspec.core.url_to_fs(str(location))
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
+    for file in sorted(Path(local_folder).iterdir()):
+        put(file, join(location, file.name))
+
+
 def fetch(location):
     """A local copy of the file at the URL ``location``, in a temporary file that the caller
     deletes; the suffix is kept (Keras reads the format from it)."""

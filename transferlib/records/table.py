@@ -73,6 +73,28 @@ def read(path):
     return df
 
 
+IDENTITY = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "images_per_class",
+            "params_hash")  # a row's columns that say which network it is
+
+
+def row(cell, metrics):
+    """The row of a finished cell: its IDENTITY values from the mapping ``cell``, its results
+    from ``metrics``, as its notebook saved them (``notebook_calls.save``; wall_seconds, where
+    the runner or papermill measured it, else train_seconds)."""
+    return {**{c: cell[c] for c in IDENTITY},
+            "top1": metrics["top1"], "top5": metrics["top5"], "best10_top1": metrics["best10_top1"],
+            "validations": metrics["validations"], "train_seconds": metrics["train_seconds"],
+            "wall_seconds": metrics.get("wall_seconds", metrics["train_seconds"]),
+            "history": metrics["val_top1"]}
+
+
+def write(rows, out):
+    """Write ``rows`` (dicts with the keys COLUMNS) as a results table to the text stream ``out``."""
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(map(_format, rows))
+
+
 def _format(row):
     """`row` as the strings results.csv holds, after checking its keys (``unit`` may be left
     out: "")."""

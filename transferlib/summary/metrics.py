@@ -7,7 +7,8 @@ Three metrics, each a column of the labelled table (``with_metrics``):
   the luckiest validations and rewards noise.
 - ``final`` (top1): the last validation.
 - ``last_k`` (lastk_top1): the mean of the last k validations at the final learning rate (k =
-  LAST_K, fewer where the final rate held for fewer): as steady as best-10, without its bias.
+  LAST_K, fewer where the final rate held for fewer; ``curves.last_k``): as steady as best-10,
+  without its bias.
 
 ``choose`` picks the metric by rule and says why; a study's params may name one (``metric``).
 ``convergence`` is the report's opening table: per base, how much it still rose at the end.
@@ -19,14 +20,13 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..records.curves import BASE_RISE_LIMIT, rise, rise_se
+from ..records.curves import BASE_RISE_LIMIT, LAST_K, last_k, rise, rise_se
 from ..records.vocabulary import METRIC_COLUMNS
 
 COLUMNS = METRIC_COLUMNS
 NAMES = {"best10_top1": "top-1, mean of the 10 best validations", "top1": "final top-1",
          "lastk_top1": "top-1, mean of the last validations at the final learning rate",
          "top5": "final top-5"}
-LAST_K = 10
 FLAT = BASE_RISE_LIMIT / 100  # a rise over the last fifth below this (1 point, as a fraction): flat
 PRECISE = 0.01    # one validation's standard error below 1 point: precise
 CONVERGED = 50    # validations from which the 10 best are at most a fifth of them
@@ -39,25 +39,6 @@ VAL_IMAGES_PER_CLASS = {"tiny_imagenet": 50, "imagenet2012": 50, "imagenet_resiz
 class Choice(NamedTuple):
     column: str  # best10_top1, top1 or lastk_top1
     reason: str
-
-
-def first_at_final_lr(validations, lr_drops):
-    """Index (0-based) of the first of ``validations`` evenly spaced validations whose whole
-    stretch of training ran at the final learning rate; 0 without drops. Keras's piecewise
-    schedule (cell.train.lr_schedule) keeps the old rate up to and including the step at the
-    last drop's fraction f, so validation i (0-based) qualifies when i > f * validations."""
-    if not lr_drops:
-        return 0
-    return min(validations - 1, math.floor(max(lr_drops) * validations + 1e-9) + 1)
-
-
-def last_k(history, lr_drops, k=LAST_K):
-    """The mean of the last ``k`` values of ``history`` trained wholly at the final learning
-    rate (all of those, if fewer than k; NaN for an empty history)."""
-    if not len(history):
-        return math.nan
-    start = max(first_at_final_lr(len(history), lr_drops), len(history) - k)
-    return float(np.mean(history[start:]))
 
 
 def validation_se(accuracy, images):
