@@ -207,6 +207,10 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
             fit = model.fit(data, validation_data=val_ds, epochs=rounds,
                             steps_per_epoch=steps if iterations else None, verbose=0, shuffle=False,
                             callbacks=callbacks)  # the pipelines shuffle
+        except BaseException:
+            if tensorboard:
+                tensorboard.close()  # what it logged stays; a kernel that goes on holds no open file
+            raise
         finally:  # Keras ends the bar only where fit returns
             if progress:
                 bar.on_train_end()
