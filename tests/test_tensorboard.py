@@ -87,6 +87,19 @@ def test_a_run_copied_to_a_url_replaces_the_one_there(tmp_path):
     assert read(tmp_path / "study" / "tensorboard" / "r0-A3B+")[0] == {"val_top1": [(10, 0.5)]}
 
 
+def test_a_rewritten_experiment_published_to_a_url_replaces_the_one_there(tmp_path):
+    """The runner writes the experiment at every run of a study and copies it to a URL root;
+    an earlier copy left beside the new one would show the study's grid twice."""
+    from transferlib.records import store
+    url = (tmp_path / "study").as_uri() + "/tensorboard"
+    for metric in ("best10", "last_k"):
+        path = tensorboard.write_experiment(tmp_path / "local", [tensorboard.hparams(**A3B_PLUS)], metric)
+        store.put(path, f"{url}/{path.name}")
+    assert len(list((tmp_path / "study" / "tensorboard").iterdir())) == 1
+    metrics = {m.name.tag: m.display_name for m in read(tmp_path / "study" / "tensorboard")[1].experiment.metric_infos}
+    assert metrics["lastk_top1"] == "last-k top-1 (the study's metric)"
+
+
 def test_without_the_tensorboard_package_a_cell_says_its_logs_are_off(monkeypatch, capsys):
     import sys
 

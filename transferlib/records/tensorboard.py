@@ -40,6 +40,7 @@ METRICS = {  # a study's metric name (params key ``metric``): (the scalar holdin
     "last_k": ("lastk_top1", "last-k top-1", "top-1, mean of the last validations at the final learning rate"),
 }
 _EVENTS = "events.out.tfevents."  # how every event file's name begins
+EXPERIMENT = f"{_EVENTS}0000000000.experiment"  # the study's HParams experiment
 
 
 def hparams(*, split, kind, n, unit, fine_tuned, target, images_per_class, network):
@@ -58,8 +59,8 @@ class _EventFile:
     own EventFileWriter would import TensorFlow wherever it is installed, the driver included;
     its record framing, used here, is plain Python.)"""
 
-    def __init__(self, folder):
-        name = f"{_EVENTS}{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{next(_SERIAL)}"
+    def __init__(self, folder, name=None):
+        name = name or f"{_EVENTS}{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{next(_SERIAL)}"
         self._records = RecordWriter(open(Path(folder) / name, "ab"))
         self.add(event_pb2.Event(file_version="brain.Event:2"))
 
@@ -78,9 +79,9 @@ def _clear(folder):
         path.unlink()
 
 
-def _write(folder, summary):
-    """A new event file in ``folder`` holding ``summary``."""
-    events = _EventFile(folder)
+def _write(folder, summary, name=None):
+    """A new event file in ``folder`` holding ``summary`` (named ``name``, else a fresh name)."""
+    events = _EventFile(folder, name)
     events.add(event_pb2.Event(summary=summary))
     events.close()
 
@@ -88,15 +89,16 @@ def _write(folder, summary):
 def write_experiment(folder, cells, metric=None):
     """Write the study's HParams experiment into ``folder`` in place of the one there: each of
     HPARAMS with the values ``cells`` take (a list of ``hparams``), and METRICS, the study's
-    ``metric`` (params key; None: the summary chooses) said so. Returns the file's path."""
+    ``metric`` (params key; None: the summary chooses) said so. Returns the file's path, named
+    the same each time, so that a copy published to a URL replaces the earlier one there."""
     Path(folder).mkdir(parents=True, exist_ok=True)
     _clear(folder)
     axes = [hp.HParam(name, hp.Discrete(sorted({c[name] for c in cells})), description=why)
             for name, why in HPARAMS.items()]
     metrics = [hp.Metric(tag, display_name=title + (" (the study's metric)" if name == metric else ""),
                          description=meaning) for name, (tag, title, meaning) in METRICS.items()]
-    _write(folder, hp.hparams_config_pb(axes, metrics))
-    return next(Path(folder).glob(f"{_EVENTS}*"))
+    _write(folder, hp.hparams_config_pb(axes, metrics), EXPERIMENT)
+    return Path(folder) / EXPERIMENT
 
 
 class CellLog:
