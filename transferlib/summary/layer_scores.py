@@ -93,7 +93,7 @@ def score_table(study_dir, params, root=None):
                                     data_dir=resolve(params.data_dir) if params.data_dir else None,
                                     skip_bad_images=params.skip_bad_images, val_fraction=params.val_fraction)
         started = time.perf_counter()
-        scored = layer_scores(load_model(saved), data.select(decoded, halves[split][target]), ns, params)
+        scored = base_scores(load_model(saved), data.select(decoded, halves[split][target]), ns, params)
         rows += [(split, source, target, *row, key) for row in scored]
         print(f"{source}'s layers on half {target}: {len(ns)} scored in {time.perf_counter() - started:.0f} s")
     out = pd.DataFrame(rows, columns=SCORE_COLUMNS)
@@ -101,7 +101,7 @@ def score_table(study_dir, params, root=None):
     return out
 
 
-def layer_scores(model, half, ns, params):
+def base_scores(model, half, ns, params):
     """[(n, unit name, dimensions, fit images, validation images, probe top-1, LogME, H-score)]
     of the saved base ``model``'s units ``ns`` on the ``data.Subset`` ``half``; ``params`` the
     study's (network, image size, width, seed, batch size)."""

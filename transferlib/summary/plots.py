@@ -478,7 +478,7 @@ def transfer_scores(scores, correlations, df, metric=None):
     measured.set_title("measured: mean AnB and AnB+ per n (similar tasks)")
     measured.set_ylabel(metrics.NAMES[metric])
     stats = statistics.summary_stats(data, metric)
-    _mean_lines(measured, stats, "similar", ("base", *correlations.measured.unique()), start=_base_mean(stats, "similar"))
+    _mean_lines(measured, stats, "similar", ("base", "AnB", "AnB+"), start=_base_mean(stats, "similar"))
     measured.legend(loc="lower left", fontsize="small")
     _fit_y(measured)
     for ax, (column, name) in zip(axes[1:], transferability.NAMES.items()):
