@@ -117,6 +117,9 @@ def test_class_ids_and_empty_file(tmp_path):
     ({"cpus_per_cell": 0}, ["cpus_per_cell: got 0; expected a number > 0"]),
     ({"ray_address": 6379}, ["ray_address: got 6379; expected null or a Ray address"]),
     ({"cka_images": -1}, ["cka_images: got -1; expected an integer >= 0"]),
+    ({"transfer_scores": "yes"}, ["transfer_scores: got 'yes'; expected true or false"]),
+    ({"dataset": "imagenet2012", "epochs": None, "iterations": 1000, "val_every": 100, "transfer_scores": True},
+     ["transfer_scores: imagenet2012 is read as records"]),
     ({"reduced_images_per_class": [50, 0]}, ["reduced_images_per_class: 0 not allowed",
                                              "an integer k >= 1"]),
     ({"reduced_images_per_class": [50, 10]}, ["reduced_images_per_class: got [50, 10]; "

@@ -126,6 +126,16 @@ def test_layer_activations_are_flattened_per_image(networks):
     np.testing.assert_allclose(acts["fc8"], a.predict(images, verbose=0), rtol=1e-5, atol=1e-6)
 
 
+def test_pooled_activations_average_each_channel_over_its_positions(networks):
+    a, _, images = networks
+    flat = similarity.layer_activations(a, images, ("conv2", "fc6"), batch_size=16)
+    pooled = similarity.layer_activations(a, images, ("conv2", "fc6"), batch_size=16, pooled=True)
+    conv2 = a.get_layer("conv2").output.shape[1:]
+    np.testing.assert_allclose(pooled["conv2"], flat["conv2"].reshape(40, *conv2).mean(axis=(1, 2)),
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(pooled["fc6"], flat["fc6"])  # a dense layer's output as it is
+
+
 def test_cka_by_layer_of_a_network_with_itself_is_one(networks):
     a, b, images = networks
     same = similarity.cka_by_layer(a, a, images, batch_size=16)

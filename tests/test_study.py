@@ -64,8 +64,11 @@ def test_smoke_study_leaves_every_file(smoke):
         "r0-baseA.keras", "r0-baseB-k10.keras", "r0-baseB.keras"]
     for name in ["summary.ipynb", "figure2.png", "figure3.png", "table1.csv", "learning_curves.png",
                  "conv1-r0-baseA.png", "conv1-r0-baseB.png", "similarity.png", "cka.csv",
-                 "generality.png", "generality.csv", "reduced_data.png", "verdicts.csv"]:
+                 "generality.png", "generality.csv", "reduced_data.png", "verdicts.csv", "transfer_scores.png",
+                 "transfer_scores.csv", "transfer_correlations.csv"]:
         assert (smoke / name).stat().st_size > 0, name
+    scores = pd.read_csv(smoke / "transfer_scores.csv")  # transfer_scores: baseA's frozen conv2 on half B
+    assert scores[["source", "target", "n", "layer"]].values.tolist() == [["r0-baseA", "B", 2, "conv2"]]
     html = (smoke / "summary.html").read_text()
     assert "data:image/png;base64" in html and "Table 1" in html
     figure = html.index('src="data:image/png')  # the template's CSS holds other data URLs
@@ -73,7 +76,8 @@ def test_smoke_study_leaves_every_file(smoke):
     assert "1 replicate, no interval" in html and "reported metric final top-1" in html
     for machine in ("table.read(study)", str(smoke), "site-packages"):  # no code, no paths
         assert machine not in html, machine
-    for section in ("Layer similarity", "Generality per layer", "Reduced data", "Learning curves"):
+    for section in ("Layer similarity", "Generality per layer", "Scores of frozen features per layer", "Reduced data",
+                    "Learning curves"):
         assert section in html
 
 

@@ -186,6 +186,9 @@ PARAMETERS = (
                 BASE_RISE_LIMIT, "points of top-1 (converged_bases)"),
     _study_only("metric", str | None, c.either(c.NULL, c.one_of(list(METRIC_COLUMNS))), None,
                 "the summary's metric: best10, final or last_k; None: chosen by rule and said why"),
+    _study_only("transfer_scores", bool, c.BOOLEAN, False,
+                "the summary scores each base's frozen unit-n features on the other half (a linear probe, "
+                "LogME, the H-score) beside AnB and AnB+ (summary.layer_scores)"),
     # Where and how it runs: none of these changes what is computed but precision
     _study("precision", str, c.one_of(PRECISIONS), "float32", '"mixed_bfloat16" or "mixed_float16" on a GPU',
            hashed="when set"),

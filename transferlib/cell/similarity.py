@@ -54,14 +54,19 @@ def _centred(features):
     return f - f.mean(axis=0)
 
 
-def layer_activations(model, images, layers=WEIGHT_LAYERS, batch_size=256):
+def layer_activations(model, images, layers=WEIGHT_LAYERS, batch_size=256, pooled=False):
     """{layer name: activations [images, features]} of ``model`` (inference mode) on ``images``
-    (model inputs), each layer's output flattened per image, computed ``batch_size`` at a time."""
+    (model inputs), each layer's output flattened per image, or with ``pooled`` a convolutional
+    map averaged over its positions (global average pooling: one value per channel), computed
+    ``batch_size`` at a time."""
+    def kept(output):
+        a = keras.ops.convert_to_numpy(output)
+        return a.mean(axis=tuple(range(1, a.ndim - 1))) if pooled else a.reshape(len(a), -1)
+
     extractor = keras.Model(model.input, [model.get_layer(name).output for name in layers])
-    batches = [keras.tree.flatten(extractor(images[i:i + batch_size], training=False))  # eager:
-               for i in range(0, len(images), batch_size)]                             # no tracing
-    return {name: np.concatenate([keras.ops.convert_to_numpy(b[j]) for b in batches]).reshape(len(images), -1)
-            for j, name in enumerate(layers)}
+    batches = [[kept(a) for a in keras.tree.flatten(extractor(images[i:i + batch_size], training=False))]  # eager:
+               for i in range(0, len(images), batch_size)]                                                # no tracing
+    return {name: np.concatenate([b[j] for b in batches]) for j, name in enumerate(layers)}
 
 
 def cka_by_layer(model_a, model_b, images, images_b=None, layers=WEIGHT_LAYERS, batch_size=256,

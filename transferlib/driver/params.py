@@ -56,6 +56,9 @@ class _Study:
         if values.get("skip_bad_images") and values.get("dataset") != "tiny_imagenet":
             problems.append("skip_bad_images: only Tiny ImageNet's decoding can leave images out; "
                             "remove or replace the unreadable images instead, or drop the key")
+        if values.get("transfer_scores") and values.get("dataset") in STREAMED:
+            problems.append(f"transfer_scores: {values['dataset']} is read as records, and the scores need its "
+                            "images decoded; drop the key (or set it false)")
         if values.get("halves") is not None and values.get("treatments") and isinstance(values["treatments"][0], tuple):
             problems.append("treatments: a mapping by split goes with splits, not with your own halves; "
                             "give a list of treatments")

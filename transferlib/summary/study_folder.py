@@ -50,7 +50,7 @@ def conv1_figures(df, study_dir, root=None):
     for base in sorted(df.cell[(df.kind == "base") & (df.images_per_class == 0)]):
         path = store.join(root, "models", f"{base}.keras")
         if not store.exists(path):
-            print(f"{base}: its saved network ({_shown(path, study_dir)}) is not here; its first-layer "
+            print(f"{base}: its saved network ({shown_path(path, study_dir)}) is not here; its first-layer "
                   "filters are not redrawn")
             continue
         fig = conv1_filters(conv1_weights(path), f"{base}: first-layer filters")
@@ -58,7 +58,7 @@ def conv1_figures(df, study_dir, root=None):
         yield fig
 
 
-def _shown(path, study_dir):
+def shown_path(path, study_dir):
     """``path`` as a report names it: relative to the study folder where it lies in it (a
     report names no folder of the machine it was made on), else as it is (a URL)."""
     if store.is_url(path) or not Path(path).is_relative_to(Path(study_dir).resolve()):
@@ -98,7 +98,7 @@ def similarity_table(study_dir, params, root=None):
             kept = [] if earlier is None else list(earlier[(earlier.cell == cell.cell) & (
                 earlier.params_hash == cell.params_hash)].itertuples(index=False, name=None))
             if not kept:
-                print(f"{cell.cell}: its metrics ({_shown(measured, study)}) are not here, nor its rows in "
+                print(f"{cell.cell}: its metrics ({shown_path(measured, study)}) are not here, nor its rows in "
                       "cka.csv; its layer similarity is left out")
             rows += kept
             continue
@@ -118,7 +118,7 @@ def similarity_table(study_dir, params, root=None):
             continue
         saved = [store.join(root, "models", f"{x}.keras") for x in (a, b)]
         if not all(map(store.exists, saved)):
-            print(f"{split}: its bases' networks ({', '.join(_shown(p, study) for p in saved)}) are not here, "
+            print(f"{split}: its bases' networks ({', '.join(shown_path(p, study) for p in saved)}) are not here, "
                   "nor their rows in cka.csv; their layer similarity is left out")
             continue
         halves = halves or json.loads((study / layout.HALVES).read_text())
