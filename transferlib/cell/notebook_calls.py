@@ -25,7 +25,7 @@ from ..nets import conv1_figure, units
 from ..records import store
 from ..records.atomic import write_atomic, write_text_atomic
 from ..records.executed import RECORD
-from . import data, networks, similarity
+from . import data, networks, shifts, similarity
 from .models import WEIGHT_LAYERS, caffenet
 
 
@@ -92,16 +92,25 @@ def tensorboard_log(tensorboard_dir, net, *, cell, split, kind, n, fine_tuned, t
 
 
 def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None,
-              skip_bad_images=False, val_fraction=None):
+              skip_bad_images=False, val_fraction=None, shift="", shift_severity=0, data_seed=0):
     """(subset, train pipeline, val pipeline) for ``classes``: a list of class ids, or a
     count k for the dataset's first k classes (handy when exploring in JupyterLab).
     Decoded arrays go through ``data.pipelines``, a streamed dataset's records (ImageNet at
-    227 px) through ``data.record_pipelines``; prints what it read."""
+    227 px) through ``data.record_pipelines``; prints what it read. A ``shift`` (``shifts``) at
+    ``shift_severity``, drawn from ``data_seed``, is applied to the selected images (or labels)
+    before any pipeline sees them."""
+    if shift:
+        shifts.check(shift, shift_severity)
     loaded = datasets.load(dataset, datasets.stored_size(image_size), data_dir=_given(data_dir),
                            skip_bad_images=skip_bad_images, val_fraction=val_fraction)
     if isinstance(classes, int):
         classes = loaded.classes[:classes]
     subset = data.select(loaded, classes, max_per_class=max_per_class)
+    if shift:
+        if isinstance(subset, datasets.Records):
+            raise ValueError(f"shift {shift!r} needs decoded images; {dataset} is read as records")
+        subset = shifts.apply(subset, shift, shift_severity, data_seed)
+        print(f"shifted: {shift} at severity {shift_severity} (data_seed {data_seed})")
     if isinstance(subset, datasets.Records):
         print(f"{len(subset.classes)} classes, read from {dataset}'s records at every epoch")
         train_ds, val_ds = data.record_pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed)
