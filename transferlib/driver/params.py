@@ -62,10 +62,6 @@ class _Study:
         if values.get("target_shift") and values.get("dataset") in STREAMED:
             problems.append(f"target_shift: {values['dataset']} is read as records, and a shift needs its images "
                             "decoded; drop the key (or give [])")
-        for key in ("shift_severity", "shift_images_per_class"):
-            if key in d and "target_shift" not in problems_keys(problems) and not values.get("target_shift"):
-                problems.append(f"{key}: only goes with target_shift; give the shifts (such as [noise, labels]) "
-                                "or drop the key")
         if values.get("halves") is not None and values.get("treatments") and isinstance(values["treatments"][0], tuple):
             problems.append("treatments: a mapping by split goes with splits, not with your own halves; "
                             "give a list of treatments")
@@ -93,11 +89,6 @@ class _Study:
         if self.treatments and isinstance(self.treatments[0], tuple):
             return dict(self.treatments)[split]
         return self.treatments
-
-
-def problems_keys(problems):
-    """The keys a list of problems names (each problem starts with ``key:``)."""
-    return {p.partition(":")[0] for p in problems}
 
 
 class ParamsError(ValueError):
