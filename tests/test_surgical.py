@@ -114,6 +114,11 @@ def test_shift_cells_ids_and_values():
     shifted = [c.parameters for c in cells.values() if c.parameters["shift"]]
     assert {(q["shift_severity"], q["data_seed"]) for q in shifted} == {(4, 0)}  # the same in every cell
     assert len({c.parameters["seed"] for c in cells.values()}) == len(cells)  # each cell its own seed
+    timed = {c.id: c.parameters["iterations"] for c in grid.expand(
+        study(epochs=None, iterations=60, val_every=6, treatments=[], target_shift=["blur"], shift_iterations=24), WNIDS)}
+    assert timed["r0-baseB"] == 60 and {v for k, v in timed.items() if "@" in k} == {24}
+    with pytest.raises(ParamsError, match="shift_iterations: 25 needs iterations and a val_every that divides it"):
+        study(epochs=None, iterations=60, val_every=6, target_shift=["blur"], shift_iterations=25)
     resnet = [c.id for c in grid.expand(study(treatments=[], network="resnet18", target_shift=["grey"]), WNIDS)
               if c.split == "r0"]
     assert resnet[-6:] == [f"r0-B6B+{u}@grey" for u in ("stem", "stage1", "stage2", "stage3", "stage4", "head")]

@@ -188,6 +188,8 @@ PARAMETERS = (
            copied=False, hashed="when set"),
     _study_only("shift_images_per_class", int, c.integer(lambda v: v >= 0, "an integer >= 0 (0: all)"), 0,
                 "k > 0: the shifted target's networks train on its first k training images per class"),
+    _study_only("shift_iterations", int | None, _COUNT, None,
+                "the shifted target's networks: optimiser steps (None: iterations); val_every divides them"),
     _cell("shift", "", 'the target\'s shift (target_shift): "" none, noise, blur, contrast, grey or labels',
           hashed="when set"),
     _cell("tuned_unit", 0, "k > 0: every unit copied (n = K, the classifier too), only unit k learns "

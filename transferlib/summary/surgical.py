@@ -248,4 +248,5 @@ def figure(labelled, metric, names):
         ax.set_ylabel("top-1 (%)")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
+    plt.close(fig)  # shown once, by report.figure
     return fig
