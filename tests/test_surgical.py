@@ -195,3 +195,29 @@ def test_a_surgical_cell_changes_only_unit_k(network, k):
         tuned = {key for key in after[k - 1] if "moving_mean" in key or "moving_variance" in key}
         frozen = {key for values in after[:k - 1] + after[k:] for key in values if "moving_" in key}
         assert frozen and (tuned or k == K)  # statistics there to change (the head has none); frozen ones did not
+
+
+def test_a_cell_loads_its_half_shifted_the_same_whatever_its_own_seed(monkeypatch):
+    """``notebook_calls.load_data``, as both notebooks call it: the selected images shifted from
+    data_seed, the cell's seed only ordering its batches; a bad shift refused before any data is read."""
+    from types import SimpleNamespace
+
+    from transferlib.cell import notebook_calls
+
+    whole = _subset(n=40, classes=4, seed=2)
+    fake = SimpleNamespace(name="fake", classes=whole.classes, train_images=whole.train_images,
+                           train_labels=whole.train_labels, val_images=whole.val_images, val_labels=whole.val_labels)
+    monkeypatch.setattr(notebook_calls.datasets, "load", lambda *a, **k: fake)
+    classes = ["c1", "c3"]
+    kw = dict(image_size=32, batch_size=8, shift="noise", shift_severity=3, data_seed=5)
+    one, *_ = notebook_calls.load_data("fake", classes, seed=1, **kw)
+    two, *_ = notebook_calls.load_data("fake", classes, seed=2, **kw)
+    want = shifts.apply(data.select(fake, classes), "noise", 3, 5)
+    for field in ("train_images", "val_images", "train_labels", "val_labels"):
+        np.testing.assert_array_equal(getattr(one, field), getattr(want, field))
+        np.testing.assert_array_equal(getattr(two, field), getattr(want, field))
+    plain, *_ = notebook_calls.load_data("fake", classes, seed=1, image_size=32, batch_size=8)
+    assert not np.array_equal(plain.train_images, one.train_images)
+    monkeypatch.setattr(notebook_calls.datasets, "load", lambda *a, **k: pytest.fail("data read before the check"))
+    with pytest.raises(ValueError, match="shift_severity: got 9"):
+        notebook_calls.load_data("fake", classes, seed=1, image_size=32, batch_size=8, shift="blur", shift_severity=9)
