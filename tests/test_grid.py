@@ -243,7 +243,8 @@ DOCUMENTED_CELLS = {"smoke.yaml": 9, "quick.yaml": 36, "gpu-quick.yaml": 2 + 28,
                     "cifar100.yaml": 6 + 210, "paper.yaml": 2 * (2 + 56) + 2 * (2 + 28) + 2 + 14 + 8,
                     "paper-full.yaml": 5 * (2 + 56) + 8, "imagenet-fast.yaml": 5 * (2 + 56) + 8,
                     "cifar100-resnet18.yaml": 6 + 150, "folder-quick.yaml": 22,
-                    "findings.yaml": 3 * (2 + 56), "findings-gpu.yaml": 2 + 56}
+                    "findings.yaml": 3 * (2 + 56), "findings-gpu.yaml": 2 + 56,
+                    "surgical.yaml": 3 * (1 + 3 * 11)}
 
 
 @pytest.mark.parametrize("path", PARAMS_FILES, ids=[p.name for p in PARAMS_FILES])

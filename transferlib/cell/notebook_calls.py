@@ -252,8 +252,10 @@ def layer_table(net, *, n=0, fine_tuned=False, kind="base"):
     columns = {}
     for i, (name, members) in enumerate(net.units, 1):
         layers = [net.model.get_layer(m) for m in members]
-        columns[name] = {"weights": origin if i <= n else "fresh",
-                         "learns": "yes" if all(l.trainable for l in layers) else "no",
+        learns = all(l.trainable for l in layers)
+        copied = "copied-frozen" if origin.startswith("copied") and not learns else origin  # a surgical cell's
+        columns[name] = {"weights": copied if i <= n else "fresh",
+                         "learns": "yes" if learns else "no",
                          "parameters": f"{sum(l.count_params() for l in layers):,}"}
     return pd.DataFrame(columns)
 
