@@ -75,3 +75,34 @@ def test_no_contrast_picks_its_unit_from_the_data():
     assert set(table["shift"]) == set(surgical.LEVEL)
     assert "conv1 - mean of the other units" in set(table.contrast)
     assert "fc8 - mean of the other units" in set(table.contrast)
+
+
+@pytest.mark.slow
+def test_the_summary_notebook_shows_the_surgical_section_only_with_surgical_cells(tmp_path):
+    """A surgical-only study (treatments: [], its bases and "@<shift>" cells) summarised end to end:
+    the paper's sections find no networks, the surgical one writes its verdicts and figure."""
+    import json
+
+    import yaml
+
+    from transferlib.driver import runner
+    from transferlib.records import table
+
+    rows = []
+    for r in simulated(1, "noise", splits=3).to_dict("records") + simulated(8, "labels", splits=3).to_dict("records"):
+        n = 0 if "base" in r["cell"] else 7 if "B7B@" in r["cell"] else 8
+        unit = next((u for u in NAMES if f"+{u}@" in r["cell"]), "")
+        rows.append({**r, "kind": "base" if n == 0 else "selffer", "source": "" if n == 0 else r["split"] + "-baseB",
+                     "n": n, "unit": unit, "fine_tuned": "+" in r["cell"], "images_per_class": 0 if "@" not in r["cell"] else 100,
+                     "top5": 0.9, "best10_top1": r["top1"], "validations": 5, "train_seconds": 1.0, "wall_seconds": 1.0,
+                     "params_hash": "x", "history": [r["top1"]] * 5})
+    rows = list({r["cell"]: r for r in rows}.values())
+    with open(tmp_path / "results.csv", "w") as f:
+        table.write(rows, f)
+    (tmp_path / "halves.json").write_text(json.dumps({f"r{s}": {"A": ["a", "b"], "B": ["c", "d"]} for s in range(3)}))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"dataset": "tiny_imagenet", "treatments": [], "directions": ["AnB"],
+                                                          "target_shift": ["noise", "labels"], "iterations": 20, "val_every": 4}))
+    runner.redraw_summary(tmp_path, out=lambda *a: None)
+    verdicts = pd.read_csv(tmp_path / "surgical_verdicts.csv")
+    assert list(verdicts["shift"]) == ["noise", "labels"] and (tmp_path / "surgical.png").is_file()
+    assert "Surgical fine-tuning" in (tmp_path / "summary.html").read_text()
