@@ -25,7 +25,7 @@ COLOURS = np.array([[230, 30, 30], [30, 230, 30], [30, 30, 230], [230, 230, 30],
 
 def row(cell, kind, n=0, fine_tuned=False, source="", target="B", top1=0.5):
     return dict(cell=cell, split="r0", kind=kind, source=source, target=target, n=n,
-                unit=models.WEIGHT_LAYERS[n - 1] if n else "", fine_tuned=fine_tuned, images_per_class=0,
+                unit=models.WEIGHT_LAYERS[n - 1] if n else "", fine_tuned=fine_tuned, images_per_class=0, block_size=0,
                 top1=top1, top5=0.9, best10_top1=top1, validations=1, train_seconds=1.0, wall_seconds=1.0,
                 params_hash=f"hash-{cell}", history="[]")
 

@@ -183,11 +183,12 @@ def test_results_table_names_units_and_older_tables_read_as_caffenet(tmp_path):
            "fine_tuned": False, "images_per_class": 0, "top1": 0.5, "top5": 0.9, "best10_top1": 0.5,
            "validations": 1, "train_seconds": 1.0, "wall_seconds": 1.0, "params_hash": "x", "history": [0.5]}
     old = tmp_path / "old.csv"  # a table written before units: no unit column
-    old.write_text(",".join(c for c in table.COLUMNS if c != "unit") + "\n"
+    old.write_text("cell,split,kind,source,target,n,fine_tuned,images_per_class,top1,top5,best10_top1,validations,"
+                   "train_seconds,wall_seconds,params_hash,history\n"
                    + "r0-A2B,r0,transfer,r0-baseA,B,2,False,0,0.5,0.9,0.5,1,1.0,1.0,x,[0.5]\n")
     assert list(table.read(old).unit) == ["conv2"]
     table.append_row(old, {**row, "cell": "r0-A3B", "n": 3})  # an old table takes new rows
-    assert list(table.read(old).unit) == ["conv2", "conv3"]
+    assert list(table.read(old).unit) == ["conv2", "conv3"] and list(table.read(old).block_size) == [0, 0]
     new = tmp_path / "new.csv"
     table.append_row(new, {**row, "unit": "stage1"})
     df = table.read(new)

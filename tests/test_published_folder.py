@@ -14,11 +14,11 @@ from transferlib.summary import study_folder
 
 def a_published_folder(tmp_path, cka_rows):
     rows = [dict(cell="r0-baseB", split="r0", kind="base", source="", target="B", n=0, unit="",
-                 fine_tuned=False, images_per_class=0, top1=0.5, top5=0.9, best10_top1=0.5,
+                 fine_tuned=False, images_per_class=0, block_size=0, top1=0.5, top5=0.9, best10_top1=0.5,
                  validations=4, train_seconds=1.0, wall_seconds=2.0, params_hash="b" * 16,
                  history=json.dumps([0.4, 0.5])),
             dict(cell="r0-A3B+", split="r0", kind="transfer", source="r0-baseA", target="B", n=3,
-                 unit="conv3", fine_tuned=True, images_per_class=0, top1=0.6, top5=0.9,
+                 unit="conv3", fine_tuned=True, images_per_class=0, block_size=0, top1=0.6, top5=0.9,
                  best10_top1=0.6, validations=4, train_seconds=1.0, wall_seconds=2.0,
                  params_hash="c" * 16, history=json.dumps([0.5, 0.6]))]
     pd.DataFrame(rows, columns=table.COLUMNS).to_csv(tmp_path / "results.csv", index=False)

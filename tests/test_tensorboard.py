@@ -12,9 +12,9 @@ from tensorboard.plugins.hparams import plugin_data_pb2  # noqa: E402
 
 from transferlib.records import tensorboard  # noqa: E402
 
-A3B_PLUS = dict(split="r0", kind="transfer", n=3, unit="conv3", fine_tuned=True, target="B", images_per_class=0,
+A3B_PLUS = dict(split="r0", kind="transfer", n=3, unit="conv3", fine_tuned=True, target="B", images_per_class=0, block_size=0,
                 network="caffenet")
-BASE_A = dict(A3B_PLUS, kind="base", n=0, unit="", fine_tuned=False, target="A")
+BASE_A = dict(A3B_PLUS, kind="base", n=0, unit="", fine_tuned=False, target="A", block_size=4)
 
 
 def read(folder):
@@ -33,7 +33,7 @@ def values(info):
 def test_a_cells_run_holds_its_hparams_and_each_validation_once_when_resumed(tmp_path):
     hparams = tensorboard.hparams(**A3B_PLUS)
     assert hparams == {"split": "r0", "treatment": "AnB+", "n": 3, "unit": "conv3", "fine_tuned": True,
-                       "target": "B", "images_per_class": 0, "network": "caffenet"}
+                       "target": "B", "images_per_class": 0, "block_size": 0, "network": "caffenet"}
     run = tmp_path / "r0-A3B+"
     log = tensorboard.CellLog(run, hparams)
     log.open()
@@ -48,7 +48,7 @@ def test_a_cells_run_holds_its_hparams_and_each_validation_once_when_resumed(tmp
     assert scalars["best10_top1"] == [(20, 0.375)] and scalars["lastk_top1"] == [(20, 0.5)]
     assert "not_a_scalar" not in scalars
     assert data.session_start_info.group_name == "r0-A3B+"
-    assert values(data.session_start_info) == {**hparams, "n": 3.0, "images_per_class": 0.0}
+    assert values(data.session_start_info) == {**hparams, "n": 3.0, "images_per_class": 0.0, "block_size": 0.0}
 
     log.open()  # the cell run again from the start: its earlier points are gone
     log.validation(10, {"val_top1": 0.125})
@@ -66,7 +66,7 @@ def test_the_experiment_lists_each_axis_values_and_the_studys_metric(tmp_path):
             for h in experiment.hparam_infos}
     assert axes == {"split": ["r0"], "treatment": ["AnB+", "base"], "n": [0.0, 3.0], "unit": ["", "conv3"],
                     "fine_tuned": [False, True], "target": ["A", "B"], "images_per_class": [0.0],
-                    "network": ["caffenet"]}
+                    "block_size": [0.0, 4.0], "network": ["caffenet"]}
     metrics = {m.name.tag: m.display_name for m in experiment.metric_infos}
     assert metrics == {"val_top1": "final top-1", "best10_top1": "best-10 top-1",
                        "lastk_top1": "last-k top-1 (the study's metric)"}

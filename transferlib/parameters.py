@@ -124,6 +124,13 @@ PARAMETERS = (
     _study_only("halves", dict | None, c.halves, None,
                 "or your own split, {A: [class ids], B: [class ids]} (split h)"),
     _cell("images_per_class", 0, "k > 0: only the first k training images of each class", hashed="when set"),
+    _study_only("block_shuffle", tuple, c.listed(c.integer(lambda v: v >= 1, "a block side b >= 1 (px)"),
+                                                 empty_ok=True, increasing=True),
+                (), "b: extra target bases and AnB+ at the top n on images cut into b x b blocks in a seeded order"),
+    _cell("block_size", 0, "b > 0: the images cut into b x b blocks laid out in a seeded order (data.block_shuffle)",
+          hashed="when set"),
+    _cell("data_seed", 0, "the study's seed, the same in every cell: of the order of block_size's blocks and of shift's draws",
+          setting=False, hashed="never"),
     _study("image_size", int, c.integer(lambda v: v >= 16, "an integer >= 16 (caffenet: one of 32, 64, 227)"),
            32, "32, 64 or 227 for the caffenet; other networks: 16 or more"),
     _study("width", float, c.real(lambda v: v > 0, "a number > 0"), 1.0,
@@ -194,8 +201,6 @@ PARAMETERS = (
           hashed="when set"),
     _cell("tuned_unit", 0, "k > 0: every unit copied (n = K, the classifier too), only unit k learns "
           "(surgical fine-tuning)", notebooks=("transfer",), setting=("transfer",), hashed="when set"),
-    _cell("data_seed", 0, "the study's seed: of its data transforms (block_shuffle, target_shift), the same in every cell",
-          setting=False, hashed="never"),
     _study_only("converged_bases", bool, c.BOOLEAN, False,
                 "stop the study where a base's validation top-1 still rose more than base_rise_limit "
                 "over its last fifth, beyond noise (curves.still_rising), before anything copies from it"),

@@ -8,6 +8,7 @@ handed over relative to the kernel's working folder, the study folder, so that t
 names no folder of the machine; a notebook run by hand has no params file, so its parameters
 cell is the only reader of what was typed. These calls resolve it; nothing below them does."""
 
+import dataclasses
 import io
 import json
 import os
@@ -20,6 +21,7 @@ import pandas as pd
 from IPython.display import display
 
 from .. import data as datasets
+from ..data import block_shuffle
 from ..data.paths import env_path, resolve
 from ..nets import conv1_figure, units
 from ..records import store
@@ -75,7 +77,8 @@ def checkpoint_folder(checkpoint, checkpoint_dir, cell):
     return standalone_path(f"{cell}-checkpoint")
 
 
-def tensorboard_log(tensorboard_dir, net, *, cell, split, kind, n, fine_tuned, target, images_per_class, network):
+def tensorboard_log(tensorboard_dir, net, *, cell, split, kind, n, fine_tuned, target, images_per_class, block_size,
+                    network):
     """The cell's TensorBoard run (a ``records.tensorboard.CellLog`` for ``train.train``), with
     its hyperparameters, the ``networks.Network`` ``net`` naming the unit n: in the runner's
     ``tensorboard_dir``, or run by hand ``standalone_path("tensorboard/<cell>")``. Without the
@@ -87,18 +90,20 @@ def tensorboard_log(tensorboard_dir, net, *, cell, split, kind, n, fine_tuned, t
         return None
     values = tensorboard.hparams(split=split, kind=kind, n=n, unit=net.units[n - 1][0] if n else "",
                                  fine_tuned=fine_tuned, target=target, images_per_class=images_per_class,
-                                 network=network)
+                                 block_size=block_size, network=network)
     return tensorboard.CellLog(tensorboard_dir or standalone_path(f"tensorboard/{cell}"), values)
 
 
 def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None,
-              skip_bad_images=False, val_fraction=None, shift="", shift_severity=0, data_seed=0):
+              skip_bad_images=False, val_fraction=None, block_size=0, data_seed=0, shift="", shift_severity=0):
     """(subset, train pipeline, val pipeline) for ``classes``: a list of class ids, or a
     count k for the dataset's first k classes (handy when exploring in JupyterLab).
     Decoded arrays go through ``data.pipelines``, a streamed dataset's records (ImageNet at
-    227 px) through ``data.record_pipelines``; prints what it read. A ``shift`` (``shifts``) at
-    ``shift_severity``, drawn from ``data_seed``, is applied to the selected images (or labels)
-    before any pipeline sees them."""
+    227 px) through ``data.record_pipelines``; with ``block_size`` b, training and validation
+    images alike are first cut into b x b blocks laid out in the order drawn from ``data_seed``
+    (``transferlib.data.block_shuffle``); a ``shift`` (``shifts``) at ``shift_severity``, drawn
+    from ``data_seed``, is applied to the selected images (or labels) before any pipeline sees
+    them. Prints what it read."""
     if shift:
         shifts.check(shift, shift_severity)
     loaded = datasets.load(dataset, datasets.stored_size(image_size), data_dir=_given(data_dir),
@@ -106,6 +111,12 @@ def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, 
     if isinstance(classes, int):
         classes = loaded.classes[:classes]
     subset = data.select(loaded, classes, max_per_class=max_per_class)
+    if block_size:
+        if isinstance(subset, datasets.Records):
+            raise ValueError(f"block_size needs decoded images; {dataset} is read as records")
+        subset = dataclasses.replace(subset, **{name: block_shuffle.shuffled(getattr(subset, name), block_size, data_seed)
+                                                for name in ("train_images", "val_images")})
+        print(f"images cut into {block_size} x {block_size} blocks, laid out in the order drawn from seed {data_seed}")
     if shift:
         if isinstance(subset, datasets.Records):
             raise ValueError(f"shift {shift!r} needs decoded images; {dataset} is read as records")

@@ -12,6 +12,11 @@ For each k of
 1000-class bases on k images per class, without transfer) a direction adds its target
 half's base and AnB+ at each n of ``reduced_layers``, copying the full-data base, both trained on
 the first k training images per class: ids end in "-k<k>" ("r0-baseB-k50", "r0-A3B+-k50").
+For each b of ``block_shuffle`` (Neyshabur et al. 2020) a direction adds its target half's base
+and AnB+ at the top n (every unit but the classifier, fine-tuned), both on the target's images
+cut into b x b blocks (``data.block_shuffle``), the AnB+ copying the base of natural images; ids
+end in "-b<b>" ("r0-baseB-b4", "r0-A7B+-b4"). The unshuffled AnB+ at the top n, their
+reference, is added where the treatments lack it.
 
 A cell's ``params_hash`` covers its notebook parameters and the hashes of the cells it needs,
 so a change reaches exactly the cells it affects. Where data and results live, and how a cell
@@ -60,6 +65,7 @@ class Cell:
     params_hash: str
     needs: tuple       # ids of the cells that must finish first
     unit: str = ""     # the model's n-th transfer unit (conv3, stage2, ...): the last one copied
+    block_size: int = 0  # b of a block-shuffled cell: its half's images cut into b x b blocks; 0: none
 
 
 def expand(params, class_names=None):
@@ -210,8 +216,9 @@ def describe(cells):
 
 def _split_cells(params, split, members, treatments, names, ns):
     """One split's cells: the bases that are needed, then per direction, n and treatment, then
-    the reduced-data cells per k: the target half's base and AnB+ at each of ``reduced_layers``."""
-    specs = []  # (target half, n, source half or None for base and random, fine-tuned, k)
+    the reduced-data cells per k: the target half's base and AnB+ at each of ``reduced_layers``,
+    then the block-shuffled cells per b: the target half's base and AnB+ at the top n."""
+    specs = []  # (target half, n, source half or None for base and random, fine-tuned, k, b)
     for direction in params.directions:
         target = direction[-1]
         other = "A" if target == "B" else "B"
@@ -219,18 +226,25 @@ def _split_cells(params, split, members, treatments, names, ns):
             for treatment in treatments:
                 source = (None if treatment == "random"
                           else target if treatment.startswith("B") else other)
-                specs.append((target, n, source, treatment.endswith("+"), 0))
+                specs.append((target, n, source, treatment.endswith("+"), 0, 0))
     for k in params.reduced_images_per_class:
         for direction in params.directions:
             target, other = direction[-1], direction[0]
-            specs.append((target, 0, None, False, k))
-            specs += [(target, n, other, True, k) for n in params.reduced_layers]
-    needed = {t for t, *_ in specs} | {s for _, _, s, _, _ in specs if s}
+            specs.append((target, 0, None, False, k, 0))
+            specs += [(target, n, other, True, k, 0) for n in params.reduced_layers]
+    top = len(names) - 1
+    for b in params.block_shuffle:
+        for direction in params.directions:
+            target, other = direction[-1], direction[0]
+            reference = (target, top, other, True, 0, 0)
+            specs += ([] if reference in specs else [reference])
+            specs += [(target, 0, None, False, 0, b), (target, top, other, True, 0, b)]
+    needed = {t for t, *_ in specs} | {s for _, _, s, *_ in specs if s}
     needed |= {d[-1] for d in params.directions} if params.target_shift else set()
     bases = {h: _cell(params, split, h, members[h], unit_names=names) for h in sorted(needed)}
     yield from bases.values()
-    for target, n, source, fine, k in specs:
-        yield _cell(params, split, target, members[target], n, bases.get(source), fine, k,
+    for target, n, source, fine, k, b in specs:
+        yield _cell(params, split, target, members[target], n, bases.get(source), fine, k, b,
                     cka_classes=members["A"] + members["B"], unit_names=names)
     yield from _shift_cells(params, split, members, bases, names)
 
@@ -255,13 +269,15 @@ def _shift_cells(params, split, members, bases, names):
                         for u in range(1, K + 1))
 
 
-def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, images_per_class=0,
+def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, images_per_class=0, block_size=0,
           cka_classes=(), unit_names=units.CAFFENET_UNITS, shift="", tuned_unit=0):
     """A base cell (n = 0), a cell copying ``n`` layers of ``base``, or a random one; trained on
-    the first ``images_per_class`` training images per class (0: all). A fine-tuned copy on all
-    the data measures its layer similarity to ``base`` on validation images of ``cka_classes``.
-    With ``shift``, on its target half shifted (``_shift_cells``), only unit ``tuned_unit`` learning."""
-    suffix = f"@{shift}" if shift else f"-k{images_per_class}" if images_per_class else ""
+    the first ``images_per_class`` training images per class (0: all), cut into ``block_size``
+    blocks (0: whole). A fine-tuned copy on all the natural data measures its layer similarity to
+    ``base`` on validation images of ``cka_classes``. With ``shift``, on its target half shifted
+    (``_shift_cells``), only unit ``tuned_unit`` learning."""
+    suffix = f"@{shift}" if shift else (f"-k{images_per_class}" if images_per_class else "") + (
+        f"-b{block_size}" if block_size else "")
     if n == 0:
         kind, cell_id = "base", f"{split}-base{target}{suffix}"
     elif base is None:
@@ -273,7 +289,8 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
     source = base.id if base else ""
     notebook = "transfer" if n else "base"
     computed = {
-        "classes": list(classes), "images_per_class": images_per_class, "n": n,
+        "classes": list(classes), "images_per_class": images_per_class, "block_size": block_size,
+        "data_seed": params.seed, "n": n,
         "fine_tuned": fine_tuned, "kind": kind, "cka_images": 0, "cka_classes": [],
         "cell": cell_id, "split": split, "target": target, "source": source,
         "source_classes": list(base.parameters["classes"]) if base else [],
@@ -283,7 +300,7 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
         "shift": shift, "shift_severity": params.shift_severity if shift else 0, "tuned_unit": tuned_unit,
         "data_seed": params.seed,
     }
-    if (base is not None and fine_tuned and not images_per_class and params.cka_images
+    if (base is not None and fine_tuned and not images_per_class and not block_size and params.cka_images
             and params.dataset not in data.STREAMED and not shift):
         computed |= {"cka_images": params.cka_images, "cka_classes": list(cka_classes)}
     values = {p.name: getattr(params, p.name) if p.copied else computed[p.name]
@@ -297,7 +314,7 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
                        [b.params_hash for b in needs]],
                       sort_keys=True, separators=(",", ":"), allow_nan=False)
     return Cell(id=cell_id, split=split, kind=kind, source=source, target=target, n=n,
-                fine_tuned=fine_tuned, images_per_class=images_per_class,
+                fine_tuned=fine_tuned, images_per_class=images_per_class, block_size=block_size,
                 notebook=notebook, parameters=values,
                 params_hash=hashlib.sha256(blob.encode()).hexdigest()[:16],
                 needs=tuple(b.id for b in needs), unit=unit_names[(tuned_unit or n) - 1] if n else "")

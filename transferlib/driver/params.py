@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from ..checks import Invalid, unknown
-from ..data import STREAMED
+from ..data import STREAMED, block_shuffle, stored_size
 from ..nets.units import CAFFENET, is_function, unit_names
 from ..parameters import RENAMED, STUDY, Required
 
@@ -66,6 +66,7 @@ class _Study:
                                                    and values["shift_iterations"] % values["val_every"] == 0):
             problems.append(f"shift_iterations: {values['shift_iterations']} needs iterations and a val_every "
                             f"that divides it (val_every: {values.get('val_every')}); drop it or fix val_every")
+        problems += _block_problems(values)
         if values.get("halves") is not None and values.get("treatments") and isinstance(values["treatments"][0], tuple):
             problems.append("treatments: a mapping by split goes with splits, not with your own halves; "
                             "give a list of treatments")
@@ -93,6 +94,23 @@ class _Study:
         if self.treatments and isinstance(self.treatments[0], tuple):
             return dict(self.treatments)[split]
         return self.treatments
+
+
+def _block_problems(values):
+    """``block_shuffle``'s sides must cut the stored images into whole blocks, decoded arrays."""
+    given = values.get("block_shuffle")
+    if not given:
+        return []
+    if values.get("dataset") in STREAMED:
+        return [f"block_shuffle: {values['dataset']} is read as records, and shuffling needs its images "
+                "decoded; drop the key"]
+    side = stored_size(values.get("image_size", _DEFAULTS["image_size"]))
+    bad = [b for b in given if side % b]
+    if bad:
+        return [f"block_shuffle: {', '.join(map(str, bad))} do not divide the {side} px side at which "
+                f"{values.get('image_size', _DEFAULTS['image_size'])} px crops are stored; choose from "
+                f"{', '.join(map(str, block_shuffle.sizes(side)))}"]
+    return []
 
 
 class ParamsError(ValueError):

@@ -121,7 +121,7 @@ def write_experiment(study, out=print):
         out(f"TensorBoard logs are off: {e} (pip install tensorboard to have them)")
         return
     cells = [tensorboard.hparams(split=c.split, kind=c.kind, n=c.n, unit=c.unit, fine_tuned=c.fine_tuned,
-                                 target=c.target, images_per_class=c.images_per_class,
+                                 target=c.target, images_per_class=c.images_per_class, block_size=c.block_size,
                                  network=c.parameters["network"]) for c in study.cells]
     path = tensorboard.write_experiment(study.driver_dir / layout.TENSORBOARD, cells, study.params.metric)
     study.publish(f"{layout.TENSORBOARD}/{path.name}")

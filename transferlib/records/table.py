@@ -19,13 +19,13 @@ from ..nets.units import CAFFENET_UNITS
 from .vocabulary import KINDS
 
 COLUMNS = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "images_per_class",
-           "top1", "top5", "best10_top1", "validations", "train_seconds", "wall_seconds", "params_hash",
+           "block_size", "top1", "top5", "best10_top1", "validations", "train_seconds", "wall_seconds", "params_hash",
            "history")
-# unit: the name of the model's n-th transfer unit (conv3, stage2...), "" for n = 0. Tables
-# written before units existed lack it; read fills in the CaffeNet's names.
-_BEFORE_UNITS = tuple(c for c in COLUMNS if c != "unit")
-
-_INTS = ("n", "images_per_class", "validations")
+# unit: the name of the model's n-th transfer unit (conv3, stage2...), "" for n = 0; block_size:
+# b of a block-shuffled cell, 0 for the others. Tables written before them lack them: their rows
+# read as _ADDED (read fills in the CaffeNet's unit names).
+_ADDED = {"unit": "", "block_size": "0"}
+_INTS = ("n", "images_per_class", "block_size", "validations")
 _RENAMED = {"epochs": "validations"}  # old column names, read as the new ones
 _FLOATS = ("top1", "top5", "best10_top1", "train_seconds", "wall_seconds")
 _BOOLS = {"True": True, "true": True, "1": True, "False": False, "false": False, "0": False}
@@ -33,7 +33,7 @@ _BOOLS = {"True": True, "true": True, "1": True, "False": False, "false": False,
 
 def read(path):
     """The results table at `path` (a results.csv or the study directory holding one), typed:
-    n, images_per_class and validations int, fine_tuned bool, the metrics float, history a list
+    n, images_per_class, block_size and validations int, fine_tuned bool, the metrics float, history a list
     of floats. A table written before a column was renamed (``epochs``) reads as today's."""
     path = Path(path)
     if path.is_dir():
@@ -42,8 +42,9 @@ def read(path):
         raise FileNotFoundError(f"no results table at {path}: run the study's cells first "
                                 "(or pass the study directory that holds results.csv)")
     df = pd.read_csv(path, dtype=str, keep_default_na=False).rename(columns=_RENAMED)
-    if "unit" not in df.columns:
-        df["unit"] = ""
+    for column, value in _ADDED.items():
+        if column not in df.columns:
+            df[column] = value
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path} lacks the columns {missing}; expected {list(COLUMNS)}")
@@ -74,7 +75,7 @@ def read(path):
 
 
 IDENTITY = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "images_per_class",
-            "params_hash")  # a row's columns that say which network it is
+            "block_size", "params_hash")  # a row's columns that say which network it is
 
 
 def row(cell, metrics):
@@ -96,9 +97,9 @@ def write(rows, out):
 
 
 def _format(row):
-    """`row` as the strings results.csv holds, after checking its keys (``unit`` may be left
-    out: "")."""
-    row = {"unit": "", **row}
+    """`row` as the strings results.csv holds, after checking its keys (the _ADDED columns
+    may be left out)."""
+    row = {**_ADDED, **row}
     missing = [c for c in COLUMNS if c not in row]
     unknown = [k for k in row if k not in COLUMNS]
     if missing or unknown:
@@ -150,10 +151,11 @@ def _rewrite(path, update):
         if path.exists():
             with open(path, newline="") as f:
                 reader = csv.DictReader(f)
-                if tuple(_RENAMED.get(c, c) for c in reader.fieldnames or ()) not in (COLUMNS, _BEFORE_UNITS):
+                given = [_RENAMED.get(c, c) for c in reader.fieldnames or ()]
+                if given != [c for c in COLUMNS if c in given or c not in _ADDED]:
                     raise ValueError(f"{path} has columns {reader.fieldnames}, expected "
                                      f"{list(COLUMNS)}: move it aside to start a new table")
-                rows = [{"unit": "", **{_RENAMED.get(k, k): v for k, v in r.items()}} for r in reader]
+                rows = [{**_ADDED, **{_RENAMED.get(k, k): v for k, v in r.items()}} for r in reader]
         new_rows = update(rows)
         if path.exists() and new_rows == rows:
             return  # unchanged: keep the file and its mtime (the summary is redrawn on change)

@@ -32,6 +32,7 @@ HPARAMS = {  # name: description
     "fine_tuned": "copied units learn",
     "target": "the half it trains on: A, B or AB (all classes)",
     "images_per_class": "training images per class (0: all)",
+    "block_size": "side of the blocks its images were cut into (0: whole images)",
     "network": "the network's kind",
 }
 METRICS = {  # a study's metric name (params key ``metric``): (the scalar holding it, title, meaning)
@@ -43,12 +44,12 @@ _EVENTS = "events.out.tfevents."  # how every event file's name begins
 EXPERIMENT = f"{_EVENTS}0000000000.experiment"  # the study's HParams experiment
 
 
-def hparams(*, split, kind, n, unit, fine_tuned, target, images_per_class, network):
+def hparams(*, split, kind, n, unit, fine_tuned, target, images_per_class, block_size, network):
     """A cell's hyperparameters (HPARAMS), from its values in the grid or its notebook."""
     return {"split": split, "treatment": treatment({"kind": kind, "target": target, "fine_tuned": fine_tuned},
                                                    pooled=True),
             "n": int(n), "unit": unit, "fine_tuned": bool(fine_tuned), "target": target,
-            "images_per_class": int(images_per_class), "network": network}
+            "images_per_class": int(images_per_class), "block_size": int(block_size), "network": network}
 
 
 _SERIAL = itertools.count()  # event files opened by this process

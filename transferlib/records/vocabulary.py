@@ -46,10 +46,17 @@ def tasks(split):
                                                                   TASKS[0]))
 
 
+def paper_grid(df):
+    """The rows of `df` in the paper's grid: trained on all the data, on whole images (the
+    reduced-data, block-shuffled and shifted-target ("@<shift>", summary.surgical) cells are
+    left to their own sections). A table made by hand may leave out block_size."""
+    return df[(df.images_per_class == 0) & (df.get("block_size", 0) == 0) & ~df.cell.str.contains("@", regex=False)]
+
+
 def label(df):
-    """The rows of `df` trained on all the data (images_per_class 0; the reduced-data cells are
-    left to `reduced_data`), with the columns treatment, pooled and tasks."""
-    out = df[df.images_per_class == 0].copy()
+    """The rows of `df` in the paper's grid (``paper_grid``), with the columns treatment, pooled
+    and tasks."""
+    out = paper_grid(df).copy()
     out["treatment"] = [treatment(r) for r in out.to_dict("records")]
     out["pooled"] = [treatment(r, pooled=True) for r in out.to_dict("records")]
     out["tasks"] = tasks(out.split)

@@ -69,9 +69,9 @@ def score_table(study_dir, params, root=None):
     df = table.read(study)
     path = study / SCORES
     earlier = pd.read_csv(path, keep_default_na=False) if path.exists() else pd.DataFrame(columns=SCORE_COLUMNS)
-    bases = df[(df.kind == "base") & (df.images_per_class == 0)].set_index("cell").params_hash
-    transfers = df[(df.kind == "transfer") & (df.images_per_class == 0)
-                   & (vocabulary.tasks(df.split) == "similar")]
+    grid = vocabulary.paper_grid(df)
+    bases = grid[grid.kind == "base"].set_index("cell").params_hash
+    transfers = grid[(grid.kind == "transfer") & (vocabulary.tasks(grid.split) == "similar")]
     halves = decoded = None
     rows = []
     for (split, source, target), cells in transfers.groupby(["split", "source", "target"]):

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..records.curves import BASE_RISE_LIMIT, LAST_K, last_k, rise, rise_se
-from ..records.vocabulary import METRIC_COLUMNS
+from ..records.vocabulary import METRIC_COLUMNS, paper_grid
 
 COLUMNS = METRIC_COLUMNS
 NAMES = {"best10_top1": "top-1, mean of the 10 best validations", "top1": "final top-1",
@@ -75,7 +75,7 @@ def validation_images(params, halves):
 
 
 def _full(df):
-    return df[df.images_per_class == 0]
+    return paper_grid(df)
 
 
 def choose(df, named=None, val_images=None):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from ..records.vocabulary import POOLED, is_caffenet, label, tasks, treatment, units
+from ..records.vocabulary import POOLED, is_caffenet, label, paper_grid, tasks, treatment, units
 from .metrics import NAMES
 from .paper import PAPER_REFERENCE
 
@@ -165,7 +165,7 @@ def reduced_data(df, metric="top1"):
     network helps most: compare gain across k, and with full_gain."""
     _check_metric(metric)
     keys = ["split", "target", "kind", "n", "fine_tuned"]
-    full = df[df.images_per_class == 0].set_index(keys)[metric].rename("full")
+    full = paper_grid(df).set_index(keys)[metric].rename("full")
     data = df[df.images_per_class > 0].join(full, on=keys)
     data["treatment"] = [treatment(r, pooled=True) for r in data.to_dict("records")]
     data["tasks"] = tasks(data.split)

@@ -47,7 +47,8 @@ def conv1_figures(df, study_dir, root=None):
     whose network is not there (a published study's folder keeps no models) is named and its
     earlier PNG kept."""
     root = root or study_dir
-    for base in sorted(df.cell[(df.kind == "base") & (df.images_per_class == 0)]):
+    grid = vocabulary.paper_grid(df)
+    for base in sorted(grid.cell[grid.kind == "base"]):
         path = store.join(root, "models", f"{base}.keras")
         if not store.exists(path):
             print(f"{base}: its saved network ({shown_path(path, study_dir)}) is not here; its first-layer "
@@ -91,7 +92,8 @@ def similarity_table(study_dir, params, root=None):
     path = study / "cka.csv"
     earlier = pd.read_csv(path, keep_default_na=False) if path.exists() else None
     rows = []
-    tuned = df[df.fine_tuned & (df.images_per_class == 0) & (df.source != "")] if params.cka_images else df[:0]
+    grid = vocabulary.paper_grid(df)
+    tuned = grid[grid.fine_tuned & (grid.source != "")] if params.cka_images else df[:0]
     for cell in tuned.itertuples():
         measured = store.join(root, "cells", f"{cell.cell}.json")
         if not store.exists(measured):
@@ -106,7 +108,7 @@ def similarity_table(study_dir, params, root=None):
         pooled = vocabulary.treatment(cell._asdict(), pooled=True)
         rows += [(cell.split, cell.cell, cell.source, pooled, cell.n, i, name, value, cell.params_hash)
                  for i, (name, value) in enumerate(metrics.get("cka", {}).items(), 1)]
-    bases = df[(df.kind == "base") & (df.images_per_class == 0)].set_index("cell").params_hash
+    bases = grid[grid.kind == "base"].set_index("cell").params_hash
     halves = None
     for split in sorted(df.split.unique()):
         a, b = f"{split}-baseA", f"{split}-baseB"

@@ -1,0 +1,129 @@
+"""Block-shuffled targets judged (Neyshabur, Sedghi and Zhang, "What is being transferred in
+transfer learning?", NeurIPS 2020): how much of transfer's gain is feature reuse.
+
+The study's ``block_shuffle`` cells train the target half's base and AnB+ at the top n on images
+cut into b x b blocks in a seeded order (``data.block_shuffle``); whole images are the block side
+equal to the image's. The gain of a b is AnB+ minus the base on the same images. The paper's
+claim, pre-registered here as two checks on the study's smallest b (its design, not its data,
+picks it): the gain there is above 0 (low-level statistics transfer), and below the gain on
+whole images (the rest is reused features). A replicate is a split, its two directions averaged
+as for the paper's findings (``findings``); Holm's correction runs across the two checks.
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from . import inference
+from .findings import CONTRADICTED, INCONCLUSIVE, SUPPORTED
+
+CLAIM = "the gain under the smallest blocks is above 0 and below the gain under whole images"
+GAIN_COLUMNS = ("split", "target", "b", "n", "base", "AnB+", "gain")
+
+
+class Check(NamedTuple):
+    part: str
+    formula: str
+    claim: tuple  # as inference's: ("above", 0.0) or ("below", 0.0)
+    test: inference.Test
+    verdict: str
+    p_support: float  # Holm-adjusted over the checks
+    p_contra: float
+
+
+def gains(df, metric, side):
+    """Per split, target half and block side b (``side``: whole images), the base and the AnB+
+    at the block cells' n on the same images, and the gain AnB+ - base; empty without block cells."""
+    blocks = df[df.get("block_size", 0) > 0]
+    if not len(blocks):
+        return pd.DataFrame(columns=GAIN_COLUMNS)
+    top = int(blocks.n.max())
+    whole = df[(df.block_size == 0) & (df.images_per_class == 0) & (df.split.isin(blocks.split))]
+    cells = pd.concat([blocks, whole])
+    cells = cells[(cells.kind == "base") | ((cells.kind == "transfer") & cells.fine_tuned & (cells.n == top))]
+    cells = cells.assign(b=np.where(cells.block_size > 0, cells.block_size, side),
+                         role=np.where(cells.kind == "base", "base", "AnB+"))
+    out = cells.pivot_table(index=["split", "target", "b"], columns="role", values=metric).reset_index()
+    out = out.dropna(subset=[c for c in ("base", "AnB+") if c in out]).reindex(columns=list(GAIN_COLUMNS))
+    out["n"] = top
+    out["gain"] = out["AnB+"] - out["base"]
+    return out.sort_values(["split", "target", "b"], ignore_index=True)
+
+
+def per_split(gained):
+    """{b: the gain per split, its directions averaged} (a Series indexed by split)."""
+    means = gained.groupby(["b", "split"]).gain.mean()
+    return {int(b): means.loc[b] for b in means.index.get_level_values("b").unique()}
+
+
+def summary_table(gained):
+    """Per b: splits, mean base and AnB+, the mean gain and its 95% interval over splits (points
+    as fractions, as the metrics)."""
+    splits = per_split(gained)
+    rows = []
+    for b, values in sorted(splits.items()):
+        at = gained[gained.b == b]
+        test = inference.one_sample(values.to_numpy(), ("above", 0.0))
+        rows.append((b, len(values), at.base.mean(), at["AnB+"].mean(), test.mean, test.low, test.high))
+    return pd.DataFrame(rows, columns=["b", "splits", "base", "AnB+", "gain", "low", "high"]).set_index("b")
+
+
+def checks(gained, side):
+    """The two pre-registered checks (``Check``) at the smallest b below ``side``; [] where the
+    study has no block cells or no whole-image gain."""
+    splits = per_split(gained)
+    shuffled = [b for b in splits if b < side]
+    if not shuffled or side not in splits:
+        return []
+    b = min(shuffled)
+    above = splits[b].to_numpy()
+    paired = (splits[b] - splits[side]).dropna().to_numpy()
+    planned = ((f"above 0 under {b} px blocks", f"gain(b={b})", ("above", 0.0), above),
+               (f"below the whole-image gain", f"gain(b={b}) - gain(whole)", ("below", 0.0), paired))
+    tests = [inference.one_sample(values, claim) for _, _, claim, values in planned]
+    support = inference.holm([t.p_support for t in tests])
+    contra = inference.holm([t.p_contra for t in tests])
+    return [Check(part, formula, claim, test, _verdict(ps, pc), float(ps), float(pc))
+            for (part, formula, claim, _), test, ps, pc in zip(planned, tests, support, contra)]
+
+
+def _verdict(p_support, p_contra):
+    return (SUPPORTED if p_support < inference.ALPHA else CONTRADICTED if p_contra < inference.ALPHA
+            else INCONCLUSIVE)
+
+
+def verdict(made):
+    """(verdict, text) of the claim: contradicted when a check is, supported when both are,
+    inconclusive otherwise, each check with its interval and, undecided, the splits it needs."""
+    if not made:
+        return INCONCLUSIVE, "not judged: the study has no block-shuffled cells beside whole images"
+    states = [c.verdict for c in made]
+    overall = (CONTRADICTED if CONTRADICTED in states else SUPPORTED if all(s == SUPPORTED for s in states)
+               else INCONCLUSIVE)
+    return overall, f"{CLAIM}: {overall}. " + "; ".join(map(_clause, made)) + "."
+
+
+def _clause(check):
+    t = check.test
+    shown = f"{check.formula} = {100 * t.mean:+.1f} points"
+    if math.isnan(t.low):
+        return f"{check.part}: {shown} over {t.replicates} split(s), no interval: {check.verdict}"
+    text = (f"{check.part}: {shown}, 95% interval {100 * t.low:+.1f} to {100 * t.high:+.1f} over "
+            f"{t.replicates} splits: {check.verdict}")
+    if check.verdict == INCONCLUSIVE:
+        needed, way = inference.replicates_needed(t, check.claim, family=2)
+        text += (f" (about {needed} splits would {way} it at this mean and spread)" if needed
+                 else f" (more than {inference.MAX_REPLICATES} splits at this mean and spread)")
+    return text
+
+
+def check_table(made):
+    """The checks as a table: contrast, claim, mean and 95% interval (fractions, as the
+    metrics), splits, the Holm-adjusted p-values and the verdict."""
+    return pd.DataFrame([(c.part, c.formula, f"{c.claim[0]} 0", c.test.mean, c.test.low,
+                          c.test.high, c.test.replicates, c.p_support, c.p_contra, c.verdict)
+                         for c in made],
+                        columns=["check", "contrast", "claim", "mean", "low", "high", "splits",
+                                 "p towards (Holm)", "p against (Holm)", "verdict"])
