@@ -106,7 +106,8 @@ def test_parameters():
         "checkpoint": False, "cell": "r0-A2B+", "split": "r0", "kind": "transfer",
         "target": "B", "n": 2, "fine_tuned": True, "source": "r0-baseA", "skip_bad_images": False,
         "images_per_class": 0, "block_size": 0, "data_seed": 0, "cka_images": 0, "cka_classes": [], "init": "he",
-        "network": "caffenet", "network_units": "stages", "val_fraction": 0.1, "target_base": "r0-baseB"}
+        "network": "caffenet", "network_units": "stages", "val_fraction": 0.1, "target_base": "r0-baseB",
+        "shift": "", "shift_severity": 0, "tuned_unit": 0}
     assert random.parameters["kind"] == "random" and random.parameters["source"] == ""
     assert random.parameters["source_classes"] == [] and random.parameters["target_base"] == "r0-baseB"
     seeds = [c.parameters["seed"] for c in cells.values()]
@@ -243,7 +244,7 @@ DOCUMENTED_CELLS = {"smoke.yaml": 9, "quick.yaml": 36, "gpu-quick.yaml": 2 + 28,
                     "paper-full.yaml": 5 * (2 + 56) + 8, "imagenet-fast.yaml": 5 * (2 + 56) + 8,
                     "cifar100-resnet18.yaml": 6 + 150, "folder-quick.yaml": 22,
                     "findings.yaml": 3 * (2 + 56), "findings-gpu.yaml": 2 + 56,
-                    "block-shuffle.yaml": 4 * (4 + 2 * 4)}
+                    "block-shuffle.yaml": 4 * (4 + 2 * 4), "surgical.yaml": 3 * (1 + 3 * 11)}
 
 
 @pytest.mark.parametrize("path", PARAMS_FILES, ids=[p.name for p in PARAMS_FILES])

@@ -26,6 +26,7 @@ DIRECTIONS = ("AnB", "BnA")
 EXECUTORS = ("local", "ray")
 MAN_MADE_NATURAL = "man_made_natural"
 ALL_CLASSES = ("base", "random")  # cells trained on all the study's classes, not on a half
+SHIFTS = ("noise", "blur", "contrast", "grey", "labels")  # cell.shifts: the target half itself, shifted
 # The notebooks run by hand: baseA on Tiny ImageNet's first 10 classes, A3B+ on the next 10.
 _HALF_A = ["n01443537", "n01629819", "n01641577", "n01644900", "n01698640", "n01742172",
            "n01768244", "n01770393", "n01774384", "n01774750"]
@@ -94,7 +95,7 @@ def _cell(name, default, comment, **options):
 _N = c.integer(lambda v: True, "an integer n")
 _SEED = c.integer(lambda v: 0 <= v < 2**32, "an integer in 0..2**32-1")
 _COUNT = c.either(c.integer(lambda v: v >= 1, "an integer >= 1"), c.NULL)
-_TREATMENTS = c.listed(c.one_of(TREATMENTS))
+_TREATMENTS = c.listed(c.one_of(TREATMENTS), empty_ok=True)
 _PAPER_DROPS = (2 / 9, 4 / 9, 6 / 9, 8 / 9)
 
 PARAMETERS = (
@@ -128,7 +129,7 @@ PARAMETERS = (
                 (), "b: extra target bases and AnB+ at the top n on images cut into b x b blocks in a seeded order"),
     _cell("block_size", 0, "b > 0: the images cut into b x b blocks laid out in a seeded order (data.block_shuffle)",
           hashed="when set"),
-    _cell("data_seed", 0, "the study's seed, the same in every cell: of the order of block_size's blocks",
+    _cell("data_seed", 0, "the study's seed, the same in every cell: of the order of block_size's blocks and of shift's draws",
           setting=False, hashed="never"),
     _study("image_size", int, c.integer(lambda v: v >= 16, "an integer >= 16 (caffenet: one of 32, 64, 227)"),
            32, "32, 64 or 227 for the caffenet; other networks: 16 or more"),
@@ -145,7 +146,7 @@ PARAMETERS = (
            unset=lambda values: default_init(values["image_size"])),
     # What is copied
     _study_only("treatments", tuple, c.either(_TREATMENTS, c.by_split(_TREATMENTS)), TREATMENTS[:4],
-                "of BnB, BnB+, AnB, AnB+, random (named as for direction AnB), or {split: those}"),
+                "of BnB, BnB+, AnB, AnB+, random (named as for direction AnB), or {split: those}; []: none"),
     _study_only("layers", tuple | str, c.either(c.one_of(["all"]), c.listed(_N)), (1, 2, 3, 4, 5, 6, 7),
                 "values of n, the number of copied units; all: 1..K-1 of K (the default beyond caffenet)"),
     _study_only("directions", tuple, c.listed(c.one_of(DIRECTIONS)), DIRECTIONS,
@@ -186,6 +187,20 @@ PARAMETERS = (
                 c.listed(c.integer(lambda v: v >= 1, "an integer k >= 1"), empty_ok=True, increasing=True),
                 (), "k: extra base and AnB+ cells trained on the first k training images per class"),
     _study_only("reduced_layers", tuple, c.listed(_N), (3, 7), "the n of those AnB+ cells (copying the full-data base)"),
+    _study_only("target_shift", tuple, c.listed(c.one_of(list(SHIFTS)), empty_ok=True), (),
+                "of noise, blur, contrast (input-level), grey (feature-level), labels (output-level): per shift "
+                "a surgical study whose target is each direction's target half itself, shifted (cell.shifts)"),
+    _study("shift_severity", int, c.integer(lambda v: 1 <= v <= 5, "an integer in 1..5"), 3,
+           "1..5: how strong the target's shift is (0: none)", hand_run=0, why="the grid sets it with shift",
+           copied=False, hashed="when set"),
+    _study_only("shift_images_per_class", int, c.integer(lambda v: v >= 0, "an integer >= 0 (0: all)"), 0,
+                "k > 0: the shifted target's networks train on its first k training images per class"),
+    _study_only("shift_iterations", int | None, _COUNT, None,
+                "the shifted target's networks: optimiser steps (None: iterations); val_every divides them"),
+    _cell("shift", "", 'the target\'s shift (target_shift): "" none, noise, blur, contrast, grey or labels',
+          hashed="when set"),
+    _cell("tuned_unit", 0, "k > 0: every unit copied (n = K, the classifier too), only unit k learns "
+          "(surgical fine-tuning)", notebooks=("transfer",), setting=("transfer",), hashed="when set"),
     _study_only("converged_bases", bool, c.BOOLEAN, False,
                 "stop the study where a base's validation top-1 still rose more than base_rise_limit "
                 "over its last fifth, beyond noise (curves.still_rising), before anything copies from it"),

@@ -27,7 +27,7 @@ from ..nets import conv1_figure, units
 from ..records import store
 from ..records.atomic import write_atomic, write_text_atomic
 from ..records.executed import RECORD
-from . import data, networks, similarity
+from . import data, networks, shifts, similarity
 from .models import WEIGHT_LAYERS, caffenet
 
 
@@ -95,13 +95,17 @@ def tensorboard_log(tensorboard_dir, net, *, cell, split, kind, n, fine_tuned, t
 
 
 def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None,
-              skip_bad_images=False, val_fraction=None, block_size=0, data_seed=0):
+              skip_bad_images=False, val_fraction=None, block_size=0, data_seed=0, shift="", shift_severity=0):
     """(subset, train pipeline, val pipeline) for ``classes``: a list of class ids, or a
     count k for the dataset's first k classes (handy when exploring in JupyterLab).
     Decoded arrays go through ``data.pipelines``, a streamed dataset's records (ImageNet at
     227 px) through ``data.record_pipelines``; with ``block_size`` b, training and validation
     images alike are first cut into b x b blocks laid out in the order drawn from ``data_seed``
-    (``transferlib.data.block_shuffle``). Prints what it read."""
+    (``transferlib.data.block_shuffle``); a ``shift`` (``shifts``) at ``shift_severity``, drawn
+    from ``data_seed``, is applied to the selected images (or labels) before any pipeline sees
+    them. Prints what it read."""
+    if shift:
+        shifts.check(shift, shift_severity)
     loaded = datasets.load(dataset, datasets.stored_size(image_size), data_dir=_given(data_dir),
                            skip_bad_images=skip_bad_images, val_fraction=val_fraction)
     if isinstance(classes, int):
@@ -113,6 +117,11 @@ def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, 
         subset = dataclasses.replace(subset, **{name: block_shuffle.shuffled(getattr(subset, name), block_size, data_seed)
                                                 for name in ("train_images", "val_images")})
         print(f"images cut into {block_size} x {block_size} blocks, laid out in the order drawn from seed {data_seed}")
+    if shift:
+        if isinstance(subset, datasets.Records):
+            raise ValueError(f"shift {shift!r} needs decoded images; {dataset} is read as records")
+        subset = shifts.apply(subset, shift, shift_severity, data_seed)
+        print(f"shifted: {shift} at severity {shift_severity} (data_seed {data_seed})")
     if isinstance(subset, datasets.Records):
         print(f"{len(subset.classes)} classes, read from {dataset}'s records at every epoch")
         train_ds, val_ds = data.record_pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed)
@@ -186,13 +195,27 @@ def metrics_table(result):
 
 
 def introduction(*, cell, kind, n, fine_tuned, split, target, classes, network, network_units, width,
-                 image_size, source="", source_classes=()):
+                 image_size, source="", source_classes=(), shift="", shift_severity=0, tuned_unit=0):
     """What this run of the notebook trains, from the values it runs with (the runner's, or the
     parameters cell's as they stand): the network in the paper's notation, the half it learns,
-    and for a copy the base, its half, the units copied and whether they learn."""
+    and for a copy the base, its half, the units copied and whether they learn (with
+    ``tuned_unit``, the one that does), and the target's ``shift``."""
     from IPython.display import Markdown
 
     names = None if units.is_function(network) else units.unit_names(network, network_units)
+    if shift:
+        shifted = (f" The half's {'labels' if shift == 'labels' else 'images'} are shifted: {shift} at severity "
+                   f"{shift_severity}, the same in every cell of the study.")
+        if not (n and names and n == len(names)):
+            return Markdown(introduction(cell=cell, kind=kind, n=n, fine_tuned=fine_tuned, split=split, target=target,
+                                         classes=classes, network=network, network_units=network_units, width=width,
+                                         image_size=image_size, source=source,
+                                         source_classes=source_classes).data + shifted)
+        learns = (f"only unit {tuned_unit} ({names[tuned_unit - 1]}) learning" if tuned_unit
+                  else "all of them learning")
+        return Markdown(f"**{cell}**: {network} (width {width:g}, {image_size} px) trained on half {target} of split "
+                        f"{split}, {_classes_in_words(classes)}; every unit, the classifier too, copied from "
+                        f"**{source}**, which learned this same half, {learns}.{shifted}")
     copied = (f"unit 1 ({names[0]})" if n == 1 else f"units 1..{n} ({', '.join(names[:n])})") if names \
         else f"units 1..{n}"
     half = "all the study's classes" if split == "all" else f"half {target} of split {split}"
@@ -240,8 +263,10 @@ def layer_table(net, *, n=0, fine_tuned=False, kind="base"):
     columns = {}
     for i, (name, members) in enumerate(net.units, 1):
         layers = [net.model.get_layer(m) for m in members]
-        columns[name] = {"weights": origin if i <= n else "fresh",
-                         "learns": "yes" if all(l.trainable for l in layers) else "no",
+        learns = all(l.trainable for l in layers)
+        copied = "copied-frozen" if origin.startswith("copied") and not learns else origin  # a surgical cell's
+        columns[name] = {"weights": copied if i <= n else "fresh",
+                         "learns": "yes" if learns else "no",
                          "parameters": f"{sum(l.count_params() for l in layers):,}"}
     return pd.DataFrame(columns)
 

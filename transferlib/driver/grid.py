@@ -240,27 +240,52 @@ def _split_cells(params, split, members, treatments, names, ns):
             specs += ([] if reference in specs else [reference])
             specs += [(target, 0, None, False, 0, b), (target, top, other, True, 0, b)]
     needed = {t for t, *_ in specs} | {s for _, _, s, *_ in specs if s}
+    needed |= {d[-1] for d in params.directions} if params.target_shift else set()
     bases = {h: _cell(params, split, h, members[h], unit_names=names) for h in sorted(needed)}
     yield from bases.values()
     for target, n, source, fine, k, b in specs:
         yield _cell(params, split, target, members[target], n, bases.get(source), fine, k, b,
                     cka_classes=members["A"] + members["B"], unit_names=names)
+    yield from _shift_cells(params, split, members, bases, names)
+
+
+def _shift_cells(params, split, members, bases, names):
+    """Per shift of ``target_shift`` and direction, on the target half itself shifted, trained on
+    the first ``shift_images_per_class`` images per class (0: all), its base copied (ids end in
+    "@<shift>"): from scratch ("r0-baseB@noise"), the linear probe (units 1..K-1 frozen, a fresh
+    classifier: "r0-B7B@noise"), full fine-tuning (every unit copied and learning: "r0-B8B+@noise")
+    and surgical fine-tuning of each unit k (every unit copied, only unit k learning:
+    "r0-B8B+conv1@noise", ..., "r0-B8B+fc8@noise")."""
+    K, k = len(names), params.shift_images_per_class
+    for shift in params.target_shift:
+        for direction in params.directions:
+            target = direction[-1]
+            made = dict(split=split, target=target, classes=members[target], images_per_class=k,
+                        unit_names=names, shift=shift)
+            yield _cell(params, **made)
+            yield _cell(params, n=K - 1, base=bases[target], **made)
+            yield _cell(params, n=K, base=bases[target], fine_tuned=True, **made)
+            yield from (_cell(params, n=K, base=bases[target], fine_tuned=True, tuned_unit=u, **made)
+                        for u in range(1, K + 1))
 
 
 def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, images_per_class=0, block_size=0,
-          cka_classes=(), unit_names=units.CAFFENET_UNITS):
+          cka_classes=(), unit_names=units.CAFFENET_UNITS, shift="", tuned_unit=0):
     """A base cell (n = 0), a cell copying ``n`` layers of ``base``, or a random one; trained on
     the first ``images_per_class`` training images per class (0: all), cut into ``block_size``
     blocks (0: whole). A fine-tuned copy on all the natural data measures its layer similarity to
-    ``base`` on validation images of ``cka_classes``."""
-    suffix = (f"-k{images_per_class}" if images_per_class else "") + (f"-b{block_size}" if block_size else "")
+    ``base`` on validation images of ``cka_classes``. With ``shift``, on its target half shifted
+    (``_shift_cells``), only unit ``tuned_unit`` learning."""
+    suffix = f"@{shift}" if shift else (f"-k{images_per_class}" if images_per_class else "") + (
+        f"-b{block_size}" if block_size else "")
     if n == 0:
         kind, cell_id = "base", f"{split}-base{target}{suffix}"
     elif base is None:
         kind, cell_id = "random", f"{split}-R{n}{target}{suffix}"
     else:
         kind = "selffer" if base.target == target else "transfer"
-        cell_id = f"{split}-{base.target}{n}{target}{'+' if fine_tuned else ''}{suffix}"
+        tuned = unit_names[tuned_unit - 1] if tuned_unit else ""
+        cell_id = f"{split}-{base.target}{n}{target}{'+' if fine_tuned else ''}{tuned}{suffix}"
     source = base.id if base else ""
     notebook = "transfer" if n else "base"
     computed = {
@@ -272,14 +297,18 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
         "target_base": f"{split}-base{target}{suffix}",
         "init": params.init or parameters.default_init(params.image_size),
         "seed": zlib.crc32(f"{params.seed}/{cell_id}".encode()) & 0x7FFFFFFF,
+        "shift": shift, "shift_severity": params.shift_severity if shift else 0, "tuned_unit": tuned_unit,
+        "data_seed": params.seed,
     }
     if (base is not None and fine_tuned and not images_per_class and not block_size and params.cka_images
-            and params.dataset not in data.STREAMED):
+            and params.dataset not in data.STREAMED and not shift):
         computed |= {"cka_images": params.cka_images, "cka_classes": list(cka_classes)}
     values = {p.name: getattr(params, p.name) if p.copied else computed[p.name]
               for p in parameters.for_notebook(notebook)
               if p.copied or p.name in computed}  # the runner adds the paths
     values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+    if shift and params.shift_iterations:
+        values["iterations"] = params.shift_iterations
     needs = (base,) if base else ()
     blob = json.dumps([parameters.hashed(notebook, {**values, **_RUNNER_SET}),
                        [b.params_hash for b in needs]],
@@ -288,4 +317,4 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
                 fine_tuned=fine_tuned, images_per_class=images_per_class, block_size=block_size,
                 notebook=notebook, parameters=values,
                 params_hash=hashlib.sha256(blob.encode()).hexdigest()[:16],
-                needs=tuple(b.id for b in needs), unit=unit_names[n - 1] if n else "")
+                needs=tuple(b.id for b in needs), unit=unit_names[(tuned_unit or n) - 1] if n else "")

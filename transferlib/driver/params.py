@@ -59,6 +59,13 @@ class _Study:
         if values.get("transfer_scores") and values.get("dataset") in STREAMED:
             problems.append(f"transfer_scores: {values['dataset']} is read as records, and the scores need its "
                             "images decoded; drop the key (or set it false)")
+        if values.get("target_shift") and values.get("dataset") in STREAMED:
+            problems.append(f"target_shift: {values['dataset']} is read as records, and a shift needs its images "
+                            "decoded; drop the key (or give [])")
+        if values.get("shift_iterations") and not (values.get("iterations") and values.get("val_every")
+                                                   and values["shift_iterations"] % values["val_every"] == 0):
+            problems.append(f"shift_iterations: {values['shift_iterations']} needs iterations and a val_every "
+                            f"that divides it (val_every: {values.get('val_every')}); drop it or fix val_every")
         problems += _block_problems(values)
         if values.get("halves") is not None and values.get("treatments") and isinstance(values["treatments"][0], tuple):
             problems.append("treatments: a mapping by split goes with splits, not with your own halves; "

@@ -1,0 +1,252 @@
+"""The surgical study's claim (Lee et al., ICLR 2023) judged on a results table: its "@<shift>"
+cells (``driver.grid._shift_cells``), the target half itself under a shift (``cell.shifts``).
+
+The claim: when the target is the source's own task under a shift, tuning one block can match or
+beat tuning all of them, and which block depends on the shift: the first for input-level shifts
+(image corruptions), the last for output-level shifts (labels changed), a middle one for
+feature-level shifts. Per shift, pre-registered contrasts (``contrasts``), written before any
+number is seen; none picks its unit from the data it tests:
+
+- input-level (noise, blur, contrast): unit 1 alone minus the mean of the other single units,
+  above 0; and unit 1 alone minus full fine-tuning, above -1 point (it matches or beats it);
+- output-level (labels): the last unit (the classifier) alone, the same two checks;
+- feature-level (grey): the mean of the middle units (2..K-1) alone minus the mean of the first
+  and the last alone, above 0. (Grey images are the nearest feature-level shift this data allows,
+  see ``cell.shifts``: the weakest of the three claims.)
+
+A replicate is a split (its random class partition, with the cells' own seeds): where a study
+runs both directions, the split's two target halves are averaged into one value first. Each
+check is a one-sample t-test over the replicates (``inference``), Holm's correction runs across
+all the checks of the study, and a shift's claim is contradicted when a check is, supported when
+every check is, inconclusive otherwise, with the replicates an undecided check would need.
+Values are the study's metric in points of top-1.
+"""
+
+import re
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from ..nets import units as unit_lists
+from . import inference
+
+SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+MARGIN = 0.01  # "matches": at most 1 point below full fine-tuning
+LEVEL = {"noise": "input", "blur": "input", "contrast": "input", "grey": "feature", "labels": "output"}
+CLAIM = ("Surgical fine-tuning (Lee et al., ICLR 2023): on the source's own task under a shift, tuning a "
+         "single unit can match or beat tuning all of them, and the best unit depends on the shift: the first "
+         "for input-level shifts (noise, blur, contrast), the last (the classifier) for output-level shifts "
+         "(labels permuted), a middle one for feature-level shifts (here grey images).")
+_ID = re.compile(r"^(?P<split>[^-]+)-(?:base(?P<half>[AB])|[AB](?P<n>\d+)[AB](?P<plus>\+?)(?P<unit>\w*))@(?P<shift>\w+)$")
+
+
+def is_shifted(df):
+    """Which rows of a results table are a surgical study's cells (ids ending in "@<shift>")."""
+    return df.cell.str.contains("@", regex=False)
+
+
+def split_off(df):
+    """(the paper's rows, the surgical rows) of a results table: the paper's analyses never see
+    a shifted target."""
+    shifted = is_shifted(df)
+    return df[~shifted], df[shifted]
+
+
+def unit_order(params):
+    """The study's units in order (``nets.units``; a user's function is built once to learn them)."""
+    if unit_lists.is_function(params["network"]):
+        return unit_lists.user_unit_names(params["network"], params["image_size"], params["width"],
+                                          params["network_units"])
+    return unit_lists.unit_names(params["network"], params["network_units"])
+
+
+def label(df, names):
+    """The surgical rows with the columns shift, level, treatment ("scratch", "probe", "full", or
+    "unit" for one unit learning) and k (that unit's place in ``names``, 1..K; 0 otherwise)."""
+    rows = []
+    for r in df.to_dict("records"):
+        m = _ID.match(r["cell"])
+        if not m:
+            raise ValueError(f"cell {r['cell']!r} is not a surgical cell id (r0-baseB@noise, r0-B7B@noise, "
+                             "r0-B8B+@noise, r0-B8B+conv1@noise)")
+        if m["half"]:
+            treatment, k = "scratch", 0
+        elif not m["plus"]:
+            treatment, k = "probe", 0
+        elif not m["unit"]:
+            treatment, k = "full", 0
+        else:
+            treatment, k = "unit", names.index(m["unit"]) + 1
+        rows.append({**r, "shift": m["shift"], "level": LEVEL.get(m["shift"], "?"), "treatment": treatment, "k": k})
+    return pd.DataFrame(rows, columns=[*df.columns, "shift", "level", "treatment", "k"])
+
+
+class Contrast(NamedTuple):
+    shift: str
+    part: str
+    formula: str
+    claim: tuple            # inference's ("above", b)
+    plus: tuple             # (treatment, k) pairs averaged with weight +1
+    minus: tuple            # ... with weight -1
+
+
+def contrasts(shift, names):
+    """The pre-registered contrasts of ``shift`` for a network of units ``names`` (K of them)."""
+    K = len(names)
+    singles = [("unit", k) for k in range(1, K + 1)]
+    level = LEVEL[shift]
+    if level in ("input", "output"):
+        k = 1 if level == "input" else K
+        name = f"unit {k} ({names[k - 1]})"
+        others = [s for s in singles if s[1] != k]
+        return (Contrast(shift, f"{name} is the best single unit", f"{names[k - 1]} - mean of the other units",
+                         ("above", 0.0), (("unit", k),), tuple(others)),
+                Contrast(shift, f"{name} matches or beats full fine-tuning",
+                         f"{names[k - 1]} - full fine-tuning", ("above", -MARGIN), (("unit", k),), (("full", 0),)))
+    middle = [s for s in singles if 1 < s[1] < K]
+    return (Contrast(shift, "a middle unit is best", f"mean of {names[1]}..{names[-2]} - mean of "
+                     f"{names[0]} and {names[-1]}", ("above", 0.0), tuple(middle), (("unit", 1), ("unit", K))),)
+
+
+def replicate_values(rows, metric):
+    """{(treatment, k): Series of the metric per split} (directions of a split averaged)."""
+    table = rows.groupby(["treatment", "k", "split"])[metric].mean()
+    return {key: group.droplevel([0, 1]) for key, group in table.groupby(level=[0, 1])}
+
+
+def _value(values, c):
+    """Per split: the mean of ``plus`` minus the mean of ``minus`` (splits having them all)."""
+    needed = [*c.plus, *c.minus]
+    if any(key not in values for key in needed):
+        return None
+    frame = pd.DataFrame({key: values[key] for key in needed}).dropna()
+    plus = frame[list(c.plus)].mean(axis=1)
+    minus = frame[list(c.minus)].mean(axis=1)
+    return (plus - minus).to_numpy(float)
+
+
+class Check(NamedTuple):
+    contrast: Contrast
+    test: inference.Test | None
+    verdict: str
+    p_support: float
+    p_contra: float
+    needed: int | None = None
+
+
+def checks(labelled, metric, names):
+    """Every check the study can make, Holm-adjusted across all of them."""
+    made = []
+    for shift in sorted(labelled["shift"].unique(), key=list(LEVEL).index):
+        values = replicate_values(labelled[labelled["shift"] == shift], metric)
+        for c in contrasts(shift, names):
+            x = _value(values, c)
+            made.append((c, None if x is None else inference.one_sample(x, c.claim)))
+    tested = [i for i, (_, t) in enumerate(made) if t is not None]
+    support = np.ones(len(made))
+    contra = np.ones(len(made))
+    if tested:
+        support[tested] = inference.holm([made[i][1].p_support for i in tested])
+        contra[tested] = inference.holm([made[i][1].p_contra for i in tested])
+    out = []
+    for i, (c, t) in enumerate(made):
+        if t is None:
+            out.append(Check(c, None, "not made: the study lacks a network it needs", 1.0, 1.0))
+            continue
+        verdict = (SUPPORTED if support[i] < inference.ALPHA else CONTRADICTED if contra[i] < inference.ALPHA
+                   else INCONCLUSIVE)
+        needed = None if verdict != INCONCLUSIVE else inference.replicates_needed(t, c.claim, family=len(tested))[0]
+        out.append(Check(c, t, verdict, float(support[i]), float(contra[i]), needed))
+    return out
+
+
+def verdicts(found):
+    """One row per shift: the claim, its verdict and each check's part, in words."""
+    rows = []
+    for shift in dict.fromkeys(ch.contrast.shift for ch in found):
+        mine = [ch for ch in found if ch.contrast.shift == shift]
+        states = [ch.verdict for ch in mine if ch.test is not None]
+        verdict = (CONTRADICTED if CONTRADICTED in states else
+                   SUPPORTED if states and len(states) == len(mine) and all(s == SUPPORTED for s in states)
+                   else INCONCLUSIVE)
+        parts = "; ".join(f"{ch.contrast.part}: {ch.verdict}" + _interval(ch) for ch in mine)
+        rows.append({"shift": shift, "level": LEVEL[shift], "verdict": verdict, "checks": parts})
+    return pd.DataFrame(rows, columns=["shift", "level", "verdict", "checks"])
+
+
+def _interval(ch):
+    t = ch.test
+    if t is None:
+        return ""
+    if np.isnan(t.low):
+        return f" ({100 * t.mean:+.1f} points, {t.replicates} replicate{'s' if t.replicates != 1 else ''}: no interval)"
+    more = (f"; about {ch.needed} replicates would decide it" if ch.needed else
+            "; more than 1000 replicates would be needed" if ch.verdict == INCONCLUSIVE else "")
+    return f" ({100 * t.mean:+.1f} points, 95% interval {100 * t.low:+.1f} to {100 * t.high:+.1f}, {t.replicates} splits{more})"
+
+
+def contrast_table(found):
+    """Every check: contrast, claim, mean and 95% interval over the splits (points), replicates,
+    Holm-adjusted p-values towards the claim and against it, verdict and replicates needed."""
+    rows = [{"shift": ch.contrast.shift, "part": ch.contrast.part, "contrast": ch.contrast.formula,
+             "claim": f"{ch.contrast.claim[0]} {100 * ch.contrast.claim[1]:+.0f}",
+             "mean": 100 * ch.test.mean if ch.test else np.nan,
+             "low": 100 * ch.test.low if ch.test else np.nan, "high": 100 * ch.test.high if ch.test else np.nan,
+             "splits": ch.test.replicates if ch.test else 0, "p_support": ch.p_support, "p_contra": ch.p_contra,
+             "verdict": ch.verdict, "replicates_needed": ch.needed}
+            for ch in found]
+    return pd.DataFrame(rows)
+
+
+def preregistered(names, shifts=tuple(LEVEL)):
+    """The contrasts of ``shifts`` for units ``names``, as a table, before any number."""
+    return pd.DataFrame([{"shift": c.shift, "level": LEVEL[c.shift], "part": c.part, "contrast": c.formula,
+                          "claim": f"{c.claim[0]} {100 * c.claim[1]:+.0f} points"}
+                         for s in shifts for c in contrasts(s, names)])
+
+
+def accuracy_table(labelled, metric, names):
+    """Per shift and treatment (scratch, linear probe, full fine-tuning, each unit alone): the mean
+    over splits, in points, and its spread (sd over splits)."""
+    def treatment(r):
+        return {"scratch": "from scratch", "probe": "linear probe (classifier fresh)",
+                "full": "full fine-tuning"}.get(r.treatment) or f"{r.k}: {names[r.k - 1]} alone"
+    per_split = labelled.groupby(["shift", "treatment", "k", "split"])[metric].mean().reset_index()
+    per_split["network"] = [treatment(r) for r in per_split.itertuples()]
+    out = per_split.groupby(["shift", "treatment", "k", "network"])[metric].agg(["mean", "std", "count"])
+    out = out.reset_index().assign(mean=lambda d: 100 * d["mean"], std=lambda d: 100 * d["std"])
+    order = {"scratch": 0, "probe": 1, "full": 2, "unit": 3}
+    out = out.sort_values(["shift", "treatment", "k"], key=lambda s: s.map(order) if s.name == "treatment" else s)
+    return out.drop(columns=["treatment", "k"]).rename(
+        columns={"mean": "mean (%)", "std": "sd over splits (points)", "count": "splits"}).set_index(["shift", "network"])
+
+
+def figure(labelled, metric, names):
+    """Per shift, top-1 of each unit tuned alone (mean over splits, bars its range), beside full
+    fine-tuning, the linear probe and training from scratch (lines); None without surgical cells."""
+    import matplotlib.pyplot as plt
+
+    shifts = [s for s in LEVEL if s in set(labelled["shift"])]
+    if not shifts:
+        return None
+    fig, axes = plt.subplots(1, len(shifts), figsize=(3.6 * len(shifts), 3.2), squeeze=False, sharey=False)
+    for ax, shift in zip(axes[0], shifts):
+        rows = labelled[labelled["shift"] == shift]
+        per_split = rows.groupby(["treatment", "k", "split"])[metric].mean()
+        single = per_split.loc["unit"].groupby(level=0) if "unit" in per_split.index.get_level_values(0) else None
+        if single is not None:
+            mean, low, high = (100 * single.mean(), 100 * single.min(), 100 * single.max())
+            ax.errorbar(mean.index, mean, yerr=[mean - low, high - mean], fmt="o-", color="C0", capsize=2,
+                        label="one unit learning")
+        for i, (treatment, name) in enumerate((("full", "full fine-tuning"), ("probe", "linear probe"),
+                                               ("scratch", "from scratch"))):
+            if treatment in per_split.index.get_level_values(0):
+                ax.axhline(100 * per_split.loc[treatment].mean(), color=f"C{i + 1}", ls="--", label=name)
+        ax.set_xticks(range(1, len(names) + 1), names, rotation=60, fontsize=7)
+        ax.set_title(f"{shift} ({LEVEL[shift]}-level)", fontsize=9)
+        ax.set_ylabel("top-1 (%)")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    plt.close(fig)  # shown once, by report.figure
+    return fig
