@@ -199,7 +199,7 @@ PARAMETERS = (
                 "the shifted target's networks: optimiser steps (None: iterations); val_every divides them"),
     _cell("shift", "", 'the target\'s shift (target_shift): "" none, noise, blur, contrast, grey or labels',
           hashed="when set"),
-    _cell("tuned_unit", 0, "k > 0: every unit copied (n = K, the classifier too), only unit k learns "
+    _cell("tuned_unit", 0, "k > 0: all K units copied, the classifier too, and only unit k learns "
           "(surgical fine-tuning)", notebooks=("transfer",), setting=("transfer",), hashed="when set"),
     _study_only("converged_bases", bool, c.BOOLEAN, False,
                 "stop the study where a base's validation top-1 still rose more than base_rise_limit "
