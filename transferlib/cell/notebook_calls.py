@@ -24,7 +24,7 @@ from .. import data as datasets
 from ..data import block_shuffle
 from ..data.paths import env_path, resolve
 from ..nets import conv1_figure, units
-from ..records import store
+from ..records import store, tensorboard_or_none
 from ..records.atomic import write_atomic, write_text_atomic
 from ..records.executed import RECORD
 from . import data, networks, shifts, similarity
@@ -78,19 +78,19 @@ def checkpoint_folder(checkpoint, checkpoint_dir, cell):
 
 
 def tensorboard_log(tensorboard_dir, net, *, cell, split, kind, n, fine_tuned, target, images_per_class, block_size,
-                    network):
+                    shift, network, tuned_unit=0):
     """The cell's TensorBoard run (a ``records.tensorboard.CellLog`` for ``train.train``), with
-    its hyperparameters, the ``networks.Network`` ``net`` naming the unit n: in the runner's
-    ``tensorboard_dir``, or run by hand ``standalone_path("tensorboard/<cell>")``. Without the
-    tensorboard package, None, and a line that says so."""
-    try:
-        from ..records import tensorboard
-    except ImportError as e:
-        print(f"TensorBoard logs are off: {e} (pip install tensorboard to have them)")
+    its hyperparameters, the ``networks.Network`` ``net`` naming the unit n (a surgical cell's:
+    ``tuned_unit``, the one that learns): in the runner's ``tensorboard_dir``, or run by hand
+    ``standalone_path("tensorboard/<cell>")``. Without the tensorboard package, None, and a line
+    that says so."""
+    tensorboard = tensorboard_or_none()
+    if tensorboard is None:
         return None
-    values = tensorboard.hparams(split=split, kind=kind, n=n, unit=net.units[n - 1][0] if n else "",
-                                 fine_tuned=fine_tuned, target=target, images_per_class=images_per_class,
-                                 block_size=block_size, network=network)
+    unit = net.units[(tuned_unit or n) - 1][0] if n else ""
+    values = tensorboard.hparams(split=split, kind=kind, n=n, unit=unit, fine_tuned=fine_tuned, target=target,
+                                 images_per_class=images_per_class, block_size=block_size, shift=shift,
+                                 network=network)
     return tensorboard.CellLog(tensorboard_dir or standalone_path(f"tensorboard/{cell}"), values)
 
 

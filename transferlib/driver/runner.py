@@ -14,7 +14,7 @@ import yaml
 from tqdm import tqdm
 
 from .. import data, parameters
-from ..records import layout
+from ..records import layout, tensorboard_or_none
 from ..records.atomic import write_text_atomic
 from . import executors, grid, kernels
 from .kernel_env import kernel_env
@@ -115,14 +115,12 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
 def write_experiment(study, out=print):
     """Write the study's HParams experiment into its TensorBoard folder (``records.tensorboard``)
     and publish it; without the tensorboard package, say once that the logs are off."""
-    try:
-        from ..records import tensorboard
-    except ImportError as e:
-        out(f"TensorBoard logs are off: {e} (pip install tensorboard to have them)")
+    tensorboard = tensorboard_or_none(out)
+    if tensorboard is None:
         return
     cells = [tensorboard.hparams(split=c.split, kind=c.kind, n=c.n, unit=c.unit, fine_tuned=c.fine_tuned,
                                  target=c.target, images_per_class=c.images_per_class, block_size=c.block_size,
-                                 network=c.parameters["network"]) for c in study.cells]
+                                 shift=c.parameters["shift"], network=c.parameters["network"]) for c in study.cells]
     path = tensorboard.write_experiment(study.driver_dir / layout.TENSORBOARD, cells, study.params.metric)
     study.publish(f"{layout.TENSORBOARD}/{path.name}")
 

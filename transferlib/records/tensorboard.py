@@ -33,6 +33,7 @@ HPARAMS = {  # name: description
     "target": "the half it trains on: A, B or AB (all classes)",
     "images_per_class": "training images per class (0: all)",
     "block_size": "side of the blocks its images were cut into (0: whole images)",
+    "shift": "the target's shift in a surgical study (none: the paper's target)",
     "network": "the network's kind",
 }
 METRICS = {  # a study's metric name (params key ``metric``): (the scalar holding it, title, meaning)
@@ -44,12 +45,14 @@ _EVENTS = "events.out.tfevents."  # how every event file's name begins
 EXPERIMENT = f"{_EVENTS}0000000000.experiment"  # the study's HParams experiment
 
 
-def hparams(*, split, kind, n, unit, fine_tuned, target, images_per_class, block_size, network):
-    """A cell's hyperparameters (HPARAMS), from its values in the grid or its notebook."""
+def hparams(*, split, kind, n, unit, fine_tuned, target, images_per_class, block_size, shift, network):
+    """A cell's hyperparameters (HPARAMS), from its values in the grid or its notebook; ``unit``:
+    the last unit copied, or the one unit that learns in a surgical cell."""
     return {"split": split, "treatment": treatment({"kind": kind, "target": target, "fine_tuned": fine_tuned},
                                                    pooled=True),
             "n": int(n), "unit": unit, "fine_tuned": bool(fine_tuned), "target": target,
-            "images_per_class": int(images_per_class), "block_size": int(block_size), "network": network}
+            "images_per_class": int(images_per_class), "block_size": int(block_size),
+            "shift": shift or "none", "network": network}
 
 
 _SERIAL = itertools.count()  # event files opened by this process
