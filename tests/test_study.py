@@ -226,12 +226,13 @@ def test_tensorboard_holds_each_cells_validations_and_its_grid_row(smoke):
         assert scalars["best10_top1"][-1][1] == pytest.approx(row["best10_top1"], rel=1e-6)
         grid_row = {"split": row["split"], "treatment": vocabulary.treatment(row, pooled=True), "n": row["n"],
                     "unit": row["unit"], "fine_tuned": row["fine_tuned"], "target": row["target"],
-                    "images_per_class": row["images_per_class"], "network": network}
+                    "images_per_class": row["images_per_class"], "block_size": row["block_size"], "shift": "none",
+                    "network": network}
         assert values(data.session_start_info) == grid_row, row["cell"]
         assert all(value in axes[name] for name, value in grid_row.items())
     assert values(read(smoke / "tensorboard" / "r0-A2B+-k10")[1].session_start_info) == {
         "split": "r0", "treatment": "AnB+", "n": 2, "unit": "conv2", "fine_tuned": True, "target": "B",
-        "images_per_class": 10, "network": "caffenet"}
+        "images_per_class": 10, "block_size": 0, "shift": "none", "network": "caffenet"}
 
 
 def test_the_executed_notebooks_read_back_as_results_csv(smoke, tmp_path):
