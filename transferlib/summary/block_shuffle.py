@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..records.vocabulary import paper_grid
 from . import inference
 from .findings import CONTRADICTED, INCONCLUSIVE, SUPPORTED
 
@@ -40,7 +41,8 @@ def gains(df, metric, side):
     if not len(blocks):
         return pd.DataFrame(columns=GAIN_COLUMNS)
     top = int(blocks.n.max())
-    whole = df[(df.block_size == 0) & (df.images_per_class == 0) & (df.split.isin(blocks.split))]
+    whole = paper_grid(df)
+    whole = whole[whole.split.isin(blocks.split)]
     cells = pd.concat([blocks, whole])
     cells = cells[(cells.kind == "base") | ((cells.kind == "transfer") & cells.fine_tuned & (cells.n == top))]
     cells = cells.assign(b=np.where(cells.block_size > 0, cells.block_size, side),
