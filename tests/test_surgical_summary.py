@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from transferlib.nets.units import CAFFENET_UNITS
-from transferlib.summary import surgical
+from transferlib.summary import inference, surgical
 
 NAMES = list(CAFFENET_UNITS)
 
@@ -48,21 +48,21 @@ def test_split_off_keeps_shifted_cells_out_of_the_paper_rows():
 
 @pytest.mark.parametrize("shift, best", [("noise", 1), ("blur", 1), ("labels", 8), ("grey", 4)])
 def test_the_claimed_unit_planted_best_is_supported(shift, best):
-    assert verdict(simulated(best, shift), shift)[0] == surgical.SUPPORTED
+    assert verdict(simulated(best, shift), shift)[0] == inference.SUPPORTED
 
 
 @pytest.mark.parametrize("shift, best", [("noise", 8), ("labels", 1), ("grey", 1)])
 def test_another_unit_planted_best_is_contradicted(shift, best):
-    assert verdict(simulated(best, shift, gap=0.2), shift)[0] == surgical.CONTRADICTED  # its mean of the others: gap / 7
+    assert verdict(simulated(best, shift, gap=0.2), shift)[0] == inference.CONTRADICTED  # its mean of the others: gap / 7
 
 
 def test_full_fine_tuning_far_better_contradicts_matching_it():
     found = verdict(simulated(1, "noise", full=0.50), "noise")[1]
-    assert [ch.verdict for ch in found] == [surgical.SUPPORTED, surgical.CONTRADICTED]
+    assert [ch.verdict for ch in found] == [inference.SUPPORTED, inference.CONTRADICTED]
 
 
 def test_nothing_there_is_rarely_decided():
-    decided = sum(verdict(simulated(0, "contrast", gap=0, seed=s), "contrast")[1][0].verdict == surgical.SUPPORTED
+    decided = sum(verdict(simulated(0, "contrast", gap=0, seed=s), "contrast")[1][0].verdict == inference.SUPPORTED
                   for s in range(200))
     assert decided <= 200 * 0.025 * 2.5  # one-sided 2.5%, with room for chance
 

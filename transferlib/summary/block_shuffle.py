@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..records.vocabulary import paper_grid
 from . import inference
-from .findings import CONTRADICTED, INCONCLUSIVE, SUPPORTED
+from .inference import INCONCLUSIVE
 
 CLAIM = "the gain under the smallest blocks is above 0 and below the gain under whole images"
 GAIN_COLUMNS = ("split", "target", "b", "n", "base", "AnB+", "gain")
@@ -87,13 +87,8 @@ def checks(gained, side):
     tests = [inference.one_sample(values, claim) for _, _, claim, values in planned]
     support = inference.holm([t.p_support for t in tests])
     contra = inference.holm([t.p_contra for t in tests])
-    return [Check(part, formula, claim, test, _verdict(ps, pc), float(ps), float(pc))
+    return [Check(part, formula, claim, test, inference.verdict(ps, pc), float(ps), float(pc))
             for (part, formula, claim, _), test, ps, pc in zip(planned, tests, support, contra)]
-
-
-def _verdict(p_support, p_contra):
-    return (SUPPORTED if p_support < inference.ALPHA else CONTRADICTED if p_contra < inference.ALPHA
-            else INCONCLUSIVE)
 
 
 def verdict(made):
@@ -101,9 +96,7 @@ def verdict(made):
     inconclusive otherwise, each check with its interval and, undecided, the splits it needs."""
     if not made:
         return INCONCLUSIVE, "not judged: the study has no block-shuffled cells beside whole images"
-    states = [c.verdict for c in made]
-    overall = (CONTRADICTED if CONTRADICTED in states else SUPPORTED if all(s == SUPPORTED for s in states)
-               else INCONCLUSIVE)
+    overall = inference.combined([c.verdict for c in made])
     return overall, f"{CLAIM}: {overall}. " + "; ".join(map(_clause, made)) + "."
 
 

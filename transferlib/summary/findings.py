@@ -22,11 +22,11 @@ import pandas as pd
 
 from ..records.vocabulary import is_caffenet, units
 from . import inference
+from .inference import CONTRADICTED, INCONCLUSIVE, SUPPORTED, combined
 from .metrics import NAMES, choose
 from .paper import PAPER_REFERENCE
 from .stats import from_base, table1
 
-SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 NOT_JUDGED = "not judged"  # a study of another network than the CaffeNet
 MARGIN = 0.01      # within ±1 point of top-1: "equals its base"
 CHANCE_KEPT = 0.25  # at most a quarter of the base's accuracy above chance kept: "near chance"
@@ -294,21 +294,15 @@ def checks(df, metric, classes=None):
             if test is None:
                 made.append(Check(c, None, INCONCLUSIVE, 1.0, 1.0, {}, None, missing))
                 continue
-            verdict = (SUPPORTED if ps < inference.ALPHA else CONTRADICTED if pc < inference.ALPHA
-                       else INCONCLUSIVE)
+            verdict = inference.verdict(ps, pc)
             made.append(Check(c, test, verdict, float(ps), float(pc), ns, directions))
     return made
-
-
-def _combined(verdicts):
-    return (CONTRADICTED if CONTRADICTED in verdicts else
-            SUPPORTED if verdicts and all(v == SUPPORTED for v in verdicts) else INCONCLUSIVE)
 
 
 def verdicts(made):
     """{finding: verdict} of ``checks``' output: contradicted when a check is, supported when
     every check is, inconclusive otherwise."""
-    return {number: _combined([c.verdict for c in made if c.contrast.finding == number])
+    return {number: combined([c.verdict for c in made if c.contrast.finding == number])
             for number in CLAIMS}
 
 
@@ -380,7 +374,7 @@ def _part_states(found):
         parts.setdefault(check.contrast.part, []).append(check)
     out = []
     for part, group in parts.items():
-        state = _combined([c.verdict for c in group])
+        state = combined([c.verdict for c in group])
         undecided = [c for c in group if c.verdict == INCONCLUSIVE]
         if state == INCONCLUSIVE and all(c.test is None for c in undecided):
             out.append(f"{part}: not measured")
@@ -455,7 +449,7 @@ def findings(df, metric=None, classes=None):
             out.append(Finding(number, claim, INCONCLUSIVE, "not measured: " + _absent(
                 [m for c in found for m in c.missing]), "", tuple(found)))
             continue
-        verdict = _combined([c.verdict for c in found])
+        verdict = combined([c.verdict for c in found])
         notes = [_clause(c) for c in found] + [s for s in (_sensitivity(found),) if s]
         if any("dissimilar" in (c.contrast.tasks, c.contrast.versus) and c.test for c in found):
             notes.append(PARTITION)

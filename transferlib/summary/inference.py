@@ -17,6 +17,7 @@ import numpy as np
 from scipy import stats
 
 ALPHA = 0.025  # each one-sided test; the intervals shown are 95%
+SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 POWER = 0.8    # for the replicates a check would need
 MAX_REPLICATES = 1000
 
@@ -82,6 +83,18 @@ def two_sample(a, b, claim):
     dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
     low, high, p_support, p_contra = _t_test(mean, math.sqrt(va + vb), dof, claim)
     return Test(mean, low, high, len(a), sd, p_support, p_contra, len(b))
+
+
+def verdict(p_support, p_contra):
+    """A check's verdict from its (Holm-adjusted) one-sided p-values towards and against its claim."""
+    return SUPPORTED if p_support < ALPHA else CONTRADICTED if p_contra < ALPHA else INCONCLUSIVE
+
+
+def combined(verdicts):
+    """A claim's verdict from its checks': contradicted when one is, supported when every one is
+    (and there is one), inconclusive otherwise."""
+    return (CONTRADICTED if CONTRADICTED in verdicts else
+            SUPPORTED if verdicts and all(v == SUPPORTED for v in verdicts) else INCONCLUSIVE)
 
 
 def holm(p_values):

@@ -30,8 +30,8 @@ import pandas as pd
 
 from ..nets import units as unit_lists
 from . import inference
+from .inference import INCONCLUSIVE
 
-SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 MARGIN = 0.01  # "matches": at most 1 point below full fine-tuning
 LEVEL = {"noise": "input", "blur": "input", "contrast": "input", "grey": "feature", "labels": "output"}
 CLAIM = ("Surgical fine-tuning (Lee et al., ICLR 2023): on the source's own task under a shift, tuning a "
@@ -154,8 +154,7 @@ def checks(labelled, metric, names):
         if t is None:
             out.append(Check(c, None, "not made: the study lacks a network it needs", 1.0, 1.0))
             continue
-        verdict = (SUPPORTED if support[i] < inference.ALPHA else CONTRADICTED if contra[i] < inference.ALPHA
-                   else INCONCLUSIVE)
+        verdict = inference.verdict(support[i], contra[i])
         needed = None if verdict != INCONCLUSIVE else inference.replicates_needed(t, c.claim, family=len(tested))[0]
         out.append(Check(c, t, verdict, float(support[i]), float(contra[i]), needed))
     return out
@@ -166,10 +165,7 @@ def verdicts(found):
     rows = []
     for shift in dict.fromkeys(ch.contrast.shift for ch in found):
         mine = [ch for ch in found if ch.contrast.shift == shift]
-        states = [ch.verdict for ch in mine if ch.test is not None]
-        verdict = (CONTRADICTED if CONTRADICTED in states else
-                   SUPPORTED if states and len(states) == len(mine) and all(s == SUPPORTED for s in states)
-                   else INCONCLUSIVE)
+        verdict = inference.combined([ch.verdict for ch in mine])  # a check not made is not supported
         parts = "; ".join(f"{ch.contrast.part}: {ch.verdict}" + _interval(ch) for ch in mine)
         rows.append({"shift": shift, "level": LEVEL[shift], "verdict": verdict, "checks": parts})
     return pd.DataFrame(rows, columns=["shift", "level", "verdict", "checks"])
