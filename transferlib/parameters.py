@@ -203,7 +203,8 @@ PARAMETERS = (
           "(surgical fine-tuning)", notebooks=("transfer",), setting=("transfer",), hashed="when set"),
     _study_only("converged_bases", bool, c.BOOLEAN, False,
                 "stop the study where a base's validation top-1 still rose more than base_rise_limit "
-                "over its last fifth, beyond noise (curves.still_rising), before anything copies from it"),
+                "over the last fifth before the last lr drop, beyond noise (curves.still_rising), before "
+                "anything copies from it"),
     _study_only("base_rise_limit", float, c.real(lambda v: v >= 0, "a number of points >= 0, such as 1"),
                 BASE_RISE_LIMIT, "points of top-1 (converged_bases)"),
     _study_only("metric", str | None, c.either(c.NULL, c.one_of(list(METRIC_COLUMNS))), None,

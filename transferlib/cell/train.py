@@ -222,7 +222,8 @@ def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=No
         history = [{k: float(v[i]) for k, v in fit.history.items()} for i in range(rounds)]
     top1 = [h["val_top1"] for h in history]
     if tensorboard:
-        tensorboard.finish(rounds * steps, best10_top1=best_mean(top1), lastk_top1=last_k(top1, lr_drops))
+        tensorboard.finish(rounds * steps, best10_top1=best_mean(top1), lastk_top1=last_k(top1, lr_drops, steps_per_validation=steps,
+                                                                            momentum=momentum))
     return TrainResult(history=history, top1=history[-1]["val_top1"], top5=history[-1]["val_top5"],
                        best10_top1=best_mean(top1), validations=rounds,
                        train_seconds=seconds, iterations=rounds * steps)

@@ -124,17 +124,19 @@ class Study:
 
     def unconverged(self, cell):
         """Where the study guards its bases (``converged_bases``) and a base that ``cell`` copies
-        from is done but its curve still rose (``curves.still_rising``): why the study stops,
+        from is done but its curve still rose before the last learning-rate drop, at the rate that
+        taught it (``curves.still_rising``, ``curves.before_last_drop``): why the study stops,
         naming the base and its rise. Else None."""
         if not self.params.converged_bases:
             return None
         limit = self.params.base_rise_limit
         for base in (c for c in self.cells if c.id in cell.needs):
             metrics = self.done(base)
-            if metrics and curves.still_rising(metrics["val_top1"], limit):
-                history = metrics["val_top1"]
+            history = metrics and curves.before_last_drop(metrics["val_top1"], self.params.lr_drops)
+            if metrics and curves.still_rising(history, limit):
                 return (f"the study stopped: base {base.id} still rose {100 * curves.rise(history):+.1f} "
-                        f"points over the last fifth of its validations (standard error "
+                        f"points over the last fifth of its validations before the last learning-rate "
+                        f"drop (standard error "
                         f"{100 * curves.rise_se(history):.1f}), more than base_rise_limit {limit:g}: it had "
                         "not converged, and nothing copies from it. Lengthen the schedule, raise "
                         "base_rise_limit or set converged_bases: false; the bases done are kept")

@@ -57,10 +57,45 @@ def first_at_final_lr(validations, lr_drops):
     return min(validations - 1, math.floor(max(lr_drops) * validations + 1e-9) + 1)
 
 
-def last_k(history, lr_drops, k=LAST_K):
+def transient_steps(momentum=0.9):
+    """How many steps after a learning-rate drop a network still falls: Caffe's update keeps its
+    momentum history across the drop, so the weights coast on steps taken at the old rate until
+    that history has decayed (to momentum ** 40 = 1.5% at 0.9, 4 / (1 - momentum) steps; the
+    findings run's bases fell at the first validation after the drop and were back three
+    validations, 42 steps, later)."""
+    return math.ceil(4 / (1 - momentum))
+
+
+def first_settled(validations, lr_drops, steps_per_validation=None, momentum=0.9):
+    """Index (0-based) of the first validation at the final learning rate that ends after the
+    last drop's transient (``transient_steps``); with ``steps_per_validation`` unknown (a
+    schedule in epochs), the one after the first at the final rate. 0 without drops."""
+    first = first_at_final_lr(validations, lr_drops)
+    if not lr_drops:
+        return first
+    if steps_per_validation:
+        # validation i ends (i + 1 - f * validations) validations' steps after the drop
+        after = math.floor(transient_steps(momentum) / steps_per_validation
+                           + max(lr_drops) * validations - 1 + 1e-9) + 1
+    else:
+        after = first + 1
+    return min(validations - 1, max(first, after))
+
+
+def last_k(history, lr_drops, k=LAST_K, steps_per_validation=None, momentum=0.9):
     """The mean of the last ``k`` values of ``history`` trained wholly at the final learning
-    rate (all of those, if fewer than k; NaN for an empty history)."""
+    rate and past the drop's transient (``first_settled``; all of those, if fewer than k; NaN for
+    an empty history)."""
     if not len(history):
         return math.nan
-    start = max(first_at_final_lr(len(history), lr_drops), len(history) - k)
+    start = max(first_settled(len(history), lr_drops, steps_per_validation, momentum), len(history) - k)
     return float(np.mean(history[start:]))
+
+
+def before_last_drop(history, lr_drops):
+    """The validations that ended at or before the last learning-rate drop: the curve at the
+    rate that taught the network (the whole curve without drops). A curve flat only after a
+    drop to a tiny rate has not converged."""
+    if not lr_drops:
+        return list(history)
+    return list(history[:math.floor(max(lr_drops) * len(history) + 1e-9)])

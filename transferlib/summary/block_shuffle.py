@@ -7,7 +7,8 @@ equal to the image's. The gain of a b is AnB+ minus the base on the same images.
 claim, pre-registered here as two checks on the study's smallest b (its design, not its data,
 picks it): the gain there is above 0 (low-level statistics transfer), and below the gain on
 whole images (the rest is reused features). A replicate is a split, its two directions averaged
-as for the paper's findings (``findings``); Holm's correction runs across the two checks.
+as for the paper's findings (``findings``). The claim is supported when both checks are, each at
+its own level, contradicted when one is at Holm's level across the two (``inference.family``).
 """
 
 import math
@@ -30,8 +31,8 @@ class Check(NamedTuple):
     claim: tuple  # as inference's: ("above", 0.0) or ("below", 0.0)
     test: inference.Test
     verdict: str
-    p_support: float  # Holm-adjusted over the checks
-    p_contra: float
+    p_support: float  # its own
+    p_contra: float   # Holm-adjusted over the two checks
 
 
 def gains(df, metric, side):
@@ -85,10 +86,8 @@ def checks(gained, side):
     planned = ((f"above 0 under {b} px blocks", f"gain(b={b})", ("above", 0.0), above),
                (f"below the whole-image gain", f"gain(b={b}) - gain(whole)", ("below", 0.0), paired))
     tests = [inference.one_sample(values, claim) for _, _, claim, values in planned]
-    support = inference.holm([t.p_support for t in tests])
-    contra = inference.holm([t.p_contra for t in tests])
-    return [Check(part, formula, claim, test, inference.verdict(ps, pc), float(ps), float(pc))
-            for (part, formula, claim, _), test, ps, pc in zip(planned, tests, support, contra)]
+    return [Check(part, formula, claim, test, *j)
+            for (part, formula, claim, _), test, j in zip(planned, tests, inference.family(tests))]
 
 
 def verdict(made):
@@ -108,17 +107,18 @@ def _clause(check):
     text = (f"{check.part}: {shown}, 95% interval {100 * t.low:+.1f} to {100 * t.high:+.1f} over "
             f"{t.replicates} splits: {check.verdict}")
     if check.verdict == INCONCLUSIVE:
-        needed, way = inference.replicates_needed(t, check.claim, family=2)
-        text += (f" (about {needed} splits would {way} it at this mean and spread)" if needed
-                 else f" (more than {inference.MAX_REPLICATES} splits at this mean and spread)")
+        needed = inference.replicates_needed(t, check.claim, family=2)
+        text += f"; {inference.needed_text(needed, 'splits')}" + (
+            f" would {needed.way} it at this mean and spread" if needed.n else "")
     return text
 
 
 def check_table(made):
     """The checks as a table: contrast, claim, mean and 95% interval (fractions, as the
-    metrics), splits, the Holm-adjusted p-values and the verdict."""
+    metrics), splits, the p-values (towards the claim its own, against it Holm-adjusted) and the
+    verdict."""
     return pd.DataFrame([(c.part, c.formula, f"{c.claim[0]} 0", c.test.mean, c.test.low,
                           c.test.high, c.test.replicates, c.p_support, c.p_contra, c.verdict)
                          for c in made],
                         columns=["check", "contrast", "claim", "mean", "low", "high", "splits",
-                                 "p towards (Holm)", "p against (Holm)", "verdict"])
+                                 "p towards", "p against (Holm)", "verdict"])

@@ -8,9 +8,15 @@ networks from their own bases (accuracy, 0.01 = 1 point) combined per replicate 
 A replicate is a split: its two directions share the class partition and both bases, so they
 are averaged into one value (the direction-level interval is shown beside it as a sensitivity).
 The man-made/natural split and the all-classes networks are one partition each: there the two
-directions are the replicates, as said where they are used. Holm's correction runs across the
-checks of a finding. A finding is contradicted when a check is, supported when every check is,
-inconclusive otherwise; its text shows each part, so a decided part is never hidden.
+directions are the replicates, as said where they are used. A finding is supported when every
+check is, each at its own level (``inference.family``: an intersection-union test), contradicted
+when a check is at Holm's level across the finding's checks, inconclusive otherwise; its text
+shows each part, so a decided part is never hidden.
+
+A contrast whose terms' weights sum to zero compares networks of the same target half and split,
+so their base cancels (``Contrast.base_free``): it stands while the bases still learn. Where they
+did, the other checks, each against a base, are confounded and stay inconclusive (``checks``'s
+``bases_converged``).
 """
 
 import math
@@ -29,6 +35,8 @@ from .stats import from_base, table1
 
 NOT_JUDGED = "not judged"  # a study of another network than the CaffeNet
 MARGIN = 0.01      # within ±1 point of top-1: "equals its base"
+CONTROL_MARGIN = 0.005  # AnB+ within ±0.5 point of BnB+: the official logs' +0.97 against +0.94
+BASE_FREE_DATE = "2026-12-07"  # the base-free contrasts, written before the findings run they judge
 CHANCE_KEPT = 0.25  # at most a quarter of the base's accuracy above chance kept: "near chance"
 ALL_N = (1, 2, 3, 4, 5, 6, 7)
 
@@ -52,6 +60,12 @@ class Contrast(NamedTuple):
     share: bool = False            # x = the share of the base's accuracy above chance kept,
     #                                (metric - chance) / (base - chance), the highest over ns;
     #                                else x = metric - base
+    registered: str = "2026-12-03"  # the date it was written down, before the runs it judges
+
+    @property
+    def base_free(self):
+        """Whether the base cancels: differences of networks sharing a base, weights summing to 0."""
+        return not (self.share or self.versus) and abs(sum(t.weight for t in self.terms)) < 1e-9
 
 
 def _at(treatment, ns):
@@ -66,8 +80,8 @@ def _over_n(treatment, ns=ALL_N, weight=1.0):
 CLAIMS = {  # the paper's findings, as far as the contrasts test them
     2: "BnB dips at n=4,5 below n=2 and 7, and is back at base by n=7",
     3: "BnB+ stays at base, on average over n",
-    4: "AnB equals base at n=1,2, drops at 4-7",
-    5: "AnB+ beats base on average over n=1-7, thanks to transfer",
+    4: "AnB equals base at n=1,2, drops at 4-7, below BnB at 4-7 and more so at 7 than at 4",
+    5: "AnB+ beats base on average over n=1-7, and (the official logs) by as much as BnB+",
     6: "AnB falls faster with n on dissimilar tasks",
     7: "random frozen layers fall at n=1,2, near chance from n=3, below dissimilar AnB",
 }
@@ -82,8 +96,15 @@ CONTRASTS = (
     *(Contrast(4, "equal at n=1, 2", f"AnB{n} - base", ("within", MARGIN), _at("AnB", (n,)))
       for n in (1, 2)),
     Contrast(5, "beats base", "mean over n=1-7 of AnB+ - base", ("above", 0.0), (_over_n("AnB+"),)),
-    Contrast(5, "beats its control BnB+", "mean over n=1-7 of (AnB+ - base) - (BnB+ - base)",
-             ("above", 0.0), (_over_n("AnB+"), _over_n("BnB+", weight=-1.0))),
+    *(Contrast(4, "below BnB at n=4-7", f"BnB{n} - AnB{n}", ("above", 0.0),
+               (Term("BnB", (n,), 1.0), Term("AnB", (n,), -1.0)), registered=BASE_FREE_DATE)
+      for n in (4, 5, 6, 7)),
+    Contrast(4, "more specific at n=7 than at 4", "(BnB7 - AnB7) - (BnB4 - AnB4)", ("above", 0.0),
+             (Term("BnB", (7,), 1.0), Term("AnB", (7,), -1.0), Term("BnB", (4,), -1.0),
+              Term("AnB", (4,), 1.0)), registered=BASE_FREE_DATE),
+    Contrast(5, "as much as its control BnB+", "mean over n=1-7 of (AnB+ - base) - (BnB+ - base)",
+             ("within", CONTROL_MARGIN), (_over_n("AnB+"), _over_n("BnB+", weight=-1.0)),
+             registered=BASE_FREE_DATE),
     Contrast(6, "falls faster", "AnB7 - base, dissimilar minus similar", ("below", 0.0),
              _at("AnB", (7,)), tasks="dissimilar", versus="similar"),
     *(Contrast(7, "falls at n=1, 2", f"random{n} - base", ("below", 0.0), _at("random", (n,)),
@@ -98,14 +119,16 @@ CONTRASTS = (
 
 
 def preregistered():
-    """CONTRASTS as a table: finding, part, contrast, claim (points; shares as fractions)."""
+    """CONTRASTS as a table: finding, part, contrast, claim (points; shares as fractions), the
+    replicate, whether it needs no base, and the date it was written down."""
     def claim(c):
         kind, bound = c.claim
-        level = f"{bound:.2f}" if c.share else f"{100 * bound:.0f}"
+        level = f"{bound:.2f}" if c.share else f"{100 * bound:g}"
         return f"within ±{level}" if kind == "within" else f"{kind} {level}"
-    return pd.DataFrame([(c.finding, c.part, c.formula, claim(c), _replicate(c))
+    return pd.DataFrame([(c.finding, c.part, c.formula, claim(c), _replicate(c), c.base_free, c.registered)
                          for c in CONTRASTS],
-                        columns=["finding", "part", "contrast", "claim", "replicate"]).set_index("finding")
+                        columns=["finding", "part", "contrast", "claim", "replicate", "base-free",
+                                 "registered"]).set_index("finding")
 
 
 _UNITS = {"similar": "similar: a split", "dissimilar": "dissimilar: a direction (one partition)",
@@ -120,11 +143,12 @@ class Check(NamedTuple):
     contrast: Contrast
     test: inference.Test
     verdict: str
-    p_support: float  # Holm-adjusted
-    p_contra: float
+    p_support: float  # its own (every part must hold)
+    p_contra: float   # Holm-adjusted over the finding's checks (any part contradicts)
     ns: dict            # {treatment: the n used}
     directions: inference.Test  # the sensitivity: each direction its own replicate
     missing: tuple = ()  # ((network, n), ...) the study lacks, where the check could not be made
+    confounded: bool = False  # against a base that was still learning: held inconclusive
 
 
 class Finding(NamedTuple):
@@ -277,25 +301,25 @@ def _used(terms, ns):
     return {t: tuple(sorted(n)) for t, n in used.items()}
 
 
-def checks(df, metric, classes=None):
-    """Every contrast of ``CONTRASTS`` tested on the study (``Check``), Holm-adjusted within
-    each finding; ``classes``: {(split, half): classes} (metrics.half_classes), for chance."""
+def checks(df, metric, classes=None, bases_converged=True):
+    """Every contrast of ``CONTRASTS`` tested on the study (``Check``), each finding's checks
+    judged as one family (``inference.family``); ``classes``: {(split, half): classes}
+    (metrics.half_classes), for chance. Where ``bases_converged`` is False, a check against a
+    base is shown but held inconclusive: its base was still learning."""
     replicates = _Replicates(_rows(df, metric, classes))
     made = []
     for number in CLAIMS:
         family = [c for c in CONTRASTS if c.finding == number]
         tested = [(c, *_test(replicates, c, "replicate"), _test(replicates, c, "direction")[0])
                   for c in family]
-        made_here = [i for i, (_, t, _, _, _) in enumerate(tested) if t is not None]  # the family
-        support, contra = np.ones(len(tested)), np.ones(len(tested))
-        support[made_here] = inference.holm([tested[i][1].p_support for i in made_here])
-        contra[made_here] = inference.holm([tested[i][1].p_contra for i in made_here])
-        for (c, test, ns, missing, directions), ps, pc in zip(tested, support, contra):
+        judged = inference.family([test for _, test, _, _, _ in tested])
+        for (c, test, ns, missing, directions), j in zip(tested, judged):
             if test is None:
                 made.append(Check(c, None, INCONCLUSIVE, 1.0, 1.0, {}, None, missing))
                 continue
-            verdict = inference.verdict(ps, pc)
-            made.append(Check(c, test, verdict, float(ps), float(pc), ns, directions))
+            confounded = not (bases_converged or c.base_free)
+            made.append(Check(c, test, INCONCLUSIVE if confounded else j.verdict, j.p_support,
+                              j.p_contra, ns, directions, confounded=confounded))
     return made
 
 
@@ -316,7 +340,7 @@ def _show(c, x):
 
 
 def _needed(check):
-    """(n, way) an undecided check would need (inference.replicates_needed)."""
+    """``inference.Needed`` of an undecided check."""
     c = check.contrast
     family = sum(1 for other in CONTRASTS if other.finding == c.finding)
     return inference.replicates_needed(check.test, c.claim, groups=2 if c.versus else 1,
@@ -325,16 +349,20 @@ def _needed(check):
 
 def _needs(check):
     c = check.contrast
+    if check.confounded:
+        return "a base that has stopped learning (or the base-free checks)"
     if "dissimilar" in (c.tasks, c.versus):  # one partition: its two directions are all there is
         return "more seeds of each direction of the one man-made/natural partition"
     splits = c.tasks == "similar" and not c.versus
     unit = "splits" if splits else "replicates"
-    needed, way = _needed(check)
-    if needed is None:
-        return (f"more than {inference.MAX_REPLICATES} {unit} at this mean and spread"
-                if check.test and check.test.sd > 0 else f"at least 2 {unit} with a spread")
-    return (f"about {needed} {unit}{' (both directions each)' if splits else ''}"
-            f"{' per group' if c.versus else ''} to {way} it at this mean and spread")
+    needed = _needed(check)
+    if not (check.test and check.test.sd > 0):
+        return f"at least 2 {unit} with a spread"
+    text = inference.needed_text(needed, unit)
+    if needed.n is None:
+        return text
+    return (f"{text}{' of both directions' if splits else ''}{' per group' if c.versus else ''}"
+            f" to {needed.way} it at this mean and spread")
 
 
 def _clause(check):
@@ -343,7 +371,7 @@ def _clause(check):
     if t is None:
         return f"{c.formula}: not measured: {_absent(check.missing)}"
     kind, bound = c.claim
-    level = f"{bound:.2f}" if c.share else (f"{100 * bound:.0f}" if bound else "0")
+    level = f"{bound:.2f}" if c.share else f"{100 * bound:g}"
     want = f"within ±{level}" if kind == "within" else f"{kind} {level}"
     unit = (f"{t.replicates} {c.tasks or 'random'} and {t.others} {c.versus} replicates" if c.versus
             else _unit(c, t.replicates))
@@ -352,9 +380,10 @@ def _clause(check):
         body = f"{c.formula}{ns} {_show(c, t.mean)} from {unit}, no interval (claim: {want})"
     else:
         body = (f"{c.formula}{ns} {_show(c, t.mean)}, 95% interval [{_show(c, t.low)}, "
-                f"{_show(c, t.high)}] over {unit} (claim: {want}; Holm p {check.p_support:.3f} for, "
-                f"{check.p_contra:.3f} against)")
-    verdict = check.verdict + (f", needs {_needs(check)}" if check.verdict == INCONCLUSIVE else "")
+                f"{_show(c, t.high)}] over {unit} (claim: {want}; p {check.p_support:.3f} for, "
+                f"Holm p {check.p_contra:.3f} against)")
+    verdict = check.verdict + (" (its base was still learning)" if check.confounded else "") + (
+        f", needs {_needs(check)}" if check.verdict == INCONCLUSIVE else "")
     return f"{body}: {verdict}"
 
 
@@ -379,7 +408,8 @@ def _part_states(found):
         if state == INCONCLUSIVE and all(c.test is None for c in undecided):
             out.append(f"{part}: not measured")
         elif state == INCONCLUSIVE:
-            worst = max((c for c in undecided if c.test), key=lambda c: _needed(c)[0] or math.inf)
+            worst = max((c for c in undecided if c.test),
+                        key=lambda c: math.inf if c.confounded else (_needed(c).n or math.inf))
             out.append(f"{part}: undecided, needs {_needs(worst)}")
         else:
             out.append(f"{part}: {state}")
@@ -398,8 +428,10 @@ def _paper(number, metric_df):
         return "paper " + ", ".join(f"n={n} {_points(sim['AnB'][n])}" for n in (1, 2, 4, 7))
     if number == 5:
         paired = ref["table1_paired"]["1-7"]
-        text = (f"paper: AnB+ - own base {paired[0]:+.2f}, BnB+ - own base {paired[1]:+.2f} over n=1-7 "
-                "(every official AnB+ trained on a B half, every BnB+ on an A half)")
+        text = (f"paper (official logs, each network against its own base, the mean over n=1-7 of the "
+                f"per-n means as in this contrast): AnB+ {paired[0]:+.2f}, BnB+ {paired[1]:+.2f}, so AnB+ - "
+                f"BnB+ {paired[0] - paired[1]:+.2f} (pooled over networks both +0.97; every official AnB+ "
+                "trained on a B half, every BnB+ on an A half)")
         if metric_df is not None:
             table = table1(*metric_df)
             ranges = ", ".join(f"{k} {table.loc[k, 'AnB+ - base']:+.2f} (paper {table.loc[k, 'paper AnB+ - base']:+.1f})"
@@ -429,19 +461,19 @@ PARTITION = ("the man-made/natural split is one partition: its two directions ar
              "so this verdict is about this partition only")
 
 
-def findings(df, metric=None, classes=None):
+def findings(df, metric=None, classes=None, bases_converged=True):
     """The paper's findings 2-7 (PAPER.md) judged on ``df`` with ``metric`` (a column: see
     summary.metrics; None: the one ``metrics.choose`` picks from the table as it is; ``classes``:
-    {(split, half): classes}, for chance in finding 7): a list of Finding, its text quoting each check's mean, interval,
-    replicates, Holm-adjusted p and verdict, the direction-level sensitivity and the paper's
-    numbers. A study of another network than the CaffeNet is not judged (the contrasts name the
+    {(split, half): classes}, for chance in finding 7; ``bases_converged``: see ``checks``): a
+    list of Finding, its text quoting each check's mean, interval, replicates, p-values and
+    verdict, the direction-level sensitivity and the paper's numbers. A study of another network than the CaffeNet is not judged (the contrasts name the
     CaffeNet's layers)."""
     metric = metric or choose(df).column
     if not is_caffenet(df):
         why = ("the paper's findings are about the CaffeNet's layers; this study's units are "
                + ", ".join(units(df).values()))
         return [Finding(k, CLAIMS[k], NOT_JUDGED, why, "") for k in CLAIMS]
-    made = checks(df, metric, classes)
+    made = checks(df, metric, classes, bases_converged)
     out = []
     for number, claim in CLAIMS.items():
         found = [c for c in made if c.contrast.finding == number]
@@ -486,8 +518,9 @@ def metric_changes(table):
 
 def contrast_table(found):
     """Every check of ``found`` (Findings) in one table: contrast, replicates, mean and 95%
-    interval in points (shares as fractions), Holm-adjusted p-values, verdict, replicates it
-    would need, and the direction-level interval."""
+    interval in points (shares as fractions), whether it needs no base, its p-values (towards the
+    claim its own, against it Holm-adjusted), verdict, replicates it would need, and the
+    direction-level interval."""
     rows = []
     for f in found:
         for check in f.checks:
@@ -498,7 +531,8 @@ def contrast_table(found):
                          "mean": scale * t.mean if t else math.nan,
                          "low": scale * t.low if t else math.nan,
                          "high": scale * t.high if t else math.nan,
-                         "p support (Holm)": check.p_support, "p contra (Holm)": check.p_contra,
+                         "base-free": c.base_free,
+                         "p support": check.p_support, "p contra (Holm)": check.p_contra,
                          "verdict": check.verdict,
                          "needs": _needs(check) if check.verdict == INCONCLUSIVE and t else "",
                          "directions: low": scale * d.low if d else math.nan,

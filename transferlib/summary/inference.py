@@ -7,7 +7,14 @@ at most ALPHA of the time in either direction, and the interval shown is the two
 claim is supported when the 95% interval lies inside the margin, contradicted when it lies
 wholly beyond one side of it (the two sides cannot both hold, so neither p is
 doubled). Student's t from scipy; the replicates a check would need at the observed
-mean and spread from the tests' power (scipy's non-central t).
+mean and spread from the tests' power (scipy's non-central t), with the range the spread's own
+95% interval allows.
+
+A claim of several checks is judged by ``family``: supported when every check is supported at
+its own one-sided ALPHA (an intersection-union test: all parts must hold, so no correction is
+due, and the claim is wrong at most ALPHA of the time), contradicted when any check is
+contradicted at Holm's adjusted level (a union: any one part is enough, so the family is
+corrected). One part read alone as "supported" carries only its own ALPHA.
 """
 
 import math
@@ -86,8 +93,25 @@ def two_sample(a, b, claim):
 
 
 def verdict(p_support, p_contra):
-    """A check's verdict from its (Holm-adjusted) one-sided p-values towards and against its claim."""
+    """A check's verdict from its one-sided p-values towards its claim (its own) and against it
+    (Holm-adjusted over its family)."""
     return SUPPORTED if p_support < ALPHA else CONTRADICTED if p_contra < ALPHA else INCONCLUSIVE
+
+
+class Judged(NamedTuple):
+    verdict: str
+    p_support: float  # the check's own: all parts must hold for support
+    p_contra: float   # Holm-adjusted over the family: any part contradicts
+
+
+def family(tests):
+    """Each of a claim's checks (a Test, or None where it could not be made) judged as one
+    family: ``Judged`` per check, None where not made."""
+    made = [i for i, t in enumerate(tests) if t is not None]
+    contra = dict(zip(made, holm([tests[i].p_contra for i in made])))
+    return [None if t is None else Judged(verdict(t.p_support, contra[i]), float(t.p_support),
+                                          float(contra[i]))
+            for i, t in enumerate(tests)]
 
 
 def combined(verdicts):
@@ -138,20 +162,52 @@ def _fewest(power):
     return high
 
 
-def replicates_needed(test, claim, groups=1, family=1):
-    """(n, way): about how many replicates n (per group, for a two-sample test) would decide
-    ``claim`` with POWER at the test's observed mean and spread, one-sided at ALPHA / ``family``
-    (Bonferroni's bound on Holm's correction over that many checks), and which ``way`` the
-    observed mean points ("support" or "contradict"); n None where that is more than
-    MAX_REPLICATES or the spread is unknown."""
+class Needed(NamedTuple):
+    n: int | None     # at the observed spread; None: more than MAX_REPLICATES, or unknown
+    low: int | None   # at the low end of the spread's 95% interval
+    high: int | None  # at its high end (None: more than MAX_REPLICATES)
+    way: str          # "support" or "contradict": where the observed mean points
+
+
+def _fewest_at(mean, sd, claim, alpha, groups, inside):
     kind, bound = claim
-    mean, sd, alpha = test.mean, test.sd, ALPHA / family
+    if kind == "within" and inside:
+        return _fewest(lambda n: _tost_power(mean, sd, bound, n, alpha))
+    gap = abs(abs(mean) - bound) if kind == "within" else abs(mean - bound)
+    return _fewest(lambda n: _one_sided_power(gap / sd, n, alpha, groups))
+
+
+def spread_interval(sd, dof):
+    """The 95% interval of a standard deviation ``sd`` estimated with ``dof`` degrees of freedom
+    (chi-square's): with 2, about 0.5 to 6 times ``sd``."""
+    return (sd * math.sqrt(dof / stats.chi2.ppf(1 - ALPHA, dof)),
+            sd * math.sqrt(dof / stats.chi2.ppf(ALPHA, dof)))
+
+
+def replicates_needed(test, claim, groups=1, family=1):
+    """``Needed``: about how many replicates (per group, for a two-sample test) would decide
+    ``claim`` with POWER at the test's observed mean and spread, and the range the spread's 95%
+    interval allows. Towards support one-sided at ALPHA (every part must hold: no correction),
+    towards contradiction at ALPHA / ``family`` (Bonferroni's bound on Holm's correction over
+    that many checks)."""
+    kind, bound = claim
+    mean, sd = test.mean, test.sd
     inside = (abs(mean) < bound if kind == "within" else mean < bound if kind == "below"
               else mean > bound)
     way = "support" if inside else "contradict"
     if not (sd > 0) or math.isnan(mean):
-        return None, way
-    if kind == "within" and inside:
-        return _fewest(lambda n: _tost_power(mean, sd, bound, n, alpha)), way
-    gap = abs(abs(mean) - bound) if kind == "within" else abs(mean - bound)
-    return _fewest(lambda n: _one_sided_power(gap / sd, n, alpha, groups)), way
+        return Needed(None, None, None, way)
+    alpha = ALPHA if inside else ALPHA / family
+    dof = test.replicates + test.others - (2 if test.others else 1)
+    low_sd, high_sd = spread_interval(sd, dof)
+    n, low, high = (_fewest_at(mean, s, claim, alpha, groups, inside) for s in (sd, low_sd, high_sd))
+    return Needed(n, low, high, way)
+
+
+def needed_text(needed, unit):
+    """'about 12 splits (4 to 300 within the spread's 95% interval)' of a ``Needed``."""
+    if needed.n is None:
+        return f"more than {MAX_REPLICATES} {unit} at this mean and spread"
+    high = f"more than {MAX_REPLICATES}" if needed.high is None else str(needed.high)
+    return (f"about {needed.n} {unit} ({needed.low} to {high} within the spread's 95% interval)"
+            if (needed.low, needed.high) != (needed.n, needed.n) else f"about {needed.n} {unit}")

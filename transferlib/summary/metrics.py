@@ -6,9 +6,9 @@ Three metrics, each a column of the labelled table (``with_metrics``):
   only where the curves are flat at the end and one validation is precise: otherwise it averages
   the luckiest validations and rewards noise.
 - ``final`` (top1): the last validation.
-- ``last_k`` (lastk_top1): the mean of the last k validations at the final learning rate (k =
-  LAST_K, fewer where the final rate held for fewer; ``curves.last_k``): as steady as best-10,
-  without its bias.
+- ``last_k`` (lastk_top1): the mean of the last k validations at the final learning rate, past
+  the drop's transient (k = LAST_K, fewer where the final rate held for fewer; ``curves.last_k``):
+  as steady as best-10, without its bias.
 
 ``choose`` picks the metric by rule and says why; a study's params may name one (``metric``).
 ``convergence`` is the report's opening table: per base, how much it still rose at the end.
@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..records.curves import BASE_RISE_LIMIT, LAST_K, last_k, rise, rise_se
+from ..records.curves import BASE_RISE_LIMIT, LAST_K, before_last_drop, last_k, rise, rise_se, still_rising
 from ..records.vocabulary import METRIC_COLUMNS, paper_grid
 
 COLUMNS = METRIC_COLUMNS
@@ -49,10 +49,12 @@ def validation_se(accuracy, images):
     return math.sqrt(accuracy * (1 - accuracy) / images)
 
 
-def with_metrics(df, lr_drops=()):
+def with_metrics(df, lr_drops=(), val_every=None, momentum=0.9):
     """``df`` with the column lastk_top1 (``last_k`` of each row's history under the study's
-    ``lr_drops``); NaN for rows without a history."""
-    return df.assign(lastk_top1=[last_k(h, lr_drops) for h in df.history])
+    ``lr_drops``, past the drop's transient: ``val_every`` steps a validation, None for a
+    schedule in epochs); NaN for rows without a history."""
+    return df.assign(lastk_top1=[last_k(h, lr_drops, steps_per_validation=val_every, momentum=momentum)
+                                 for h in df.history])
 
 
 def half_classes(halves):
@@ -135,10 +137,13 @@ def largest_se(df, val_images):
     return max(validation_se(p, n) for p, n in zip(df.top1, images))
 
 
-def convergence(df, column, val_images=None):
-    """Per full-data base: validations, its rise over the last fifth and that rise's standard
-    error (from the validations' scatter), one validation's binomial standard error (from the
-    validation set's size), and the top selffer minus the base on ``column``, all in points."""
+def convergence(df, column, val_images=None, lr_drops=()):
+    """Per full-data base: validations, its rise over the last fifth of the validations before the
+    last learning-rate drop (at the rate that taught it: a curve flat at a tenth of it is no
+    plateau) and that rise's standard error (from the validations' scatter), whether it was still
+    rising there (``curves.still_rising``, the runner's guard), its rise over the last fifth of
+    all its validations, one validation's binomial standard error (from the validation set's
+    size), and the top selffer minus the base on ``column``, all in points."""
     full = _full(df)
     bases = full[full.kind == "base"]
     selffers = full[(full.kind == "selffer") & ~full.fine_tuned]
@@ -147,27 +152,40 @@ def convergence(df, column, val_images=None):
         images = (val_images or {}).get((b.split, b.target))
         own = selffers[(selffers.split == b.split) & (selffers.target == b.target)]
         top = own[own.n == own.n.max()] if len(own) else own
+        taught = before_last_drop(b.history, lr_drops)
         rows.append({"base": b.cell, "validations": b.validations,
+                     "rise before the last drop": 100 * rise(taught),
+                     "rise se": 100 * rise_se(taught),
+                     "still rising": still_rising(taught),
                      "rise over last fifth": 100 * rise(b.history),
-                     "rise se": 100 * rise_se(b.history),
                      "validation se": 100 * validation_se(b.top1, images),
                      "validation images": images or math.nan,
                      "top selffer - base": (100 * (top[column].iloc[0] - getattr(b, column))
                                             if len(top) else math.nan),
                      "top selffer": top.cell.iloc[0] if len(top) else ""})
-    return pd.DataFrame(rows, columns=["base", "validations", "validation images", "rise over last fifth",
-                                       "rise se", "validation se", "top selffer", "top selffer - base"])
+    return pd.DataFrame(rows, columns=["base", "validations", "validation images", "rise before the last drop",
+                                       "rise se", "still rising", "rise over last fifth", "validation se",
+                                       "top selffer", "top selffer - base"])
+
+
+def bases_converged(table):
+    """Whether a ``convergence`` table's bases had stopped learning at the rate that taught them:
+    none still rising beyond noise, and their mean rise before the last drop under FLAT."""
+    return not (table["still rising"].any() or table["rise before the last drop"].mean() >= 100 * FLAT)
 
 
 def convergence_warning(table):
-    """A plain warning where any base rose more than FLAT over its last fifth, else ""."""
-    rising = table[table["rise over last fifth"] > 100 * FLAT]
-    if not len(rising):
+    """A plain warning where the bases had not stopped learning (``bases_converged``), else ""."""
+    if not len(table) or bases_converged(table):
         return ""
-    names = ", ".join(f"{b} {r:+.1f}" for b, r in zip(rising.base, rising["rise over last fifth"]))
-    return (f"Warning: {len(rising)} of {len(table)} bases still rose more than {100 * FLAT:.0f} point "
-            f"over the last fifth of their validations ({names} points; mean "
-            f"{table['rise over last fifth'].mean():+.1f}). A selffer or fine-tuned network starts "
-            "from its base and trains a whole schedule again, so every comparison of one with its "
-            "base is confounded by that extra training: a gain there is consistent with unconverged "
-            "bases, and a loss from broken co-adaptation may be hidden under it.")
+    rising = table[table["still rising"]]
+    rises = table["rise before the last drop"]
+    names = ", ".join(f"{b} {r:+.1f}" for b, r in zip(rising.base, rising["rise before the last drop"]))
+    return (f"Warning: the bases had not stopped learning at the rate that taught them: "
+            f"{len(rising)} of {len(table)} still rose beyond noise over the last fifth of their "
+            f"validations before the last drop{f' ({names} points)' if names else ''}, and their mean "
+            f"rise there was {rises.mean():+.1f} points (1 or more reads as still learning). A selffer "
+            "or fine-tuned network starts from its base and trains a whole schedule again, so every "
+            "comparison of one with its base is confounded by that extra training: those checks are "
+            "held inconclusive, and only the base-free contrasts (networks of one half against each "
+            "other) are judged.")

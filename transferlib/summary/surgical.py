@@ -16,9 +16,10 @@ number is seen; none picks its unit from the data it tests:
 
 A replicate is a split (its random class partition, with the cells' own seeds): where a study
 runs both directions, the split's two target halves are averaged into one value first. Each
-check is a one-sample t-test over the replicates (``inference``), Holm's correction runs across
-all the checks of the study, and a shift's claim is contradicted when a check is, supported when
-every check is, inconclusive otherwise, with the replicates an undecided check would need.
+check is a one-sample t-test over the replicates (``inference``); a shift's claim is supported
+when every check is, each at its own level, contradicted when a check is at Holm's level across
+the shift's checks (``inference.family``), inconclusive otherwise, with the replicates an
+undecided check would need.
 Values are the study's metric in points of top-1.
 """
 
@@ -132,31 +133,27 @@ class Check(NamedTuple):
     verdict: str
     p_support: float
     p_contra: float
-    needed: int | None = None
+    needed: inference.Needed | None = None
 
 
 def checks(labelled, metric, names):
-    """Every check the study can make, Holm-adjusted across all of them."""
-    made = []
+    """Every check the study can make, each shift's checks judged as one family
+    (``inference.family``)."""
+    out = []
     for shift in sorted(labelled["shift"].unique(), key=list(LEVEL).index):
         values = replicate_values(labelled[labelled["shift"] == shift], metric)
+        made = []
         for c in contrasts(shift, names):
             x = _value(values, c)
             made.append((c, None if x is None else inference.one_sample(x, c.claim)))
-    tested = [i for i, (_, t) in enumerate(made) if t is not None]
-    support = np.ones(len(made))
-    contra = np.ones(len(made))
-    if tested:
-        support[tested] = inference.holm([made[i][1].p_support for i in tested])
-        contra[tested] = inference.holm([made[i][1].p_contra for i in tested])
-    out = []
-    for i, (c, t) in enumerate(made):
-        if t is None:
-            out.append(Check(c, None, "not made: the study lacks a network it needs", 1.0, 1.0))
-            continue
-        verdict = inference.verdict(support[i], contra[i])
-        needed = None if verdict != INCONCLUSIVE else inference.replicates_needed(t, c.claim, family=len(tested))[0]
-        out.append(Check(c, t, verdict, float(support[i]), float(contra[i]), needed))
+        tested = sum(t is not None for _, t in made)
+        for (c, t), j in zip(made, inference.family([t for _, t in made])):
+            if t is None:
+                out.append(Check(c, None, "not made: the study lacks a network it needs", 1.0, 1.0))
+                continue
+            needed = (None if j.verdict != INCONCLUSIVE
+                      else inference.replicates_needed(t, c.claim, family=tested))
+            out.append(Check(c, t, j.verdict, j.p_support, j.p_contra, needed))
     return out
 
 
@@ -177,20 +174,21 @@ def _interval(ch):
         return ""
     if np.isnan(t.low):
         return f" ({100 * t.mean:+.1f} points, {t.replicates} replicate{'s' if t.replicates != 1 else ''}: no interval)"
-    more = (f"; about {ch.needed} replicates would decide it" if ch.needed else
-            "; more than 1000 replicates would be needed" if ch.verdict == INCONCLUSIVE else "")
+    more = f"; needs {inference.needed_text(ch.needed, 'splits')}" if ch.needed else ""
     return f" ({100 * t.mean:+.1f} points, 95% interval {100 * t.low:+.1f} to {100 * t.high:+.1f}, {t.replicates} splits{more})"
 
 
 def contrast_table(found):
     """Every check: contrast, claim, mean and 95% interval over the splits (points), replicates,
-    Holm-adjusted p-values towards the claim and against it, verdict and replicates needed."""
+    p-values towards the claim (its own) and against it (Holm-adjusted over its shift's checks),
+    verdict and replicates needed."""
     rows = [{"shift": ch.contrast.shift, "part": ch.contrast.part, "contrast": ch.contrast.formula,
              "claim": f"{ch.contrast.claim[0]} {100 * ch.contrast.claim[1]:+.0f}",
              "mean": 100 * ch.test.mean if ch.test else np.nan,
              "low": 100 * ch.test.low if ch.test else np.nan, "high": 100 * ch.test.high if ch.test else np.nan,
              "splits": ch.test.replicates if ch.test else 0, "p_support": ch.p_support, "p_contra": ch.p_contra,
-             "verdict": ch.verdict, "replicates_needed": ch.needed}
+             "verdict": ch.verdict,
+             "replicates_needed": inference.needed_text(ch.needed, "splits") if ch.needed else ""}
             for ch in found]
     return pd.DataFrame(rows)
 
