@@ -106,7 +106,8 @@ def test_parameters():
         "checkpoint": False, "cell": "r0-A2B+", "split": "r0", "kind": "transfer",
         "target": "B", "n": 2, "fine_tuned": True, "source": "r0-baseA", "skip_bad_images": False,
         "images_per_class": 0, "block_size": 0, "data_seed": 0, "cka_images": 0, "cka_classes": [], "init": "he",
-        "network": "caffenet", "network_units": "stages", "val_fraction": 0.1, "target_base": "r0-baseB",
+        "network": "caffenet", "network_units": "stages", "val_fraction": 0.1, "val_holdout": 0,
+        "target_base": "r0-baseB",
         "shift": "", "shift_severity": 0, "tuned_unit": 0}
     assert random.parameters["kind"] == "random" and random.parameters["source"] == ""
     assert random.parameters["source_classes"] == [] and random.parameters["target_base"] == "r0-baseB"
