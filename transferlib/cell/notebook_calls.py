@@ -102,11 +102,11 @@ def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, 
     Decoded arrays go through ``data.pipelines``, a streamed dataset's records (ImageNet at
     227 px) through ``data.record_pipelines``; ``val_holdout`` k > 0 moves k training images of
     each class, drawn from ``data_seed``, to the validation images (``data.select``), before a
-    reduced cell's ``max_per_class`` takes the first of the rest; with ``block_size`` b, training and validation
-    images alike are first cut into b x b blocks laid out in the order drawn from ``data_seed``
-    (``transferlib.data.block_shuffle``); a ``shift`` (``shifts``) at ``shift_severity``, drawn
-    from ``data_seed``, is applied to the selected images (or labels) before any pipeline sees
-    them. Prints what it read."""
+    reduced cell's ``max_per_class`` takes the first of the rest; with ``block_size`` b, training
+    and validation images alike are then cut into b x b blocks laid out in the order drawn from
+    ``data_seed`` (``transferlib.data.block_shuffle``); a ``shift`` (``shifts``) at
+    ``shift_severity``, drawn from ``data_seed``, is applied to the selected images (or labels)
+    before any pipeline sees them. Prints what it read."""
     if shift:
         shifts.check(shift, shift_severity)
     loaded = datasets.load(dataset, datasets.stored_size(image_size), data_dir=_given(data_dir),
