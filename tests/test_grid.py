@@ -106,7 +106,8 @@ def test_parameters():
         "checkpoint": False, "cell": "r0-A2B+", "split": "r0", "kind": "transfer",
         "target": "B", "n": 2, "fine_tuned": True, "source": "r0-baseA", "skip_bad_images": False,
         "images_per_class": 0, "block_size": 0, "data_seed": 0, "cka_images": 0, "cka_classes": [], "init": "he",
-        "network": "caffenet", "network_units": "stages", "val_fraction": 0.1, "target_base": "r0-baseB",
+        "network": "caffenet", "network_units": "stages", "val_fraction": 0.1, "val_holdout": 0,
+        "target_base": "r0-baseB",
         "shift": "", "shift_severity": 0, "tuned_unit": 0}
     assert random.parameters["kind"] == "random" and random.parameters["source"] == ""
     assert random.parameters["source_classes"] == [] and random.parameters["target_base"] == "r0-baseB"
@@ -134,7 +135,7 @@ def test_hashes_ignore_where_things_live_and_what_else_runs():
 
 @pytest.mark.parametrize("change", [{"epochs": 3}, {"seed": 1}, {"lr": 0.02}, {"width": 0.5},
                                     {"image_size": 64}, {"lr_drops": [0.5]}, {"dataset": "other"},
-                                    {"precision": "mixed_bfloat16"},
+                                    {"precision": "mixed_bfloat16"}, {"val_holdout": 50},
                                     {"epochs": None, "iterations": 100, "val_every": 10}])
 def test_a_shared_value_changes_every_hash(change):
     reference = hashes(study(layers=[1, 2]))
@@ -169,6 +170,12 @@ def test_init_enters_the_hash_only_when_not_the_image_sizes_default():
     assert {c.parameters["init"] for c in at_227} == {"paper"}
     assert hashes(study(layers=[1], image_size=227, init="paper")) == {
         c.id: c.params_hash for c in at_227}
+
+
+def test_val_holdout_enters_the_hash_only_when_set():
+    reference = hashes(study(layers=[1, 2]))
+    assert reference["r0-baseA"] == "4313758c5f4405a8"  # as hashed before val_holdout existed
+    assert hashes(study(layers=[1, 2], val_holdout=0)) == reference
 
 
 def test_a_changed_half_changes_exactly_its_cells():

@@ -113,6 +113,9 @@ PARAMETERS = (
            hashed="when set"),
     _study("val_fraction", float, c.real(lambda v: 0 < v < 1, "a fraction strictly between 0 and 1"), 0.1,
            'dataset "folder" without val/: each class\'s share of validation images', hashed="when set"),
+    _study("val_holdout", int, c.integer(lambda v: v >= 0, "an integer >= 0 (0: none)"), 0,
+           "k > 0: k training images per class held out (seeded, the same in every cell) and added to the "
+           "validation images", hashed="when set"),
     _study("classes", str | int | tuple,
            c.either(c.one_of(["all"]), c.integer(lambda v: v >= 2, "a class count >= 2"),
                     c.listed(c.text("a class id of the dataset"))),
@@ -129,7 +132,8 @@ PARAMETERS = (
                 (), "b: extra target bases and AnB+ at the top n on images cut into b x b blocks in a seeded order"),
     _cell("block_size", 0, "b > 0: the images cut into b x b blocks laid out in a seeded order (data.block_shuffle)",
           hashed="when set"),
-    _cell("data_seed", 0, "the study's seed, the same in every cell: of the order of block_size's blocks and of shift's draws",
+    _cell("data_seed", 0, "the study's seed, the same in every cell: of the order of block_size's blocks, of shift's "
+          "draws and of val_holdout's images",
           setting=False, hashed="never"),
     _study("image_size", int, c.integer(lambda v: v >= 16, "an integer >= 16 (caffenet: one of 32, 64, 227)"),
            32, "32, 64 or 227 for the caffenet; other networks: 16 or more"),

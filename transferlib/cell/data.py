@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from ..data import Records
+from ..data.holdout import held_out
 from .images import BatchStream, centre_crops, crop_columns, normalisation
 
 
@@ -32,10 +33,12 @@ class Subset:
     val_labels: np.ndarray
 
 
-def select(dataset, classes, max_per_class=None):
+def select(dataset, classes, max_per_class=None, holdout=0, data_seed=0):
     """The images of ``classes`` (ids of ``dataset.classes``), labels remapped to their order.
 
-    ``max_per_class`` keeps the first k training images of each class. ``Records`` (a streamed
+    ``holdout`` k > 0 moves k training images of each class (``data.holdout.held_out``, drawn
+    from ``data_seed`` and the class id) to the end of the validation images; ``max_per_class``
+    then keeps the first of each class's remaining training images. ``Records`` (a streamed
     dataset) come back as ``Records`` of ``classes``, read by ``tfdata.record_pipelines``.
     """
     index = {c: i for i, c in enumerate(dataset.classes)}
@@ -43,15 +46,23 @@ def select(dataset, classes, max_per_class=None):
     if missing:
         raise ValueError(f"classes not in {dataset.name}: {', '.join(map(str, missing))}")
     if isinstance(dataset, Records):
-        if max_per_class is not None:
-            raise ValueError(f"max_per_class needs decoded arrays; {dataset.name} is read as records")
+        for name, value in (("max_per_class", max_per_class), ("val_holdout", holdout)):
+            if value:
+                raise ValueError(f"{name} needs decoded images; {dataset.name} is read as records")
         return dataclasses.replace(dataset, classes=tuple(classes))
     remap = np.full(len(dataset.classes), -1, np.int64)
     remap[[index[c] for c in classes]] = np.arange(len(classes))
+    train_labels = np.asarray(dataset.train_labels)
+    held = np.zeros(0, np.int64)  # positions in the training images
+    if holdout:
+        in_class = {c: np.flatnonzero(train_labels == index[c]) for c in classes}
+        held = np.concatenate([at[held_out(c, len(at), holdout, data_seed)] for c, at in in_class.items()])
 
-    def pick(images, labels, limit=None):
+    def pick(images, labels, leave_out, limit=None):
         new = remap[np.asarray(labels)]
-        keep = np.flatnonzero(new >= 0)
+        chosen = new >= 0
+        chosen[leave_out] = False
+        keep = np.flatnonzero(chosen)
         if limit is not None:
             rank = np.zeros(len(keep), np.int64)
             for label in np.unique(new[keep]):
@@ -60,8 +71,10 @@ def select(dataset, classes, max_per_class=None):
             keep = keep[rank < limit]
         return np.asarray(images[keep]), new[keep].astype(np.int32)
 
-    return Subset(tuple(classes), *pick(dataset.train_images, dataset.train_labels, max_per_class),
-                  *pick(dataset.val_images, dataset.val_labels))
+    val_images, val_labels = pick(dataset.val_images, dataset.val_labels, held[:0])
+    return Subset(tuple(classes), *pick(dataset.train_images, train_labels, held, max_per_class),
+                  np.concatenate([val_images, np.asarray(dataset.train_images[held])]),
+                  np.concatenate([val_labels, remap[train_labels[held]].astype(np.int32)]))
 
 
 DEFAULT_KIND = {"tensorflow": "tf", "jax": "device"}  # else numpy

@@ -95,22 +95,28 @@ def tensorboard_log(tensorboard_dir, net, *, cell, split, kind, n, fine_tuned, t
 
 
 def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None,
-              skip_bad_images=False, val_fraction=None, block_size=0, data_seed=0, shift="", shift_severity=0):
+              skip_bad_images=False, val_fraction=None, val_holdout=0, block_size=0, data_seed=0, shift="",
+              shift_severity=0):
     """(subset, train pipeline, val pipeline) for ``classes``: a list of class ids, or a
     count k for the dataset's first k classes (handy when exploring in JupyterLab).
     Decoded arrays go through ``data.pipelines``, a streamed dataset's records (ImageNet at
-    227 px) through ``data.record_pipelines``; with ``block_size`` b, training and validation
-    images alike are first cut into b x b blocks laid out in the order drawn from ``data_seed``
-    (``transferlib.data.block_shuffle``); a ``shift`` (``shifts``) at ``shift_severity``, drawn
-    from ``data_seed``, is applied to the selected images (or labels) before any pipeline sees
-    them. Prints what it read."""
+    227 px) through ``data.record_pipelines``; ``val_holdout`` k > 0 moves k training images of
+    each class, drawn from ``data_seed``, to the validation images (``data.select``), before a
+    reduced cell's ``max_per_class`` takes the first of the rest; with ``block_size`` b, training
+    and validation images alike are then cut into b x b blocks laid out in the order drawn from
+    ``data_seed`` (``transferlib.data.block_shuffle``); a ``shift`` (``shifts``) at
+    ``shift_severity``, drawn from ``data_seed``, is applied to the selected images (or labels)
+    before any pipeline sees them. Prints what it read."""
     if shift:
         shifts.check(shift, shift_severity)
     loaded = datasets.load(dataset, datasets.stored_size(image_size), data_dir=_given(data_dir),
                            skip_bad_images=skip_bad_images, val_fraction=val_fraction)
     if isinstance(classes, int):
         classes = loaded.classes[:classes]
-    subset = data.select(loaded, classes, max_per_class=max_per_class)
+    subset = data.select(loaded, classes, max_per_class=max_per_class, holdout=val_holdout, data_seed=data_seed)
+    if val_holdout:
+        print(f"held out {val_holdout} training images per class as validation: "
+              f"{len(subset.val_labels)} validation images")
     if block_size:
         if isinstance(subset, datasets.Records):
             raise ValueError(f"block_size needs decoded images; {dataset} is read as records")

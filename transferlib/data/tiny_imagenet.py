@@ -35,6 +35,7 @@ from .paths import cache_root, env_path
 from .resize import fit
 
 NAME = "tiny_imagenet"
+TRAIN_PER_CLASS = 500  # training images of each class (and 50 validation images)
 OFFICIAL_FOLDER = "tiny-imagenet-200"  # the official layout's top folder, extracted or in an archive
 ARCHIVES = ("tiny-imagenet-200.zip", "tiny-imagenet-200-32px.tar.gz")
 URL = "http://cs231n.stanford.edu/tiny-imagenet-200.zip"

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from ..checks import Invalid, unknown
-from ..data import STREAMED, block_shuffle, stored_size
+from ..data import STREAMED, block_shuffle, stored_size, tiny_imagenet
 from ..nets.units import CAFFENET, is_function, unit_names
 from ..parameters import RENAMED, STUDY, Required
 
@@ -66,7 +66,7 @@ class _Study:
                                                    and values["shift_iterations"] % values["val_every"] == 0):
             problems.append(f"shift_iterations: {values['shift_iterations']} needs iterations and a val_every "
                             f"that divides it (val_every: {values.get('val_every')}); drop it or fix val_every")
-        problems += _block_problems(values)
+        problems += _block_problems(values) + _holdout_problems(values)
         if values.get("halves") is not None and values.get("treatments") and isinstance(values["treatments"][0], tuple):
             problems.append("treatments: a mapping by split goes with splits, not with your own halves; "
                             "give a list of treatments")
@@ -110,6 +110,21 @@ def _block_problems(values):
         return [f"block_shuffle: {', '.join(map(str, bad))} do not divide the {side} px side at which "
                 f"{values.get('image_size', _DEFAULTS['image_size'])} px crops are stored; choose from "
                 f"{', '.join(map(str, block_shuffle.sizes(side)))}"]
+    return []
+
+
+def _holdout_problems(values):
+    """``val_holdout`` takes decoded training images, and leaves each class some to train on
+    (known here for Tiny ImageNet; elsewhere ``data.holdout.held_out`` refuses it before training)."""
+    k, dataset = values.get("val_holdout"), values.get("dataset")
+    if not k:
+        return []
+    if dataset in STREAMED:
+        return [f"val_holdout: {dataset} is read as records, and holding out training images needs them "
+                "decoded; drop the key (or set it 0)"]
+    if dataset == tiny_imagenet.NAME and k >= tiny_imagenet.TRAIN_PER_CLASS:
+        return [f"val_holdout: {k} of Tiny ImageNet's {tiny_imagenet.TRAIN_PER_CLASS} training images per "
+                f"class leave none to train on; give fewer (such as {tiny_imagenet.TRAIN_PER_CLASS // 5})"]
     return []
 
 

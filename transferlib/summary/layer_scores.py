@@ -93,7 +93,8 @@ def score_table(study_dir, params, root=None):
                                     data_dir=resolve(params.data_dir) if params.data_dir else None,
                                     skip_bad_images=params.skip_bad_images, val_fraction=params.val_fraction)
         started = time.perf_counter()
-        scored = base_scores(load_model(saved), data.select(decoded, halves[split][target]), ns, params)
+        half = data.select(decoded, halves[split][target], holdout=params.val_holdout, data_seed=params.seed)
+        scored = base_scores(load_model(saved), half, ns, params)
         rows += [(split, source, target, *row, key) for row in scored]
         print(f"{source}'s layers on half {target}: {len(ns)} scored in {time.perf_counter() - started:.0f} s")
     out = pd.DataFrame(rows, columns=SCORE_COLUMNS)

@@ -68,11 +68,13 @@ def half_classes(halves):
 
 
 def validation_images(params, halves):
-    """{(split, half): validation images} of a study from its params (dict) and halves.json;
-    {} where the dataset's count per class is not fixed (a folder of your images)."""
+    """{(split, half): validation images} of a study from its params (dict) and halves.json, the
+    training images each class held out (``val_holdout``) included; {} where the dataset's count
+    per class is not fixed (a folder of your images)."""
     per_class = VAL_IMAGES_PER_CLASS.get(params.get("dataset"))
     if not per_class:
         return {}
+    per_class += params.get("val_holdout", 0)
     return {key: per_class * count for key, count in half_classes(halves).items()}
 
 
