@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from conftest import SHARED_DATASETS, TINY_32PX
+from transferlib import version
 from transferlib.records import table, vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,6 +125,7 @@ def test_results_table_has_one_row_per_cell(smoke):
     assert (row.kind, row.source, row.target, row.n, row.fine_tuned) == ("transfer", "r0-baseA", "B", 2, True)
     assert df.set_index("cell").loc["r0-R2B"].kind == "random"
     assert ((df.top1 > 0) & (df.top1 <= df.top5) & (df.wall_seconds > df.train_seconds)).all()
+    assert set(df.code_version) == {version.code_version()}  # the cells' kernels run this code
 
 
 def test_table1_equals_the_numbers_of_results_csv(smoke):
@@ -227,12 +229,13 @@ def test_tensorboard_holds_each_cells_validations_and_its_grid_row(smoke):
         grid_row = {"split": row["split"], "treatment": vocabulary.treatment(row, pooled=True), "n": row["n"],
                     "unit": row["unit"], "fine_tuned": row["fine_tuned"], "target": row["target"],
                     "images_per_class": row["images_per_class"], "block_size": row["block_size"], "shift": "none",
-                    "network": network}
+                    "network": network, "code_version": row["code_version"]}
         assert values(data.session_start_info) == grid_row, row["cell"]
         assert all(value in axes[name] for name, value in grid_row.items())
     assert values(read(smoke / "tensorboard" / "r0-A2B+-k10")[1].session_start_info) == {
         "split": "r0", "treatment": "AnB+", "n": 2, "unit": "conv2", "fine_tuned": True, "target": "B",
-        "images_per_class": 10, "block_size": 0, "shift": "none", "network": "caffenet"}
+        "images_per_class": 10, "block_size": 0, "shift": "none", "network": "caffenet",
+        "code_version": version.code_version()}
 
 
 def test_the_executed_notebooks_read_back_as_results_csv(smoke, tmp_path):

@@ -12,9 +12,9 @@ from tensorboard.plugins.hparams import plugin_data_pb2  # noqa: E402
 
 from transferlib.records import tensorboard  # noqa: E402
 
-A3B_PLUS = dict(split="r0", kind="transfer", n=3, unit="conv3", fine_tuned=True, target="B", images_per_class=0, block_size=0,
-                shift="", network="caffenet")
-BASE_A = dict(A3B_PLUS, kind="base", n=0, unit="", fine_tuned=False, target="A", block_size=4)
+A3B_PLUS = dict(split="r0", kind="transfer", n=3, unit="conv3", fine_tuned=True, target="B", images_per_class=0,
+                block_size=0, shift="", network="caffenet", code_version="0.1.0+g0c92742")
+BASE_A = dict(A3B_PLUS, kind="base", n=0, unit="", fine_tuned=False, target="A", block_size=4, code_version="")
 
 
 def read(folder):
@@ -34,7 +34,7 @@ def test_a_cells_run_holds_its_hparams_and_each_validation_once_when_resumed(tmp
     hparams = tensorboard.hparams(**A3B_PLUS)
     assert hparams == {"split": "r0", "treatment": "AnB+", "n": 3, "unit": "conv3", "fine_tuned": True,
                        "target": "B", "images_per_class": 0, "block_size": 0, "shift": "none",
-                       "network": "caffenet"}
+                       "network": "caffenet", "code_version": "0.1.0+g0c92742"}
     run = tmp_path / "r0-A3B+"
     log = tensorboard.CellLog(run, hparams)
     log.open()
@@ -67,7 +67,8 @@ def test_the_experiment_lists_each_axis_values_and_the_studys_metric(tmp_path):
             for h in experiment.hparam_infos}
     assert axes == {"split": ["r0"], "treatment": ["AnB+", "base"], "n": [0.0, 3.0], "unit": ["", "conv3"],
                     "fine_tuned": [False, True], "target": ["A", "B"], "images_per_class": [0.0],
-                    "block_size": [0.0, 4.0], "shift": ["none"], "network": ["caffenet"]}
+                    "block_size": [0.0, 4.0], "shift": ["none"], "network": ["caffenet"],
+                    "code_version": ["", "0.1.0+g0c92742"]}
     metrics = {m.name.tag: m.display_name for m in experiment.metric_infos}
     assert metrics == {"val_top1": "final top-1", "best10_top1": "best-10 top-1",
                        "lastk_top1": "last-k top-1 (the study's metric)"}
@@ -112,8 +113,8 @@ def test_without_the_tensorboard_package_a_cell_says_its_logs_are_off(monkeypatc
     monkeypatch.setitem(sys.modules, "tensorboard", None)
     monkeypatch.delitem(sys.modules, "transferlib.records.tensorboard")
     monkeypatch.delattr(transferlib.records, "tensorboard")
-    assert notebook_calls.tensorboard_log(None, None, **{k: v for k, v in A3B_PLUS.items() if k != "unit"},
-                                          cell="r0-A3B+") is None
+    given = {k: v for k, v in A3B_PLUS.items() if k not in ("unit", "code_version")}  # the cell knows these
+    assert notebook_calls.tensorboard_log(None, None, **given, cell="r0-A3B+") is None
     assert capsys.readouterr().out.startswith("TensorBoard logs are off: ")
     said = []
     runner.write_experiment(None, said.append)  # the runner's experiment: the same line, nothing written

@@ -26,6 +26,9 @@ def main(argv=None):
     run.add_argument("--address", help="ray executor: the cluster to join (default: the params "
                                        "file's ray_address, else $RAY_ADDRESS, else a local instance)")
     run.add_argument("--dry-run", action="store_true", help="list the cells, which are done, an estimate")
+    run.add_argument("--mixed-code", action="store_true",
+                     help="add cells to a study whose done cells ran under other code (transferlib version "
+                          "or commit) than this run")
     commands.add_parser("studies", help="list the bundled studies")
     summary = commands.add_parser("summary", help="redraw a study's summary, figures and HTML from "
                                                   "its results.csv (no training, no data)")
@@ -59,12 +62,13 @@ def main(argv=None):
         if args.workers is not None and args.workers < 1:
             parser.error("--workers must be at least 1")
         return runner.run(bundled_studies.find(args.params), results_dir=args.results, executor=args.executor,
-                          workers=args.workers, address=args.address, dry_run=args.dry_run, command=command)
+                          workers=args.workers, address=args.address, dry_run=args.dry_run,
+                          mixed_code=args.mixed_code, command=command)
     except KeyboardInterrupt:
         print("stopped: the running cells were ended; run the same command to go on "
               "(done cells are kept)", file=sys.stderr)
         return 130
-    except (ParamsError, DataNotFoundError, CorruptDataError, StudyBusy, OSError) as e:
+    except (ParamsError, DataNotFoundError, CorruptDataError, StudyBusy, runner.MixedCode, OSError) as e:
         if getattr(args, "debug", False):
             raise
         print(f"error: {_message(e, args.command)}", file=sys.stderr)

@@ -27,6 +27,7 @@ from ..nets import conv1_figure, units
 from ..records import store, tensorboard_or_none
 from ..records.atomic import write_atomic, write_text_atomic
 from ..records.executed import RECORD
+from ..version import code_version
 from . import data, networks, shifts, similarity
 from .models import WEIGHT_LAYERS, caffenet
 
@@ -90,7 +91,7 @@ def tensorboard_log(tensorboard_dir, net, *, cell, split, kind, n, fine_tuned, t
     unit = net.units[(tuned_unit or n) - 1][0] if n else ""
     values = tensorboard.hparams(split=split, kind=kind, n=n, unit=unit, fine_tuned=fine_tuned, target=target,
                                  images_per_class=images_per_class, block_size=block_size, shift=shift,
-                                 network=network)
+                                 network=network, code_version=code_version())
     return tensorboard.CellLog(tensorboard_dir or standalone_path(f"tensorboard/{cell}"), values)
 
 
@@ -173,15 +174,15 @@ def load_model(path):
 
 def save(result, *, cell, metrics_path=None, params_hash="", model=None, model_path=None, cka=None):
     """Save the model (with ``model_path``, None: ``standalone_path``) and then the metrics JSON
-    the runner reads as 'done' (None: ``standalone_path``), with the network's layer similarity
-    to its base ``cka`` ({layer: linear CKA}) if given. Says where, in one line, which carries
-    the metrics in its output's metadata (under RECORD): the executed notebook holds them
-    (``records.executed``)."""
+    the runner reads as 'done' (None: ``standalone_path``), with the code this kernel runs
+    (``version.code_version``) and the network's layer similarity to its base ``cka`` ({layer:
+    linear CKA}) if given. Says where, in one line, which carries the metrics in its output's
+    metadata (under RECORD): the executed notebook holds them (``records.executed``)."""
     if model is not None:
         model_path = model_path or standalone_path(f"{cell}.keras")
         write_atomic(model_path, model.save)
     metrics_path = metrics_path or standalone_path(f"{cell}.json")
-    metrics = {**result.to_dict(), "params_hash": params_hash,
+    metrics = {**result.to_dict(), "params_hash": params_hash, "code_version": code_version(),
                "val_top1": [h["val_top1"] for h in result.history]}
     if cka is not None:
         metrics["cka"] = cka

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
-from .. import data, parameters
+from .. import data, parameters, version
 from ..records import layout, tensorboard_or_none
 from ..records.atomic import write_text_atomic
 from . import executors, grid, kernels
@@ -46,14 +46,19 @@ def estimate_seconds(study, cells, done):
     return total
 
 
+class MixedCode(RuntimeError):
+    """Cells left to run under other code than the study's done cells ran under."""
+
+
 def run(params_path, *, results_dir=None, executor=None, workers=None, address=None,
-        dry_run=False, summary=True, command="", out=print):
+        dry_run=False, mixed_code=False, summary=True, command="", out=print):
     """Run a study's cells not yet done, then its summary. Returns the process exit code.
 
     ``executor`` ("local" or "ray") and ``address`` (Ray's) default to the params' values;
     ``workers`` (cells at once) is the local executor's. A dry run lists the cells and an
-    estimate and writes, creates and downloads nothing. ``command``: how it was run, for the
-    report to say.
+    estimate and writes, creates and downloads nothing. Cells are added under other code than
+    the done cells ran under only with ``mixed_code`` (``check_code``). ``command``: how it was
+    run, for the report to say.
     """
     study = load_study(params_path, results_dir, download=not dry_run)
     execute = _executor(study, executor or study.params.executor, workers,
@@ -67,9 +72,14 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
             + (f" ({', '.join(sorted(done))})" if done else ""))
         for cell_id, why in problems.items():
             out(f"  {cell_id} will rerun: {why}")
+        try:
+            check_code(study, done, todo, mixed_code, out)
+        except MixedCode as e:
+            out(f"run will stop: {e}")
         out(f"to run: {len(todo)} cells, about {estimate_seconds(study, todo, done) / 60:.0f} min "
             f"with 1 worker")
         return 0
+    check_code(study, done, todo, mixed_code, out)
     with runner_lock(study.driver_dir):
         for cell_id, why in problems.items():
             out(f"{cell_id} reruns: {why}")
@@ -77,7 +87,7 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
         write_text_atomic(study.driver_dir / layout.PARAMS,
                           yaml.safe_dump(study.params.to_dict(), sort_keys=False))
         write_text_atomic(study.driver_dir / layout.HALVES, json.dumps(study.halves, indent=1))
-        write_experiment(study, out)
+        write_experiment(study, out, done)
         env = kernel_env(study.params, workers=workers or 1)
         bars = []
 
@@ -112,15 +122,38 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
     return 0
 
 
-def write_experiment(study, out=print):
+def check_code(study, done, todo, mixed_code=False, out=print):
+    """Compare the code versions (``version.code_version``) the ``done`` cells ({cell id:
+    metrics}) ran under with this run's: where they are not all this run's, say in one line
+    which cells ran under which (unknown: recorded before cells recorded it). MixedCode, before
+    any compute, where cells are left (``todo``) and a done cell ran under other known code,
+    unless ``mixed_code``; cells of unknown code alone never stop a run."""
+    running = version.code_version()
+    groups = version.by_version({cell_id: m.get("code_version", version.UNKNOWN) for cell_id, m in done.items()})
+    if not groups or set(groups) == {running}:
+        return
+    out(f"code: the done cells ran under {version.in_words(groups)}; this run is {running}")
+    other = [v for v in groups if v not in (running, version.UNKNOWN)]
+    if todo and other and not mixed_code:
+        raise MixedCode(f"{study.root}: {len(todo)} cells left to run under {running}, but done cells ran under "
+                        f"{', '.join(other)}; run with --mixed-code to add them to this study anyway, or with "
+                        "--results DIR to run the whole study afresh under this code in another folder")
+
+
+def write_experiment(study, out=print, done=None):
     """Write the study's HParams experiment into its TensorBoard folder (``records.tensorboard``)
-    and publish it; without the tensorboard package, say once that the logs are off."""
+    and publish it; without the tensorboard package, say once that the logs are off. A cell's
+    code version is its metrics' where ``done`` ({cell id: metrics}) holds it, else this run's."""
     tensorboard = tensorboard_or_none(out)
     if tensorboard is None:
         return
+    done = done or {}
     cells = [tensorboard.hparams(split=c.split, kind=c.kind, n=c.n, unit=c.unit, fine_tuned=c.fine_tuned,
                                  target=c.target, images_per_class=c.images_per_class, block_size=c.block_size,
-                                 shift=c.parameters["shift"], network=c.parameters["network"]) for c in study.cells]
+                                 shift=c.parameters["shift"], network=c.parameters["network"],
+                                 code_version=done[c.id].get("code_version", version.UNKNOWN) if c.id in done
+                                 else version.code_version())
+             for c in study.cells]
     path = tensorboard.write_experiment(study.driver_dir / layout.TENSORBOARD, cells, study.params.metric)
     study.publish(f"{layout.TENSORBOARD}/{path.name}")
 

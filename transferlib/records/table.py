@@ -20,11 +20,12 @@ from .vocabulary import KINDS
 
 COLUMNS = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "images_per_class",
            "block_size", "top1", "top5", "best10_top1", "validations", "train_seconds", "wall_seconds", "params_hash",
-           "history")
+           "code_version", "history")
 # unit: the name of the model's n-th transfer unit (conv3, stage2...), "" for n = 0; block_size:
-# b of a block-shuffled cell, 0 for the others. Tables written before them lack them: their rows
-# read as _ADDED (read fills in the CaffeNet's unit names).
-_ADDED = {"unit": "", "block_size": "0"}
+# b of a block-shuffled cell, 0 for the others; code_version: the transferlib version the cell
+# ran under (``version.code_version``), "" for unknown. Tables written before them lack them:
+# their rows read as _ADDED (read fills in the CaffeNet's unit names).
+_ADDED = {"unit": "", "block_size": "0", "code_version": ""}
 _INTS = ("n", "images_per_class", "block_size", "validations")
 _RENAMED = {"epochs": "validations"}  # old column names, read as the new ones
 _FLOATS = ("top1", "top5", "best10_top1", "train_seconds", "wall_seconds")
@@ -81,12 +82,13 @@ IDENTITY = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tune
 def row(cell, metrics):
     """The row of a finished cell: its IDENTITY values from the mapping ``cell``, its results
     from ``metrics``, as its notebook saved them (``notebook_calls.save``; wall_seconds, where
-    the runner or papermill measured it, else train_seconds)."""
+    the runner or papermill measured it, else train_seconds; code_version, "" where the metrics
+    were saved before cells recorded it)."""
     return {**{c: cell[c] for c in IDENTITY},
             "top1": metrics["top1"], "top5": metrics["top5"], "best10_top1": metrics["best10_top1"],
             "validations": metrics["validations"], "train_seconds": metrics["train_seconds"],
             "wall_seconds": metrics.get("wall_seconds", metrics["train_seconds"]),
-            "history": metrics["val_top1"]}
+            "code_version": metrics.get("code_version", ""), "history": metrics["val_top1"]}
 
 
 def write(rows, out):

@@ -35,6 +35,7 @@ HPARAMS = {  # name: description
     "block_size": "side of the blocks its images were cut into (0: whole images)",
     "shift": "the target's shift in a surgical study (none: the paper's target)",
     "network": "the network's kind",
+    "code_version": "the transferlib version and commit it ran under (empty: unknown)",
 }
 METRICS = {  # a study's metric name (params key ``metric``): (the scalar holding it, title, meaning)
     "final": ("val_top1", "final top-1", "the last validation's top-1"),
@@ -45,14 +46,16 @@ _EVENTS = "events.out.tfevents."  # how every event file's name begins
 EXPERIMENT = f"{_EVENTS}0000000000.experiment"  # the study's HParams experiment
 
 
-def hparams(*, split, kind, n, unit, fine_tuned, target, images_per_class, block_size, shift, network):
+def hparams(*, split, kind, n, unit, fine_tuned, target, images_per_class, block_size, shift, network,
+            code_version):
     """A cell's hyperparameters (HPARAMS), from its values in the grid or its notebook; ``unit``:
-    the last unit copied, or the one unit that learns in a surgical cell."""
+    the last unit copied, or the one unit that learns in a surgical cell; ``code_version``:
+    ``version.code_version`` of the kernel that trained it."""
     return {"split": split, "treatment": treatment({"kind": kind, "target": target, "fine_tuned": fine_tuned},
                                                    pooled=True),
             "n": int(n), "unit": unit, "fine_tuned": bool(fine_tuned), "target": target,
             "images_per_class": int(images_per_class), "block_size": int(block_size),
-            "shift": shift or "none", "network": network}
+            "shift": shift or "none", "network": network, "code_version": code_version}
 
 
 _SERIAL = itertools.count()  # event files opened by this process

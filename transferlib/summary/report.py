@@ -3,30 +3,19 @@ read on its own says which study, data, network and schedule its numbers come fr
 code and command made it, and its tables in the units their text names (points)."""
 
 import datetime
-import importlib.metadata
-import subprocess
-from pathlib import Path
 
 from IPython.display import display
 
+from .. import version
 
-def code_version():
-    """"transferlib <version>, commit <hash>" (with "+ local changes" where the package's files
-    have them), or the version alone where the package is not a git checkout; a source tree on
-    the path that pip never installed (the GPU machine's) has no version."""
-    try:
-        version = f"transferlib {importlib.metadata.version('transferlib')}"
-    except importlib.metadata.PackageNotFoundError:
-        version = "transferlib (a source tree, not installed)"
-    package = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(["git", "-C", str(package), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(package), "status", "--porcelain", "--", "."],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return f"{version} (not a git checkout)"
-    return f"{version}, commit {commit}" + (" + local changes" if dirty else "")
+
+def code_versions(df):
+    """Which code (``version.code_version``) the networks of the table ``df`` ran under, in words:
+    the one version, or where they differ, which cells ran under which."""
+    groups = version.by_version(dict(zip(df.cell, df.code_version)))
+    if len(groups) == 1:
+        return f"all under {version.named(next(iter(groups)))}"
+    return f"mixed: {version.in_words(groups)}" if groups else "none"
 
 
 def schedule(params):
@@ -46,9 +35,10 @@ def schedule(params):
 
 def identity(params, df, halves, metric_name, command="", made=None):
     """The report's opening block as Markdown: the study's name, dataset, classes per half,
-    network and width, image size, schedule, networks and replicates, the reported metric, when
-    and by which code and command it was made. ``df`` is the study's table, ``halves`` its
-    halves.json, ``made`` a datetime (default: now, UTC)."""
+    network and width, image size, schedule, networks and replicates, the reported metric, the
+    code its networks ran under (``code_versions``), when and by which code and command it was
+    made. ``df`` is the study's table, ``halves`` its halves.json, ``made`` a datetime
+    (default: now, UTC)."""
     made = made or datetime.datetime.now(datetime.timezone.utc)
     sizes = sorted({len(classes) for h in halves.values() for classes in h.values()})
     per_half = " or ".join(map(str, sizes)) if sizes else "unknown (no halves.json)"
@@ -63,7 +53,8 @@ def identity(params, df, halves, metric_name, command="", made=None):
                      f"({', '.join(map(str, splits))}): {len(splits)} replicate{'s' if len(splits) != 1 else ''} "
                      "of each verdict"),
         ("reported metric", metric_name),
-        ("made", f"{made:%Y-%m-%d %H:%M} UTC by {code_version()}"),
+        ("networks' code", code_versions(df)),
+        ("made", f"{made:%Y-%m-%d %H:%M} UTC by transferlib {version.code_version()}"),
     ]
     if command:
         rows.append(("command", f"`{command}`"))
