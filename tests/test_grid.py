@@ -43,6 +43,30 @@ def test_cell_counts(overrides, count):
     assert len(grid.expand(study(**overrides), WNIDS)) == count
 
 
+def test_each_treatment_at_its_own_layers():
+    """A study that needs BnB at 2, 4, 5, 7 but AnB+ only at 1 and 7 asks for exactly those
+    cells, and each keeps the hash it has in a study that lists every n for every treatment."""
+    layers = {"BnB": [2, 4, 5, 7], "AnB": [4, 7], "BnB+": [1, 7], "AnB+": [1, 7]}
+    mapped = study(layers=layers, directions=["AnB"])
+    ids = [c.id for c in grid.expand(mapped, WNIDS)]
+    assert ids == ["r0-baseA", "r0-baseB", "r0-B1B+", "r0-A1B+", "r0-B2B", "r0-B4B", "r0-A4B", "r0-B5B",
+                   "r0-B7B", "r0-B7B+", "r0-A7B", "r0-A7B+"]
+    everything = hashes(study(directions=["AnB"]))
+    assert all(everything[cell] == h for cell, h in hashes(mapped).items())
+    assert Params.from_dict(mapped.to_dict()) == mapped
+
+
+@pytest.mark.parametrize("layers, treatments, message", [
+    ({"BnB": [2], "AnB+": [7]}, ["BnB", "AnB"], "layers: gives n for AnB+, not among the treatments AnB, BnB"),
+    ({"BnB": [2]}, ["BnB", "AnB"], "layers: gives no n for AnB of the treatments"),
+    ({"BnB": [2, 8]}, ["BnB"], "layers: 8 not allowed"),
+    ({"BnB+x": [2]}, ["BnB"], "layers: got"),
+])
+def test_a_layers_mapping_is_checked(layers, treatments, message):
+    with pytest.raises(ParamsError, match=re.escape(message)):
+        study(layers=layers, treatments=treatments)
+
+
 def test_all_class_cells():
     cells = grid.expand(study(treatments=["AnB"], layers=[2, 5], all_classes=["base", "random"]), WNIDS)
     extra = [c for c in cells if c.split == "all"]

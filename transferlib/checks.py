@@ -118,6 +118,22 @@ def by_split(item):
     return check
 
 
+def keyed(keys, item):
+    """{key: value that ``item`` accepts}, each key one of ``keys``, stored as a tuple of (key,
+    value) pairs."""
+    want = f"a mapping from some of {', '.join(keys)} to {item.want}"
+
+    def check(v):
+        if not isinstance(v, dict) or not v:
+            raise Invalid(f"got {v!r}; expected {want}")
+        unknown = [k for k in v if k not in keys]
+        if unknown:
+            raise Invalid(f"{', '.join(map(repr, unknown))} not allowed; expected {want}")
+        return tuple((key, item(value)) for key, value in v.items())
+    check.want = want
+    return check
+
+
 def halves(v):
     """{"A": class ids, "B": class ids}: two non-empty disjoint lists (or null: splits)."""
     want = "{A: [class ids], B: [class ids]}, two non-empty lists with no class in both"

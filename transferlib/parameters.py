@@ -151,8 +151,10 @@ PARAMETERS = (
     # What is copied
     _study_only("treatments", tuple, c.either(_TREATMENTS, c.by_split(_TREATMENTS)), TREATMENTS[:4],
                 "of BnB, BnB+, AnB, AnB+, random (named as for direction AnB), or {split: those}; []: none"),
-    _study_only("layers", tuple | str, c.either(c.one_of(["all"]), c.listed(_N)), (1, 2, 3, 4, 5, 6, 7),
-                "values of n, the number of copied units; all: 1..K-1 of K (the default beyond caffenet)"),
+    _study_only("layers", tuple | str | dict,
+                c.either(c.one_of(["all"]), c.listed(_N), c.keyed(TREATMENTS, c.listed(_N))), (1, 2, 3, 4, 5, 6, 7),
+                "values of n, the number of copied units; all: 1..K-1 of K (the default beyond caffenet); "
+                "or {treatment: [n, ...]}, each treatment its own n"),
     _study_only("directions", tuple, c.listed(c.one_of(DIRECTIONS)), DIRECTIONS,
                 "AnB: target half B; BnA: target half A"),
     _study_only("all_classes", tuple, c.listed(c.one_of(ALL_CLASSES), empty_ok=True), (),

@@ -86,7 +86,7 @@ def expand(params, class_names=None):
         classes = study_classes(params, class_names)
         cells.append(_cell(params, ALL, "AB", classes, unit_names=names))
         if "random" in params.all_classes:
-            cells += [_cell(params, ALL, "AB", classes, n, unit_names=names) for n in ns]
+            cells += [_cell(params, ALL, "AB", classes, n, unit_names=names) for n in ns["random"]]
     return cells
 
 
@@ -102,11 +102,13 @@ def unit_names(params):
 
 
 def layer_values(params, names):
-    """The study's values of n: ``layers``, "all" being 1..K-1 for K units; ParamsError for an n
-    beyond the units (checked here for a user's function, in params for the others)."""
-    ns = tuple(range(1, len(names))) if params.layers == "all" else params.layers
+    """{treatment: its values of n} (``Params.layers_of``, "all" being 1..K-1 for K units);
+    ParamsError for an n beyond the units (checked here for a user's function, in params for
+    the others)."""
+    ns = {t: params.layers_of(t, tuple(range(1, len(names)))) for t in parameters.TREATMENTS}
     top = len(names) - 1
-    for key, values in (("layers", ns), ("reduced_layers", params.reduced_layers if params.reduced_images_per_class else ())):
+    every = sorted({n for values in ns.values() for n in values})
+    for key, values in (("layers", every), ("reduced_layers", params.reduced_layers if params.reduced_images_per_class else ())):
         bad = [n for n in values if not 1 <= n <= top]
         if bad:
             raise ParamsError(params.file, [
@@ -215,15 +217,16 @@ def describe(cells):
 
 
 def _split_cells(params, split, members, treatments, names, ns):
-    """One split's cells: the bases that are needed, then per direction, n and treatment, then
-    the reduced-data cells per k: the target half's base and AnB+ at each of ``reduced_layers``,
-    then the block-shuffled cells per b: the target half's base and AnB+ at the top n."""
+    """One split's cells: the bases that are needed, then per direction, n and treatment (each
+    treatment at its own n, ``ns``: {treatment: n}), then the reduced-data cells per k: the target
+    half's base and AnB+ at each of ``reduced_layers``, then the block-shuffled cells per b: the
+    target half's base and AnB+ at the top n."""
     specs = []  # (target half, n, source half or None for base and random, fine-tuned, k, b)
     for direction in params.directions:
         target = direction[-1]
         other = "A" if target == "B" else "B"
-        for n in ns:
-            for treatment in treatments:
+        for n in sorted({n for t in treatments for n in ns[t]}):
+            for treatment in (t for t in treatments if n in ns[t]):
                 source = (None if treatment == "random"
                           else target if treatment.startswith("B") else other)
                 specs.append((target, n, source, treatment.endswith("+"), 0, 0))

@@ -50,6 +50,8 @@ class _Study:
             problems += _schedule_problems(values)
         if not {p.partition(":")[0] for p in problems} & {"splits", "treatments"}:
             problems += _treatments_problems(values)
+        if not {p.partition(":")[0] for p in problems} & {"layers", "treatments"}:
+            problems += _layers_problems(values)
         if not {p.partition(":")[0] for p in problems} & {"network", "network_units", "image_size", "layers",
                                                           "reduced_layers", "halves", "splits"}:
             problems += _unit_problems(values, d)
@@ -84,10 +86,21 @@ class _Study:
         d = {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
         if self.treatments and isinstance(self.treatments[0], tuple):
             d["treatments"] = {split: list(t) for split, t in self.treatments}
+        if self.layers and isinstance(self.layers[0], tuple):
+            d["layers"] = {treatment: list(ns) for treatment, ns in self.layers}
         if d["halves"] is not None:
             d["halves"] = {h: list(v) for h, v in d["halves"].items()}
             del d["splits"]  # your own halves stand for the splits
         return d
+
+    def layers_of(self, treatment, every):
+        """The n of ``treatment``: ``layers`` as given, ``every`` (1..K-1) for "all", and where
+        ``layers`` maps treatments to their n, its own (none where it is not mapped)."""
+        if self.layers == "all":
+            return every
+        if self.layers and isinstance(self.layers[0], tuple):
+            return dict(self.layers).get(treatment, ())
+        return self.layers
 
     def treatments_of(self, split):
         """The treatments of ``split`` (a seed or MAN_MADE_NATURAL; None: your own halves)."""
@@ -192,6 +205,24 @@ def _treatments_problems(values):
     return []
 
 
+def _layers_problems(values):
+    """A layers mapping gives the n of the study's treatments, and of no other."""
+    layers = values.get("layers", ())
+    if layers == "all" or not layers or not isinstance(layers[0], tuple):
+        return []
+    treatments = values.get("treatments", Params.treatments)
+    study = {t for _, ts in treatments for t in ts} if treatments and isinstance(treatments[0], tuple) else set(treatments)
+    mapped = {t for t, _ in layers}
+    problems = []
+    if mapped - study:
+        problems.append(f"layers: gives n for {', '.join(sorted(mapped - study))}, not among the treatments "
+                        f"{', '.join(sorted(study)) or '(none)'}; add it to treatments or drop it from layers")
+    if study - mapped:
+        problems.append(f"layers: gives no n for {', '.join(sorted(study - mapped))} of the treatments; give "
+                        "each treatment its list of n, or one list of n for all")
+    return problems
+
+
 def _schedule_problems(values):
     """How long networks train: epochs, or iterations with val_every dividing them."""
     epochs, iterations, every = (values.get(k) for k in ("epochs", "iterations", "val_every"))
@@ -233,6 +264,8 @@ def _unit_problems(values, given):
         if key == "reduced_layers" and not (key in given or values.get("reduced_images_per_class")):
             continue
         ns = values.get(key, _DEFAULTS[key])
+        if ns != "all" and ns and isinstance(ns[0], tuple):  # {treatment: [n, ...]}
+            ns = sorted({n for _, per_treatment in ns for n in per_treatment})
         bad = [] if ns == "all" else [n for n in ns if not 1 <= n <= top]
         if bad:
             problems.append(f"{key}: {', '.join(map(str, bad))} not allowed; expected a non-empty list, "
