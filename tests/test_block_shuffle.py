@@ -14,7 +14,7 @@ from transferlib.driver import grid
 from transferlib.driver.params import Params, ParamsError
 from transferlib.records import vocabulary
 from transferlib.summary import block_shuffle as judged
-from transferlib.summary import inference
+from transferlib.summary import inference, metrics
 
 from test_grid import WNIDS, hashes, study
 
@@ -200,3 +200,28 @@ def test_the_checks_find_a_partial_gain_with_the_splits_they_say_they_need():
         each += [c.verdict == "supported" for c in made]
     assert (each / runs >= inference.POWER - 0.1).all(), each / runs  # the pilot estimates the gains too
     assert found / runs >= np.prod(each / runs) - 0.08, (found / runs, each / runs)
+
+
+def test_each_check_is_shown_under_every_other_metric_and_a_change_is_named():
+    """Issue 36, item 6: the two checks under each metric beside the chosen one (mean, interval,
+    verdict in block_shuffle_verdicts.csv's columns), and a sentence naming what changes."""
+    df = results([0.06, 0.07, 0.05, 0.065], [0.02, 0.03, 0.025, 0.02])
+    df["lastk_top1"] = df.top1
+    small = (df.kind == "transfer") & (df.block_size == 1)
+    df["best10_top1"] = df.top1.where(~small, df.top1 + 0.06)  # under best-10 the gain at 1 px beats the whole
+    made = {m: judged.checks(judged.gains(df, m, SIDE), SIDE) for m in ("top1", "lastk_top1", "best10_top1")}
+    others = {m: made[m] for m in ("lastk_top1", "best10_top1")}
+    table = judged.check_table(made["top1"], others).set_index("contrast")
+    best10 = metrics.NAMES["best10_top1"]
+    assert list(table.verdict) == ["supported", "supported"]
+    assert table.loc["gain(b=1) - gain(whole)", f"verdict, {best10}"] == "contradicted"
+    assert table.loc["gain(b=1)", f"mean, {best10}"] == pytest.approx(0.08375)
+    assert table.loc["gain(b=1)", f"mean, {metrics.NAMES['lastk_top1']}"] == pytest.approx(table.loc["gain(b=1)", "mean"])
+    mean, low, high = table.loc["gain(b=1) - gain(whole)", [f"mean, {best10}", f"low, {best10}", f"high, {best10}"]]
+    assert mean == pytest.approx(0.0225) and 0 < low < mean < high
+    said = judged.metric_changes(made["top1"], others)
+    assert said == (f"Verdicts that change with the metric: gain(b=1) - gain(whole): supported here, contradicted "
+                    f"with the {best10} ({100 * mean:+.1f} points, 95% interval {100 * low:+.1f} to {100 * high:+.1f}); "
+                    f"the claim: supported here, contradicted with the {best10}.")
+    assert judged.metric_changes(made["top1"], {"lastk_top1": made["lastk_top1"]}) == "No verdict changes with the metric."
+    assert list(judged.check_table(made["top1"]).columns)[-1] == "verdict"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from transferlib.nets.units import CAFFENET_UNITS
-from transferlib.summary import inference, surgical
+from transferlib.summary import inference, metrics, surgical
 
 NAMES = list(CAFFENET_UNITS)
 
@@ -106,3 +106,30 @@ def test_the_summary_notebook_shows_the_surgical_section_only_with_surgical_cell
     verdicts = pd.read_csv(tmp_path / "surgical_verdicts.csv")
     assert list(verdicts["shift"]) == ["noise", "labels"] and (tmp_path / "surgical.png").is_file()
     assert "Surgical fine-tuning" in (tmp_path / "summary.html").read_text()
+
+
+def test_each_shifts_verdict_is_shown_under_every_other_metric_and_a_change_is_named():
+    """Issue 36, item 6: as the paper's findings, the surgical verdicts under each metric beside the
+    chosen one, in surgical_verdicts.csv's columns, and a sentence naming what changes."""
+    df = simulated(1, "noise")
+    conv1 = df.cell.str.contains(r"\+conv1@")
+    df["lastk_top1"] = df.top1
+    df["best10_top1"] = df.top1.where(~conv1, df.top1 - 0.1)  # conv1 worst under best-10
+    _, shifted = surgical.split_off(df)
+    labelled = surgical.label(shifted, NAMES)
+    found = {m: surgical.checks(labelled, m, NAMES) for m in ("top1", "lastk_top1", "best10_top1")}
+    others = {m: found[m] for m in ("lastk_top1", "best10_top1")}
+    table = surgical.verdicts(found["top1"], others).set_index("shift")
+    lastk, best10 = (f"verdict, {metrics.NAMES[m]}" for m in ("lastk_top1", "best10_top1"))
+    assert table.loc["noise", "verdict"] == table.loc["noise", lastk] == inference.SUPPORTED
+    assert table.loc["noise", best10] == inference.CONTRADICTED
+    assert table.loc["noise", f"checks, {metrics.NAMES['best10_top1']}"].startswith(
+        "unit 1 (conv1) is the best single unit: contradicted (-")
+    said = surgical.metric_changes(found["top1"], others)
+    assert said.startswith("Verdicts that change with the metric: noise, unit 1 (conv1) is the best single unit: "
+                           f"supported here, contradicted with the {metrics.NAMES['best10_top1']}")
+    assert "(the shift's claim: supported here, contradicted with the" in said and "last validations" not in said
+    assert surgical.metric_changes(found["top1"], {"lastk_top1": found["lastk_top1"]}) == \
+        "No verdict changes with the metric."
+    assert surgical.metric_changes(found["top1"], {}) == "No other metric to compare with."
+    assert list(surgical.verdicts(found["top1"]).columns) == ["shift", "level", "verdict", "checks"]

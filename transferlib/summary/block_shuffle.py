@@ -9,6 +9,8 @@ picks it): the gain there is above 0 (low-level statistics transfer), and below 
 whole images (the rest is reused features). A replicate is a split, its two directions averaged
 as for the paper's findings (``findings``). The claim is supported when both checks are, each at
 its own level, contradicted when one is at Holm's level across the two (``inference.family``).
+``check_table`` shows each check under the other metrics beside it, and ``metric_changes`` names
+the verdicts that change with the metric.
 """
 
 import math
@@ -19,6 +21,7 @@ import pandas as pd
 
 from ..records.vocabulary import paper_grid
 from . import inference
+from .metrics import NAMES
 from .inference import INCONCLUSIVE
 
 CLAIM = "the gain under the smallest blocks is above 0 and below the gain under whole images"
@@ -113,12 +116,44 @@ def _clause(check):
     return text
 
 
-def check_table(made):
+def check_table(made, others=None):
     """The checks as a table: contrast, claim, mean and 95% interval (fractions, as the
     metrics), splits, the p-values (towards the claim its own, against it Holm-adjusted) and the
-    verdict."""
-    return pd.DataFrame([(c.part, c.formula, f"{c.claim[0]} 0", c.test.mean, c.test.low,
-                          c.test.high, c.test.replicates, c.p_support, c.p_contra, c.verdict)
-                         for c in made],
-                        columns=["check", "contrast", "claim", "mean", "low", "high", "splits",
-                                 "p towards", "p against (Holm)", "verdict"])
+    verdict; with ``others`` ({metric: ``checks`` under it}) each check's mean, interval and
+    verdict under each other metric beside them (columns "mean, <metric>", "low, <metric>",
+    "high, <metric>", "verdict, <metric>", named as ``metrics.NAMES``)."""
+    table = pd.DataFrame([(c.part, c.formula, f"{c.claim[0]} 0", c.test.mean, c.test.low,
+                           c.test.high, c.test.replicates, c.p_support, c.p_contra, c.verdict)
+                          for c in made],
+                         columns=["check", "contrast", "claim", "mean", "low", "high", "splits",
+                                  "p towards", "p against (Holm)", "verdict"])
+    for metric, other in (others or {}).items():
+        theirs = {c.formula: c for c in other}
+        for column, value in (("mean", lambda c: c.test.mean), ("low", lambda c: c.test.low),
+                              ("high", lambda c: c.test.high), ("verdict", lambda c: c.verdict)):
+            table[f"{column}, {NAMES[metric]}"] = [value(theirs[f]) if f in theirs else math.nan
+                                                   for f in table.contrast]
+    return table
+
+
+def metric_changes(made, others):
+    """Sentences naming the checks (and the claim) whose verdict changes with the metric
+    (``made``: ``checks`` under the study's metric; ``others``: {metric: ``checks`` under it}),
+    each with its mean and interval there, or one saying none does."""
+    if not others:
+        return "No other metric to compare with."
+    changed = []
+    for c in made:
+        moved = [(m, o) for m, other in others.items() for o in other
+                 if o.formula == c.formula and o.verdict != c.verdict]
+        if moved:
+            changed.append(f"{c.formula}: {c.verdict} here, " + ", ".join(
+                f"{o.verdict} with the {NAMES[m]} ({100 * o.test.mean:+.1f} points, 95% interval "
+                f"{100 * o.test.low:+.1f} to {100 * o.test.high:+.1f})" for m, o in moved))
+    overall = inference.combined([c.verdict for c in made])
+    claim = [(m, inference.combined([o.verdict for o in other])) for m, other in others.items()]
+    claim = [(m, v) for m, v in claim if v != overall]
+    if claim:
+        changed.append(f"the claim: {overall} here, " + ", ".join(f"{v} with the {NAMES[m]}" for m, v in claim))
+    return ("Verdicts that change with the metric: " + "; ".join(changed) + "." if changed else
+            "No verdict changes with the metric.")

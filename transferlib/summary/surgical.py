@@ -20,7 +20,8 @@ check is a one-sample t-test over the replicates (``inference``); a shift's clai
 when every check is, each at its own level, contradicted when a check is at Holm's level across
 the shift's checks (``inference.family``), inconclusive otherwise, with the replicates an
 undecided check would need.
-Values are the study's metric in points of top-1.
+Values are the study's metric in points of top-1; ``verdicts`` shows each shift's verdict under
+the other metrics beside it, and ``metric_changes`` names the verdicts that change with the metric.
 """
 
 import re
@@ -31,6 +32,7 @@ import pandas as pd
 
 from ..nets import units as unit_lists
 from . import inference
+from .metrics import NAMES
 from .inference import INCONCLUSIVE
 
 MARGIN = 0.01  # "matches": at most 1 point below full fine-tuning
@@ -157,8 +159,19 @@ def checks(labelled, metric, names):
     return out
 
 
-def verdicts(found):
-    """One row per shift: the claim, its verdict and each check's part, in words."""
+def verdicts(found, others=None):
+    """One row per shift: the claim, its verdict and each check's part, in words; with ``others``
+    ({metric: ``checks`` under it}) each shift's verdict and checks under each other metric beside
+    them (columns "verdict, <metric>" and "checks, <metric>", named as ``metrics.NAMES``)."""
+    table = _verdict_rows(found)
+    for metric, other in (others or {}).items():
+        theirs = _verdict_rows(other).set_index("shift")
+        table[f"verdict, {NAMES[metric]}"] = table["shift"].map(theirs.verdict)
+        table[f"checks, {NAMES[metric]}"] = table["shift"].map(theirs.checks)
+    return table
+
+
+def _verdict_rows(found):
     rows = []
     for shift in dict.fromkeys(ch.contrast.shift for ch in found):
         mine = [ch for ch in found if ch.contrast.shift == shift]
@@ -166,6 +179,28 @@ def verdicts(found):
         parts = "; ".join(f"{ch.contrast.part}: {ch.verdict}" + _interval(ch) for ch in mine)
         rows.append({"shift": shift, "level": LEVEL[shift], "verdict": verdict, "checks": parts})
     return pd.DataFrame(rows, columns=["shift", "level", "verdict", "checks"])
+
+
+def metric_changes(found, others):
+    """Sentences naming the checks (and shifts) whose verdict changes with the metric (``found``:
+    ``checks`` under the study's metric; ``others``: {metric: ``checks`` under it}), or one saying
+    none does."""
+    if not others:
+        return "No other metric to compare with."
+    mine = _verdict_rows(found).set_index("shift").verdict
+    theirs = {m: _verdict_rows(other).set_index("shift").verdict for m, other in others.items()}
+    changed = []
+    for i, ch in enumerate(found):
+        moved = [(m, other[i].verdict) for m, other in others.items() if other[i].verdict != ch.verdict]
+        if moved:
+            shift = ch.contrast.shift
+            claim = [(m, theirs[m][shift]) for m, _ in moved if theirs[m][shift] != mine[shift]]
+            changed.append(f"{shift}, {ch.contrast.part}: {ch.verdict} here, " + ", ".join(
+                f"{v} with the {NAMES[m]}" for m, v in moved) + ("" if not claim else
+                f" (the shift's claim: {mine[shift]} here, " + ", ".join(
+                    f"{v} with the {NAMES[m]}" for m, v in claim) + ")"))
+    return ("Verdicts that change with the metric: " + "; ".join(changed) + "." if changed else
+            "No verdict changes with the metric.")
 
 
 def _interval(ch):
