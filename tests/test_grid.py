@@ -56,6 +56,20 @@ def test_each_treatment_at_its_own_layers():
     assert Params.from_dict(mapped.to_dict()) == mapped
 
 
+def test_bases_train_their_own_length():
+    """base_iterations lengthens the bases alone: the networks that copy them keep the study's
+    iterations, and their hashes change only through their bases'."""
+    given = {"epochs": None, "iterations": 600, "val_every": 12, "directions": ["AnB"], "layers": [4]}
+    longer = {c.id: c for c in grid.expand(study(**given, base_iterations=1200), WNIDS)}
+    plain = {c.id: c for c in grid.expand(study(**given), WNIDS)}
+    assert {i: c.parameters["iterations"] for i, c in longer.items()} == {
+        "r0-baseA": 1200, "r0-baseB": 1200, "r0-B4B": 600, "r0-B4B+": 600, "r0-A4B": 600, "r0-A4B+": 600}
+    assert all(longer[i].params_hash != plain[i].params_hash for i in longer)  # each copies a longer base
+    assert hashes(study(**given, base_iterations=None)) == {i: c.params_hash for i, c in plain.items()}
+    with pytest.raises(ParamsError, match="base_iterations: 1210 needs iterations and a val_every that divides it"):
+        study(**given, base_iterations=1210)
+
+
 @pytest.mark.parametrize("layers, treatments, message", [
     ({"BnB": [2], "AnB+": [7]}, ["BnB", "AnB"], "layers: gives n for AnB+, not among the treatments AnB, BnB"),
     ({"BnB": [2]}, ["BnB", "AnB"], "layers: gives no n for AnB of the treatments"),
@@ -274,7 +288,7 @@ DOCUMENTED_CELLS = {"smoke.yaml": 9, "quick.yaml": 36, "gpu-quick.yaml": 2 + 28,
                     "cifar100.yaml": 6 + 210, "paper.yaml": 2 * (2 + 56) + 2 * (2 + 28) + 2 + 14 + 8,
                     "paper-full.yaml": 5 * (2 + 56) + 8, "imagenet-fast.yaml": 5 * (2 + 56) + 8,
                     "cifar100-resnet18.yaml": 6 + 150, "folder-quick.yaml": 22,
-                    "findings.yaml": 3 * (2 + 56), "findings-gpu.yaml": 2 + 56,
+                    "findings.yaml": 9 * 19, "findings-gpu.yaml": 2 + 56,
                     "block-shuffle.yaml": 4 * (4 + 2 * 4), "surgical.yaml": 3 * (1 + 3 * 11)}
 
 

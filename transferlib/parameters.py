@@ -201,6 +201,9 @@ PARAMETERS = (
            copied=False, hashed="when set"),
     _study_only("shift_images_per_class", int, c.integer(lambda v: v >= 0, "an integer >= 0 (0: all)"), 0,
                 "k > 0: the shifted target's networks train on its first k training images per class"),
+    _study_only("base_iterations", int | None, _COUNT, None,
+                "the bases' optimiser steps (None: iterations), so that they can converge while the networks "
+                "that copy them train iterations; val_every divides them"),
     _study_only("shift_iterations", int | None, _COUNT, None,
                 "the shifted target's networks: optimiser steps (None: iterations); val_every divides them"),
     _cell("shift", "", 'the target\'s shift (target_shift): "" none, noise, blur, contrast, grey or labels',

@@ -312,6 +312,8 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
     values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
     if shift and params.shift_iterations:
         values["iterations"] = params.shift_iterations
+    elif kind == "base" and params.base_iterations:
+        values["iterations"] = params.base_iterations
     needs = (base,) if base else ()
     blob = json.dumps([parameters.hashed(notebook, {**values, **_RUNNER_SET}),
                        [b.params_hash for b in needs]],

@@ -64,10 +64,11 @@ class _Study:
         if values.get("target_shift") and values.get("dataset") in STREAMED:
             problems.append(f"target_shift: {values['dataset']} is read as records, and a shift needs its images "
                             "decoded; drop the key (or give [])")
-        if values.get("shift_iterations") and not (values.get("iterations") and values.get("val_every")
-                                                   and values["shift_iterations"] % values["val_every"] == 0):
-            problems.append(f"shift_iterations: {values['shift_iterations']} needs iterations and a val_every "
-                            f"that divides it (val_every: {values.get('val_every')}); drop it or fix val_every")
+        for key in ("base_iterations", "shift_iterations"):  # other cells' lengths, on the same validations
+            if values.get(key) and not (values.get("iterations") and values.get("val_every")
+                                        and values[key] % values["val_every"] == 0):
+                problems.append(f"{key}: {values[key]} needs iterations and a val_every that divides it "
+                                f"(val_every: {values.get('val_every')}); drop it or fix val_every")
         problems += _block_problems(values) + _holdout_problems(values)
         if values.get("halves") is not None and values.get("treatments") and isinstance(values["treatments"][0], tuple):
             problems.append("treatments: a mapping by split goes with splits, not with your own halves; "
