@@ -86,6 +86,7 @@ def test_the_convergence_table_of_the_published_run():
     history = df.set_index("cell").history["r2-baseB"]
     taught = history[:37]  # validation 37 ends at step 444, the 38th spans the drop at 450
     assert r2b["rise before the last drop"] == pytest.approx(100 * (np.mean(taught[-3:]) - np.mean(taught[-6:-3])))
+    assert r2b["step sd"] == pytest.approx(100 * np.diff(taught[-7:]).std(ddof=1))  # the fifth's changes
     assert r2b["rise over last fifth"] == pytest.approx(100 * (np.mean(history[-5:]) - np.mean(history[-10:-5])))
     assert r2b["rise over last fifth"] == pytest.approx(5.04, abs=0.01)
     assert r2b["validation se"] == pytest.approx(100 * np.sqrt(0.656 * 0.344 / 250), abs=0.01)

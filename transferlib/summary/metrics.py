@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..records.curves import BASE_RISE_LIMIT, LAST_K, before_last_drop, last_k, rise, rise_se, still_rising
+from ..records.curves import BASE_RISE_LIMIT, LAST_K, before_last_drop, last_k, rise, rise_se, scatter, still_rising
 from ..records.vocabulary import METRIC_COLUMNS, paper_grid
 
 COLUMNS = METRIC_COLUMNS
@@ -143,8 +143,9 @@ def convergence(df, column, val_images=None, lr_drops=()):
     """Per full-data base: validations, its rise over the last fifth of the validations before the
     last learning-rate drop (at the rate that taught it: a curve flat at a tenth of it is no
     plateau) and that rise's standard error (from the validations' scatter), whether it was still
-    rising there (``curves.still_rising``, the runner's guard), its rise over the last fifth of
-    all its validations, one validation's binomial standard error (from the validation set's
+    rising there (``curves.still_rising``, the runner's guard), how far consecutive validations
+    moved over that fifth (the standard deviation of their changes), its rise over the last fifth
+    of all its validations, one validation's binomial standard error (from the validation set's
     size), and the top selffer minus the base on ``column``, all in points."""
     full = _full(df)
     bases = full[full.kind == "base"]
@@ -159,6 +160,7 @@ def convergence(df, column, val_images=None, lr_drops=()):
                      "rise before the last drop": 100 * rise(taught),
                      "rise se": 100 * rise_se(taught),
                      "still rising": still_rising(taught),
+                     "step sd": 100 * math.sqrt(2) * scatter(taught),
                      "rise over last fifth": 100 * rise(b.history),
                      "validation se": 100 * validation_se(b.top1, images),
                      "validation images": images or math.nan,
@@ -166,7 +168,7 @@ def convergence(df, column, val_images=None, lr_drops=()):
                                             if len(top) else math.nan),
                      "top selffer": top.cell.iloc[0] if len(top) else ""})
     return pd.DataFrame(rows, columns=["base", "validations", "validation images", "rise before the last drop",
-                                       "rise se", "still rising", "rise over last fifth", "validation se",
+                                       "rise se", "still rising", "step sd", "rise over last fifth", "validation se",
                                        "top selffer", "top selffer - base"])
 
 
