@@ -1,5 +1,6 @@
 """Params files: defaults, round trip, and one clear ParamsError per kind of mistake."""
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -212,3 +213,31 @@ print(json.dumps({"values": sorted({c.parameters["dropout"] for c in cells}),
     assert out["values"] == [0.5] and out["plain"] == [0.0] and out["hash_moves"]
     assert "dropout: got 2; expected a number in [0, 1)" in out["error"]
     assert all("\ndropout = 0.0 " in cell and "# a new key" in cell for cell in out["cells"])
+
+
+def test_an_override_is_the_same_value_written_in_the_file(tmp_path):
+    """`run study epochs=2 splits=[0,1]` gives the Params, the cells and the hashes that the file
+    with those values written in it gives."""
+    from transferlib.driver import grid
+    from test_grid import WNIDS
+    base = "dataset: tiny_imagenet\nepochs: 5\nsplits: [0]\ntreatments: [AnB]\nlayers: [3]\n"
+    overridden = load_params(write(tmp_path, base, "quick.yaml"), ["epochs=2", "splits=[0, 1]", "lr=5e-3"])
+    (tmp_path / "written").mkdir()
+    written = load_params(write(tmp_path / "written", base.replace("epochs: 5", "epochs: 2")
+                                .replace("splits: [0]", "splits: [0, 1]") + "lr: 5e-3\n", "quick.yaml"))
+    assert overridden == dataclasses.replace(written, file=overridden.file)
+    assert overridden.to_dict() == written.to_dict()  # what the study folder's params.yaml records
+    cells = [(c.id, c.params_hash, c.parameters) for c in grid.expand(overridden, WNIDS)]
+    assert cells == [(c.id, c.params_hash, c.parameters) for c in grid.expand(written, WNIDS)]
+    assert overridden.file.endswith("quick.yaml with epochs=2 splits=[0, 1] lr=5e-3")
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    (["epoch=2"], "epoch: unknown key; did you mean 'epochs'?"),
+    (["epochs=two"], "epochs: got 'two'; expected an integer >= 1"),
+    (["epochs"], "'epochs': an override is key=value"),
+    (["splits=[0,"], "splits: '[0,' is not a YAML value"),
+])
+def test_a_bad_override_is_refused_with_its_key(tmp_path, overrides, expected):
+    with pytest.raises(ParamsError, match=re.escape(expected)):
+        load_params(write(tmp_path, "dataset: tiny_imagenet\nepochs: 5\n"), overrides)

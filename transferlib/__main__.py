@@ -1,5 +1,5 @@
-"""Command line: ``python -m transferlib run STUDY``, ``studies``, ``summary STUDY_DIR``,
-``notebooks [DIR]``, ``table FOLDER``."""
+"""Command line: ``transferlib run STUDY [key=value ...]``, ``studies``, ``summary STUDY_DIR``,
+``notebooks [DIR]``, ``table FOLDER`` (the console script; ``python -m transferlib`` is the same)."""
 
 import argparse
 import shlex
@@ -13,12 +13,15 @@ from .driver.params import ParamsError
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m transferlib",
+    parser = argparse.ArgumentParser(prog=_program(),
                                      description="Run a transfer study: one notebook per grid cell.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a study's cells not yet done, then its summary")
     run.add_argument("params", help="a params file (path/to/study.yaml) or a bundled study's "
                                     "name (see `studies`), e.g. quick")
+    run.add_argument("overrides", nargs="*", metavar="key=value",
+                     help="params to change as if written in the file, each value read as YAML: "
+                          "epochs=2 splits=[0,1]")
     run.add_argument("--results", help="results folder or URL (default: the params file's results_dir)")
     run.add_argument("--workers", type=int, help="local executor: cells run at once (default 1)")
     run.add_argument("--executor", choices=("local", "ray"),
@@ -46,7 +49,7 @@ def main(argv=None):
     for command in (run, summary, notebooks, rows):
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
-    command = shlex.join(["python", "-m", "transferlib", *(sys.argv[1:] if argv is None else argv)])
+    command = shlex.join([*_program().split(), *(sys.argv[1:] if argv is None else argv)])
     from .driver import bundled_studies, runner
     try:
         if args.command == "studies":
@@ -61,7 +64,8 @@ def main(argv=None):
             return _table(args.folder, args.out)
         if args.workers is not None and args.workers < 1:
             parser.error("--workers must be at least 1")
-        return runner.run(bundled_studies.find(args.params), results_dir=args.results, executor=args.executor,
+        return runner.run(bundled_studies.find(args.params), overrides=args.overrides,
+                          results_dir=args.results, executor=args.executor,
                           workers=args.workers, address=args.address, dry_run=args.dry_run,
                           mixed_code=args.mixed_code, command=command)
     except KeyboardInterrupt:
@@ -73,6 +77,11 @@ def main(argv=None):
             raise
         print(f"error: {_message(e, args.command)}", file=sys.stderr)
         return 2
+
+
+def _program():
+    """How the command was typed: the console script ``transferlib``, or ``python -m transferlib``."""
+    return "transferlib" if Path(sys.argv[0]).name == "transferlib" else "python -m transferlib"
 
 
 def _table(folder, out):

@@ -229,12 +229,12 @@ def runner_lock(folder):
         handle.close()
 
 
-def load_study(params_path, results_dir=None, download=True):
-    """Validate the params file and the data it names, and expand its grid (no training). Every
-    path is made absolute here, against the working folder; with ``download=False`` (a dry
-    run) nothing is downloaded and a dataset not yet there is planned from its published
-    class list."""
-    params = load_params(Path(params_path).absolute())
+def load_study(params_path, results_dir=None, download=True, overrides=()):
+    """Validate the params file (with the command line's ``overrides``, ``params.load_params``)
+    and the data it names, and expand its grid (no training). Every path is made absolute here,
+    against the working folder; with ``download=False`` (a dry run) nothing is downloaded and a
+    dataset not yet there is planned from its published class list."""
+    params = load_params(Path(params_path).absolute(), overrides)
     class_names = grid.dataset_classes(params, download=download)
     cells = grid.expand(params, class_names)
     where = results_dir or params.results_dir

@@ -155,9 +155,12 @@ class ParamsError(ValueError):
                              + "".join(f"\n  {p}" for p in self.problems))
 
 
-def load_params(path):
-    """Read and validate a params file."""
+def load_params(path, overrides=()):
+    """Read and validate a params file, with ``overrides`` ("key=value" strings, each value read
+    as YAML, as the command line gives them) taking the place of the file's values, exactly as if
+    they were written in it."""
     path = Path(path)
+    given = parse_overrides(overrides)
     try:
         text = path.read_text()
     except OSError as e:
@@ -170,8 +173,27 @@ def load_params(path):
                           [f"YAML syntax error: {e.problem or e.context}"]) from None
     d = {} if d is None else d
     if isinstance(d, dict):
-        d = {"study": path.stem, **d}
-    return Params.from_dict(d, file=str(path))
+        d = {"study": path.stem, **d, **given}
+    where = f"{path} with {' '.join(overrides)}" if given else str(path)
+    return Params.from_dict(d, file=where)
+
+
+def parse_overrides(overrides):
+    """{key: value} of "key=value" strings, each value read as YAML (``epochs=2``,
+    ``splits=[0,1]``, ``metric=null``); ParamsError for one without a key and '='."""
+    out, problems = {}, []
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            problems.append(f"{item!r}: an override is key=value, e.g. epochs=2 or splits=[0,1]")
+            continue
+        try:
+            out[key.strip()] = yaml.load(text, Loader=_Loader)
+        except yaml.YAMLError as e:
+            problems.append(f"{key.strip()}: {text!r} is not a YAML value ({getattr(e, 'problem', e)})")
+    if problems:
+        raise ParamsError("the command line", problems)
+    return out
 
 
 class _Loader(yaml.SafeLoader):

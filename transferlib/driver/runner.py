@@ -50,9 +50,12 @@ class MixedCode(RuntimeError):
     """Cells left to run under other code than the study's done cells ran under."""
 
 
-def run(params_path, *, results_dir=None, executor=None, workers=None, address=None,
+def run(params_path, *, overrides=(), results_dir=None, executor=None, workers=None, address=None,
         dry_run=False, mixed_code=False, summary=True, command="", out=print):
     """Run a study's cells not yet done, then its summary. Returns the process exit code.
+
+    ``overrides``: "key=value" strings that replace the params file's values as if written in
+    it (``params.load_params``), recorded in the study's params.yaml and its cells' hashes.
 
     ``executor`` ("local" or "ray") and ``address`` (Ray's) default to the params' values;
     ``workers`` (cells at once) is the local executor's. A dry run lists the cells and an
@@ -60,13 +63,15 @@ def run(params_path, *, results_dir=None, executor=None, workers=None, address=N
     the done cells ran under only with ``mixed_code`` (``check_code``). ``command``: how it was
     run, for the report to say.
     """
-    study = load_study(params_path, results_dir, download=not dry_run)
+    study = load_study(params_path, results_dir, download=not dry_run, overrides=overrides)
     execute = _executor(study, executor or study.params.executor, workers,
                         address or study.params.ray_address)
     problems = {}
     done = study.done_cells(problems)
     todo = [c for c in study.cells if c.id not in done]
     if dry_run:
+        if overrides:
+            out(f"params: {study.params.file}")
         out(grid.describe(study.cells))
         out(f"\n{study.root}: {len(done)} of {len(study.cells)} cells done"
             + (f" ({', '.join(sorted(done))})" if done else ""))
