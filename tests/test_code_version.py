@@ -112,7 +112,7 @@ def three(tmp_path, monkeypatch):
     params = tmp_path / "three.yaml"
     params.write_text(yaml.safe_dump({**yaml.safe_load(SMOKE.read_text()), "study": "three", **THREE_CELLS}))
     planned = loaded_study.load_study
-    monkeypatch.setattr(runner, "load_study", lambda path, results, download: planned(path, results, download=False))
+    monkeypatch.setattr(runner, "load_study", lambda path, results, download, overrides=(): planned(path, results, download=False))
     study = planned(params, tmp_path / "results", download=False)
     ran = []
 

@@ -1,6 +1,6 @@
 """The README and the pages under docs/ stay true to the code: the README is a manual of at most
 200 lines whose test command is the one CI runs; every relative link and anchor leads somewhere;
-every `python -m transferlib` command names a subcommand, options and bundled studies that
+every `transferlib` command names a subcommand, options, overrides and bundled studies that
 exist; every params key shown is a key of ``Params``; every file and test named exists. Fast:
 reads text and argparse's help, trains nothing."""
 
@@ -17,7 +17,7 @@ import yaml
 from transferlib import parameters
 from transferlib.__main__ import main
 from transferlib.driver import bundled_studies
-from transferlib.driver.params import Params
+from transferlib.driver.params import Params, ParamsError, parse_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -97,13 +97,26 @@ def test_every_relative_link_leads_to_a_file_and_heading_that_exist(page):
     assert not broken, f"{name(page)}: {broken}"
 
 
+def commands(page):
+    """The code of ``page``, one command a line: its fenced and indented blocks' lines, and its
+    inline code spans (a command continued with \\ is one line)."""
+    fenced = False
+    for line in re.sub(r"\\\n\s*", "", text(page)).splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif fenced or line.startswith("    "):
+            yield line.strip()
+        else:
+            yield from re.findall(r"`([^`]+)`", line)
+
+
 @pytest.mark.parametrize("page", PAGES, ids=name)
 def test_every_transferlib_command_exists_in_the_cli(page):
     subcommands = set(re.search(r"\{([\w,]+)\}", help_of())[1].split(","))
     bundled = {p.stem for p in bundled_studies.BUNDLED.glob("*.yaml")}
     problems = []
-    for line in re.sub(r"\\\n\s*", "", text(page)).splitlines():  # a command continued with \ is one line
-        for match in re.finditer(r"python -m transferlib ([\w-]+)((?: [^`&|;]*)?)", line):  # to `, && or ;
+    for line in commands(page):
+        for match in re.finditer(r"(?:^|[\s/])transferlib ([\w-]+)((?: [^`&|;]*)?)", line):  # to `, && or ;
             sub, rest = match[1], match[2]
             if sub not in subcommands:
                 problems.append(f"no subcommand {sub!r}: {line.strip()}")
@@ -115,6 +128,14 @@ def test_every_transferlib_command_exists_in_the_cli(page):
             study = re.match(r" ([a-z][\w-]*)(?=\s|$)", rest)
             if sub == "run" and study and study[1] not in bundled:
                 problems.append(f"no bundled study {study[1]!r}: {line.strip()}")
+            if sub == "run":
+                overrides = re.findall(r"(?<!\S)(\w+=\S+)", rest)
+                try:
+                    parse_overrides(overrides)
+                except ParamsError as e:
+                    problems.append(f"{e}: {line.strip()}")
+                problems += [f"no params key {o.partition('=')[0]!r}: {line.strip()}" for o in overrides
+                             if o.partition("=")[0] not in known_keys()]
     assert not problems, f"{name(page)}: {problems}"
 
 

@@ -67,7 +67,7 @@ def test_readme_first_command_as_written(tmp_path, data_cache, tiny_imagenet):
     run = first.split("&&")[-1].strip()
     assert run.startswith("TRANSFER_DATA_DIR=../shared/datasets ") and run.endswith(" run quick"), run
     words = shlex.split(run)
-    words[words.index(".venv/bin/python")] = sys.executable
+    words[words.index(".venv/bin/transferlib")] = str(Path(sys.executable).parent / "transferlib")
     words[-1] = "smoke"
     env = {k: v for k, v in os.environ.items() if k != "TRANSFER_DATA_DIR"}
     done = subprocess.run(shlex.join(words) + f" --results {shlex.quote(str(tmp_path))}", shell=True,
