@@ -116,7 +116,7 @@ def test_every_transferlib_command_exists_in_the_cli(page):
     bundled = {p.stem for p in bundled_studies.BUNDLED.glob("*.yaml")}
     problems = []
     for line in commands(page):
-        for match in re.finditer(r"(?:^|[\s/])transferlib ([\w-]+)((?: [^`&|;]*)?)", line):  # to `, && or ;
+        for match in re.finditer(r"(?:^|[\s/])(?<!from )(?<!import )transferlib ([\w-]+)((?: [^`&|;]*)?)", line):  # to `, && or ;
             sub, rest = match[1], match[2]
             if sub not in subcommands:
                 problems.append(f"no subcommand {sub!r}: {line.strip()}")

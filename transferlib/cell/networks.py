@@ -46,7 +46,15 @@ class Network:
 
 def build(network, num_classes, image_size=32, *, width=1.0, seed=0, network_units="stages", init=None):
     """The ``Network`` named ``network`` (see the module) for ``num_classes`` classes; ``init`` is the
-    CaffeNet's (``models.caffenet``)."""
+    CaffeNet's (``models.caffenet``). Public as ``transferlib.build_network``:
+
+    >>> from transferlib import build_network
+    >>> net = build_network("resnet18", 10, 32, width=0.125)
+    >>> net.names
+    ('stem', 'stage1', 'stage2', 'stage3', 'stage4', 'head')
+    >>> net.model.output_shape
+    (None, 10)
+    """
     if network == unit_lists.CAFFENET:
         net = caffenet(num_classes, image_size, width, seed=seed, init=init)
         return Network(net, tuple((n, (n,)) for n in unit_lists.CAFFENET_UNITS))

@@ -21,14 +21,32 @@ from .models import WEIGHT_LAYERS
 def linear_cka(x, y, unbiased=True):
     """Linear CKA of two feature matrices with one row per image (same images, same order),
     HSIC estimated without bias (``unbiased``, needs 4 images or more) or with; NaN where one
-    of them is constant over the images (a dead layer)."""
-    x, y = _centred(x), _centred(y)
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"linear_cka needs the same images in both: got {x.shape[0]} rows "
-                         f"and {y.shape[0]} rows")
-    if unbiased and x.shape[0] < 4:
-        raise ValueError(f"the unbiased estimator needs 4 images or more, got {x.shape[0]}")
-    k, l = x @ x.T, y @ y.T  # Gram matrices; centred features make them centred
+    of them is constant over the images (a dead layer).
+
+    >>> import numpy as np
+    >>> from transferlib import linear_cka
+    >>> x = np.random.default_rng(0).normal(size=(100, 8))
+    >>> rotation = np.linalg.qr(np.random.default_rng(1).normal(size=(8, 8)))[0]
+    >>> round(linear_cka(x, 3 * x @ rotation), 6)  # a rotation and a scale: the same
+    1.0
+    >>> abs(linear_cka(x, np.random.default_rng(2).normal(size=(100, 8)))) < 0.05  # unrelated
+    True
+    """
+    k, l = _gram(x, "linear_cka", unbiased), _gram(y, "linear_cka", unbiased)
+    if len(k) != len(l):
+        raise ValueError(f"linear_cka needs the same images in both: got {len(k)} rows and {len(l)} rows")
+    return _cka(k, l, unbiased)
+
+
+def _gram(features, what, unbiased):
+    """The Gram matrix of centred ``features`` (one row per image): centred itself."""
+    f = _centred(features)
+    if unbiased and len(f) < 4:
+        raise ValueError(f"{what}: the unbiased estimator needs 4 images or more, got {len(f)}")
+    return f @ f.T
+
+
+def _cka(k, l, unbiased):
     hsic = _hsic_unbiased if unbiased else _hsic_biased
     kk, ll = hsic(k, k), hsic(l, l)
     return float(hsic(k, l) / np.sqrt(kk * ll)) if kk > 0 and ll > 0 else float("nan")
@@ -86,3 +104,45 @@ def cka_by_layer(model_a, model_b, images, images_b=None, layers=WEIGHT_LAYERS, 
                              layer_activations(model_b, images_b, (name,), batch_size)[name],
                              unbiased)
             for unit, name in named.items()}
+
+
+def cka_matrix(model_a, model_b, images, *, layers_a=None, layers_b=None, images_b=None, unbiased=True,
+               batch_size=256):
+    """Linear CKA (``linear_cka``) of every layer of ``model_a`` against every layer of
+    ``model_b``, any two Keras models, on the same images (``images`` as ``model_a``'s inputs,
+    ``images_b`` as ``model_b``'s; default the same): a DataFrame, a row per layer of
+    ``layers_a``, a column per layer of ``layers_b`` (default: each model's layers with weights,
+    BatchNorm left out, in order). Holds one images x images Gram matrix per layer.
+
+    >>> import keras, numpy as np
+    >>> from transferlib import cka_matrix
+    >>> inputs = keras.Input((8, 8, 3))
+    >>> hidden = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    >>> model = keras.Model(inputs, keras.layers.Dense(5, name="dense")(keras.layers.Flatten()(hidden)))
+    >>> images = np.random.default_rng(0).normal(size=(32, 8, 8, 3)).astype("float32")
+    >>> matrix = cka_matrix(model, model, images)  # a model against itself: 1 on the diagonal
+    >>> matrix.index.tolist(), matrix.columns.tolist()
+    (['conv', 'dense'], ['conv', 'dense'])
+    >>> [round(float(matrix.loc[name, name]), 6) for name in matrix.index]
+    [1.0, 1.0]
+    """
+    import pandas as pd
+
+    images_b = images if images_b is None else images_b
+    if len(images) != len(images_b):
+        raise ValueError(f"cka_matrix needs the same images for both models: got {len(images)} and {len(images_b)}")
+    grams = []
+    for model, given, inputs in ((model_a, layers_a, images), (model_b, layers_b, images_b)):
+        names = list(given or weight_layers(model))
+        grams.append({name: _gram(layer_activations(model, inputs, (name,), batch_size)[name], "cka_matrix", unbiased)
+                      for name in names})
+    matrix = pd.DataFrame([[_cka(k, l, unbiased) for l in grams[1].values()] for k in grams[0].values()],
+                          index=pd.Index(list(grams[0]), name="model_a"),
+                          columns=pd.Index(list(grams[1]), name="model_b"))
+    return matrix
+
+
+def weight_layers(model):
+    """The names of ``model``'s layers that hold weights, BatchNorm left out, in order."""
+    return [layer.name for layer in model.layers
+            if layer.weights and not isinstance(layer, keras.layers.BatchNormalization)]

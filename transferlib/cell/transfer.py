@@ -39,7 +39,21 @@ def transfer_network(source, n, num_classes, *, fine_tuned, seed, random_first=F
     network of the same kind. Weights are copied per layer by name, BatchNorm's moving mean and
     variance with them; a frozen BatchNorm (``trainable = False``) runs in inference mode and
     keeps its moving statistics, in Keras 3. The graph is the fresh network's own, so residual
-    connections crossing a unit boundary are kept whatever the units."""
+    connections crossing a unit boundary are kept whatever the units. Public as
+    ``transferlib.transfer_network``:
+
+    >>> import numpy as np
+    >>> from transferlib import build_network, transfer_network
+    >>> source = build_network("resnet18", 10, 32, width=0.125, seed=1).model  # e.g. a trained baseA
+    >>> copied = transfer_network(source, 2, 5, fine_tuned=False, seed=2, network="resnet18", width=0.125)
+    >>> [name for name, _ in copied.units[:2]]  # the units copied: stem and stage1, frozen
+    ['stem', 'stage1']
+    >>> layer = copied.units[0][1][0]
+    >>> np.array_equal(copied.model.get_layer(layer).get_weights()[0], source.get_layer(layer).get_weights()[0])
+    True
+    >>> copied.model.get_layer(layer).trainable, copied.model.output_shape
+    (False, (None, 5))
+    """
     from . import networks
 
     if network == "caffenet":

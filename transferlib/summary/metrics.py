@@ -57,6 +57,33 @@ def with_metrics(df, lr_drops=(), val_every=None, momentum=0.9):
                                  for h in df.history])
 
 
+def read_results(study_dir):
+    """A study's results (``study_dir``: its folder, or its results.csv) as a DataFrame, one row
+    per network, with ``lastk_top1`` read from the schedule in its params.yaml (``with_metrics``).
+
+    >>> from pathlib import Path
+    >>> from transferlib import read_results
+    >>> df = read_results(Path(__file__).parents[2] / "docs" / "surgical")  # a published run
+    >>> len(df), sorted(df.kind.unique())
+    (102, ['base', 'selffer'])
+    >>> df[["cell", "top1", "lastk_top1"]].columns.tolist()
+    ['cell', 'top1', 'lastk_top1']
+    """
+    from pathlib import Path
+
+    import yaml
+
+    from .. import parameters
+    from ..records import layout, table
+
+    folder = Path(study_dir)
+    folder = folder if folder.is_dir() else folder.parent
+    saved = folder / layout.PARAMS
+    params = parameters.completed(yaml.safe_load(saved.read_text()))[0] if saved.is_file() else {}
+    return with_metrics(table.read(study_dir), params.get("lr_drops", ()), params.get("val_every"),
+                        params.get("momentum", 0.9))
+
+
 def half_classes(halves):
     """{(split, half): classes} of a study's halves.json ({split: {A: [...], B: [...]}}), with
     ("all", "AB") for the cells trained on all of them."""
