@@ -82,7 +82,7 @@ def backbone(source, image_size, weights="imagenet"):
 def _application(source, image_size, weights):
     name = source[len(APPLICATIONS):]
     constructor = getattr(keras.applications, name, None)
-    if not callable(constructor) or inspect.ismodule(constructor):
+    if not callable(constructor):
         known = sorted(k for k, v in vars(keras.applications).items() if callable(v) and k[0].isupper())
         raise ValueError(f"source {source}: keras.applications has no network {name!r}; it has "
                          f"{', '.join(known)}")
