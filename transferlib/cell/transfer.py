@@ -1,5 +1,7 @@
 """The paper's transfer construction: copy the first n weight layers of a base network."""
 
+import keras
+
 from .models import WEIGHT_LAYERS, build
 
 
@@ -65,9 +67,19 @@ def transfer_network(source, n, num_classes, *, fine_tuned, seed, random_first=F
     if not 0 <= n < len(fresh.units):
         raise ValueError(f"n must be in 0..{len(fresh.units) - 1} ({fresh.units[-1][0]}, the classifier, is "
                          f"never copied), got {n}")
-    for _, members in fresh.units[:n]:
+    copy_units(source, fresh, n, fine_tuned=fine_tuned, random_first=random_first)
+    return fresh
+
+
+def copy_units(source, net, n, *, fine_tuned, random_first=False, bn_update=True):
+    """Copy the layers of ``net``'s first n units from the model ``source``, by name (BatchNorm's
+    moving statistics with them; with ``random_first``, none: they keep their fresh weights), and
+    make them trainable only if ``fine_tuned``. ``bn_update`` False keeps the BatchNorm layers of
+    fine-tuned units frozen too (inference mode: their moving statistics, gamma and beta stay
+    the source's), as Keras's transfer-learning guide fine-tunes pretrained weights."""
+    for _, members in net.units[:n]:
         for name in members:
-            layer = fresh.model.get_layer(name)
+            layer = net.model.get_layer(name)
             if not random_first and layer.weights:
                 weights = source.get_layer(name).get_weights()
                 mine = [w.shape for w in layer.get_weights()]
@@ -75,5 +87,5 @@ def transfer_network(source, n, num_classes, *, fine_tuned, seed, random_first=F
                     raise ValueError(f"layer {name}: the base's weights have shapes {[w.shape for w in weights]}, "
                                      f"this network's {mine}: build both with the same network, width and image size")
                 layer.set_weights(weights)
-            layer.trainable = fine_tuned
-    return fresh
+            batchnorm = isinstance(layer, keras.layers.BatchNormalization)
+            layer.trainable = fine_tuned and (bn_update or not batchnorm)
