@@ -10,6 +10,7 @@ from .data import CorruptDataError, DataNotFoundError
 from .driver import notebook_copies
 from .driver.loaded_study import StudyBusy
 from .driver.params import ParamsError
+from .parameters import EXECUTORS
 
 
 def main(argv=None):
@@ -24,7 +25,7 @@ def main(argv=None):
                           "epochs=2 splits=[0,1]")
     run.add_argument("--results", help="results folder or URL (default: the params file's results_dir)")
     run.add_argument("--workers", type=int, help="local executor: cells run at once (default 1)")
-    run.add_argument("--executor", choices=("local", "ray"),
+    run.add_argument("--executor", choices=EXECUTORS,
                      help="where cells run: threads here, or Ray tasks (default: the params file's executor)")
     run.add_argument("--address", help="ray executor: the cluster to join (default: the params "
                                        "file's ray_address, else $RAY_ADDRESS, else a local instance)")

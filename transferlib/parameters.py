@@ -96,7 +96,8 @@ _N = c.integer(lambda v: True, "an integer n")
 _SEED = c.integer(lambda v: 0 <= v < 2**32, "an integer in 0..2**32-1")
 _COUNT = c.either(c.integer(lambda v: v >= 1, "an integer >= 1"), c.NULL)
 _TREATMENTS = c.listed(c.one_of(TREATMENTS), empty_ok=True)
-_PAPER_DROPS = (2 / 9, 4 / 9, 6 / 9, 8 / 9)
+PAPER_LR_DROPS = (2 / 9, 4 / 9, 6 / 9, 8 / 9)  # lr / 10 every 100,000 of 450,000 iterations
+MOMENTUM, WEIGHT_DECAY = 0.9, 5e-4  # Caffe's solver, the paper's
 
 PARAMETERS = (
     _study_only("study", str, c.text("a name of letters, digits, '.', '_' and '-' (the results subfolder)",
@@ -177,10 +178,10 @@ PARAMETERS = (
     _study("lr", float, c.real(lambda v: v > 0, "a number > 0"), 0.01, "learning rate of weights (biases: twice it)"),
     _study("lr_drops", tuple, c.listed(c.real(lambda v: 0 < v < 1, "a fraction strictly between 0 and 1"),
                                        empty_ok=True, increasing=True),
-           _PAPER_DROPS, "fractions of the schedule where lr is divided by 10", hand_run=[0.75],
+           PAPER_LR_DROPS, "fractions of the schedule where lr is divided by 10", hand_run=[0.75],
            why="the paper's four drops"),
-    _study("momentum", float, c.real(lambda v: 0 <= v < 1, "a number in [0, 1)"), 0.9, "SGD momentum"),
-    _study("weight_decay", float, c.real(lambda v: v >= 0, "a number >= 0"), 5e-4,
+    _study("momentum", float, c.real(lambda v: 0 <= v < 1, "a number in [0, 1)"), MOMENTUM, "SGD momentum"),
+    _study("weight_decay", float, c.real(lambda v: v >= 0, "a number >= 0"), WEIGHT_DECAY,
            "on weights, not biases (Caffe's)"),
     _study("seed", int, _SEED, 0, "of initialisation, data order and augmentation; a study's: of its "
            "class sample and of each cell's seed", copied=False, setting=False),

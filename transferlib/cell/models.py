@@ -9,7 +9,7 @@ import zlib
 import keras
 from keras import layers, ops
 
-from ..nets.units import CAFFENET_UNITS
+from ..nets.units import CAFFENET_IMAGE_SIZES as IMAGE_SIZES, CAFFENET_UNITS
 from ..parameters import INITS, default_init
 
 WEIGHT_LAYERS = CAFFENET_UNITS  # the eight weight layers, the CaffeNet's transfer units
@@ -18,8 +18,7 @@ WEIGHT_LAYERS = CAFFENET_UNITS  # the eight weight layers, the CaffeNet's transf
 _CONV_FILTERS = (96, 256, 384, 384, 256)
 _FC_UNITS = {227: 4096, 64: 1024, 32: 1024}
 # conv1 kernel, stride and padding; pooling padding ("valid" is Caffe's at 227 px).
-_STEM = {227: (11, 4, "valid"), 64: (5, 2, "same"), 32: (5, 2, "same")}
-IMAGE_SIZES = tuple(_STEM)
+_STEM = {227: (11, 4, "valid"), 64: (5, 2, "same"), 32: (5, 2, "same")}  # one per IMAGE_SIZES
 
 # The paper's initialisation: Gaussian std per layer, bias 0 or 1.
 _INIT_STD = {"fc6": 0.005, "fc7": 0.005}

@@ -13,12 +13,12 @@ import keras
 import numpy as np
 from tqdm.keras import TqdmCallback
 
+from ..parameters import MOMENTUM, PAPER_LR_DROPS, WEIGHT_DECAY
 from ..records.curves import last_k
 from . import progress as bars
 from .data import Repeated
 
 # Caffe's reference solver: lr / 10 every 100,000 of 450,000 iterations.
-PAPER_LR_DROPS = (2 / 9, 4 / 9, 6 / 9, 8 / 9)
 BEST_OF = 10  # the paper reports the mean of the 10 best validation top-1 values
 
 
@@ -31,7 +31,7 @@ class CaffeSGD(keras.optimizers.SGD):
     Frozen layers are not trainable variables: neither updated nor decayed.
     """
 
-    def __init__(self, *args, coupled_weight_decay=5e-4, **kwargs):
+    def __init__(self, *args, coupled_weight_decay=WEIGHT_DECAY, **kwargs):
         super().__init__(*args, **kwargs)
         self.coupled_weight_decay = coupled_weight_decay
 
@@ -107,7 +107,7 @@ class _EpochLog(keras.callbacks.Callback):
                           f"top-5 {100 * logs['val_top5']:.1f}%")
 
 
-def compile_model(model, *, lr, lr_drops, total_steps, momentum=0.9, weight_decay=5e-4, jit_compile=False):
+def compile_model(model, *, lr, lr_drops, total_steps, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY, jit_compile=False):
     """Compile with CaffeSGD, cross-entropy, top-1 and top-5 accuracy (XLA if ``jit_compile``;
     under a mixed_float16 policy Keras wraps the optimizer in a LossScaleOptimizer)."""
     model.compile(
@@ -152,7 +152,7 @@ class _TensorBoardLog(keras.callbacks.Callback):
 
 
 def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=None, lr=0.01,
-          lr_drops=PAPER_LR_DROPS, momentum=0.9, weight_decay=5e-4, seed=0, jit_compile=False,
+          lr_drops=PAPER_LR_DROPS, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY, seed=0, jit_compile=False,
           checkpoint_dir=None, tensorboard=None, progress=True, print_fn=print):
     """Train ``model`` for ``epochs`` of ``train_ds`` (validating after each), or for
     ``iterations`` steps of it, repeated (validating every ``val_every`` steps, as the paper).

@@ -21,11 +21,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .. import parameters
 from ..records import store, table
 from ..records.atomic import write_text_atomic
 from . import kernels
 
-EXECUTORS = {"local": "transferlib.driver.local_executor", "ray": "transferlib.driver.ray_executor"}
+EXECUTORS = {name: f"transferlib.driver.{name}_executor" for name in parameters.EXECUTORS}
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 

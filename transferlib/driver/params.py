@@ -15,10 +15,9 @@ import yaml
 
 from ..checks import Invalid, unknown
 from ..data import STREAMED, block_shuffle, stored_size, tiny_imagenet
-from ..nets.units import CAFFENET, is_function, unit_names
+from ..nets.units import CAFFENET, CAFFENET_IMAGE_SIZES as IMAGE_SIZES, is_function, unit_names
 from ..parameters import RENAMED, STUDY, Required
 
-IMAGE_SIZES = (32, 64, 227)
 
 
 class _Study:

@@ -22,6 +22,7 @@ CAFFENET = "caffenet"
 MODELS = ("caffenet", "resnet18", "resnet50")
 UNIT_CHOICES = ("stages", "blocks")
 CAFFENET_UNITS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+CAFFENET_IMAGE_SIZES = (32, 64, 227)  # the sizes its stem is defined for (cell.models)
 RESNET_BLOCKS = {"resnet18": (2, 2, 2, 2), "resnet50": (3, 4, 6, 3)}  # residual blocks per stage
 FUNCTION = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # module:function
 

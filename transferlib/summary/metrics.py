@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..parameters import MOMENTUM
 from ..records.curves import BASE_RISE_LIMIT, LAST_K, before_last_drop, last_k, rise, rise_se, scatter, still_rising
 from ..records.vocabulary import METRIC_COLUMNS, paper_grid
 
@@ -49,7 +50,7 @@ def validation_se(accuracy, images):
     return math.sqrt(accuracy * (1 - accuracy) / images)
 
 
-def with_metrics(df, lr_drops=(), val_every=None, momentum=0.9):
+def with_metrics(df, lr_drops=(), val_every=None, momentum=MOMENTUM):
     """``df`` with the column lastk_top1 (``last_k`` of each row's history under the study's
     ``lr_drops``, past the drop's transient: ``val_every`` steps a validation, None for a
     schedule in epochs); NaN for rows without a history."""
@@ -81,7 +82,7 @@ def read_results(study_dir):
     saved = folder / layout.PARAMS
     params = parameters.completed(yaml.safe_load(saved.read_text()))[0] if saved.is_file() else {}
     return with_metrics(table.read(study_dir), params.get("lr_drops", ()), params.get("val_every"),
-                        params.get("momentum", 0.9))
+                        params.get("momentum", MOMENTUM))
 
 
 def half_classes(halves):
