@@ -361,7 +361,8 @@ def _needs(check):
     text = inference.needed_text(needed, unit)
     if needed.n is None:
         return text
-    return (f"{text}{' of both directions' if splits else ''}{' per group' if c.versus else ''}"
+    both = splits and check.directions is not None and check.directions.replicates > check.test.replicates
+    return (f"{text}{' of both directions' if both else ''}{' per group' if c.versus else ''}"
             f" to {needed.way} it at this mean and spread")
 
 
