@@ -39,14 +39,14 @@ def test_installed_wheel_runs_the_smoke_study_from_another_folder(wheel, tmp_pat
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
-    installed = subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)],
-                               capture_output=True, text=True, timeout=1500)
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}  # no checkout
     env |= {"TRANSFER_DATA_DIR": str(SHARED_DATASETS), "TRANSFER_CACHE_DIR": str(data_cache),
             "PATH": f"{venv / 'bin'}:{env['PATH']}"}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    installed = subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], cwd=elsewhere,
+                               env=env, capture_output=True, text=True, timeout=1500)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
     where = subprocess.run([str(python), "-c", "import transferlib; print(transferlib.__file__)"],
                            cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout
     assert where.startswith(str(venv)), where  # the installed copy, not this checkout
