@@ -19,7 +19,6 @@ from ..nets.units import CAFFENET, CAFFENET_IMAGE_SIZES as IMAGE_SIZES, is_funct
 from ..parameters import RENAMED, STUDY, Required
 
 
-
 class _Study:
     """The methods of ``Params``, whose fields ``parameters.STUDY`` declares."""
 
