@@ -301,7 +301,6 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
         "init": params.init or parameters.default_init(params.image_size),
         "seed": zlib.crc32(f"{params.seed}/{cell_id}".encode()) & 0x7FFFFFFF,
         "shift": shift, "shift_severity": params.shift_severity if shift else 0, "tuned_unit": tuned_unit,
-        "data_seed": params.seed,
     }
     if (base is not None and fine_tuned and not images_per_class and not block_size and params.cka_images
             and params.dataset not in data.STREAMED and not shift):

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..records.vocabulary import paper_grid
 from . import inference
-from .metrics import NAMES
+from .metrics import NAMES, changes_text
 from .inference import INCONCLUSIVE
 
 CLAIM = "the gain under the smallest blocks is above 0 and below the gain under whole images"
@@ -141,7 +141,7 @@ def metric_changes(made, others):
     (``made``: ``checks`` under the study's metric; ``others``: {metric: ``checks`` under it}),
     each with its mean and interval there, or one saying none does."""
     if not others:
-        return "No other metric to compare with."
+        return changes_text(None)
     changed = []
     for c in made:
         moved = [(m, o) for m, other in others.items() for o in other
@@ -155,5 +155,4 @@ def metric_changes(made, others):
     claim = [(m, v) for m, v in claim if v != overall]
     if claim:
         changed.append(f"the claim: {overall} here, " + ", ".join(f"{v} with the {NAMES[m]}" for m, v in claim))
-    return ("Verdicts that change with the metric: " + "; ".join(changed) + "." if changed else
-            "No verdict changes with the metric.")
+    return changes_text(changed)

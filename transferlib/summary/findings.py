@@ -29,7 +29,7 @@ import pandas as pd
 from ..records.vocabulary import is_caffenet, units
 from . import inference
 from .inference import CONTRADICTED, INCONCLUSIVE, SUPPORTED, combined
-from .metrics import NAMES, choose
+from .metrics import NAMES, changes_text, choose
 from .paper import PAPER_REFERENCE
 from .stats import from_base, table1
 
@@ -511,10 +511,7 @@ def metric_changes(table):
     changed = [f"finding {k}: {row.verdict} here, " + ", ".join(
         f"{row[c]} with the {c.removeprefix('verdict, ')}" for c in others if row[c] != row.verdict)
         for k, row in table.iterrows() if any(row[c] != row.verdict for c in others)]
-    if not others:
-        return "No other metric to compare with."
-    return ("Verdicts that change with the metric: " + "; ".join(changed) + "." if changed else
-            "No verdict changes with the metric.")
+    return changes_text(changed if others else None)
 
 
 def contrast_table(found):

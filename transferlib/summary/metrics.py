@@ -85,6 +85,15 @@ def read_results(study_dir):
                         params.get("momentum", MOMENTUM))
 
 
+def changes_text(changed):
+    """The sentence a report gives of the verdicts that change with the metric, ``changed`` (each
+    in words; None: no other metric was compared)."""
+    if changed is None:
+        return "No other metric to compare with."
+    return ("Verdicts that change with the metric: " + "; ".join(changed) + "." if changed else
+            "No verdict changes with the metric.")
+
+
 def half_classes(halves):
     """{(split, half): classes} of a study's halves.json ({split: {A: [...], B: [...]}}), with
     ("all", "AB") for the cells trained on all of them."""

@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..nets import units as unit_lists
 from . import inference
-from .metrics import NAMES
+from .metrics import NAMES, changes_text
 from .inference import INCONCLUSIVE
 
 MARGIN = 0.01  # "matches": at most 1 point below full fine-tuning
@@ -186,7 +186,7 @@ def metric_changes(found, others):
     ``checks`` under the study's metric; ``others``: {metric: ``checks`` under it}), or one saying
     none does."""
     if not others:
-        return "No other metric to compare with."
+        return changes_text(None)
     mine = _verdict_rows(found).set_index("shift").verdict
     theirs = {m: _verdict_rows(other).set_index("shift").verdict for m, other in others.items()}
     changed = []
@@ -199,8 +199,7 @@ def metric_changes(found, others):
                 f"{v} with the {NAMES[m]}" for m, v in moved) + ("" if not claim else
                 f" (the shift's claim: {mine[shift]} here, " + ", ".join(
                     f"{v} with the {NAMES[m]}" for m, v in claim) + ")"))
-    return ("Verdicts that change with the metric: " + "; ".join(changed) + "." if changed else
-            "No verdict changes with the metric.")
+    return changes_text(changed)
 
 
 def _interval(ch):
