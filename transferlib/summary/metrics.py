@@ -15,12 +15,16 @@ Three metrics, each a column of the labelled table (``with_metrics``):
 """
 
 import math
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from ..parameters import MOMENTUM
+from ..parameters import MOMENTUM, completed
+from ..records import layout
+from ..records.table import read as read_table
 from ..records.curves import BASE_RISE_LIMIT, LAST_K, before_last_drop, last_k, rise, rise_se, scatter, still_rising
 from ..records.vocabulary import METRIC_COLUMNS, paper_grid
 
@@ -70,18 +74,11 @@ def read_results(study_dir):
     >>> df[["cell", "top1", "lastk_top1"]].columns.tolist()
     ['cell', 'top1', 'lastk_top1']
     """
-    from pathlib import Path
-
-    import yaml
-
-    from .. import parameters
-    from ..records import layout, table
-
     folder = Path(study_dir)
     folder = folder if folder.is_dir() else folder.parent
     saved = folder / layout.PARAMS
-    params = parameters.completed(yaml.safe_load(saved.read_text()))[0] if saved.is_file() else {}
-    return with_metrics(table.read(study_dir), params.get("lr_drops", ()), params.get("val_every"),
+    params = completed(yaml.safe_load(saved.read_text()))[0] if saved.is_file() else {}
+    return with_metrics(read_table(study_dir), params.get("lr_drops", ()), params.get("val_every"),
                         params.get("momentum", MOMENTUM))
 
 
