@@ -85,7 +85,7 @@ def test_an_installed_package_has_the_installed_version_even_inside_a_repository
 
 def test_results_csv_keeps_the_code_version_and_an_old_table_reads_it_as_unknown(tmp_path):
     path = tmp_path / "results.csv"
-    rows = [dict(cell=c, split="r0", kind="base", source="", target=c[-1], n=0, unit="", fine_tuned=False,
+    rows = [dict(cell=c, split="r0", kind="base", source="", target=c[-1], n=0, unit="", fine_tuned=False, cut=False,
                  images_per_class=0, block_size=0, top1=0.5, top5=0.7, best10_top1=0.5, validations=1,
                  train_seconds=1.0, wall_seconds=2.0, params_hash="abc", code_version=code, history=[0.5])
             for c, code in (("r0-baseA", "0.1.0+g0c92742.dirty"), ("r0-baseB", "0.1.0"))]

@@ -146,7 +146,8 @@ def test_parameters():
         "images_per_class": 0, "block_size": 0, "data_seed": 0, "cka_images": 0, "cka_classes": [], "init": "he",
         "network": "caffenet", "network_units": "stages", "val_fraction": 0.1, "val_holdout": 0,
         "target_base": "r0-baseB",
-        "shift": "", "shift_severity": 0, "tuned_unit": 0}
+        "shift": "", "shift_severity": 0, "tuned_unit": 0, "cut": False, "source_network": None,
+        "source_weights": "imagenet", "source_units": [], "source_preprocess": None, "source_bn_update": False}
     assert random.parameters["kind"] == "random" and random.parameters["source"] == ""
     assert random.parameters["source_classes"] == [] and random.parameters["target_base"] == "r0-baseB"
     seeds = [c.parameters["seed"] for c in cells.values()]

@@ -21,7 +21,9 @@ from .records.vocabulary import METRIC_COLUMNS
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
 INITS = ("paper", "he")  # a network's initial weights (models.layer_initializers)
 NOTEBOOKS = ("base", "transfer")
-TREATMENTS = ("BnB", "BnB+", "AnB", "AnB+", "random")
+TREATMENTS = ("BnB", "BnB+", "AnB", "AnB+", "random")  # the paper's
+PRETRAINED_TREATMENTS = ("AnB", "AnB+", "AnBcut", "AnBcut+")  # a study of a pretrained source_network
+TREATMENT_NAMES = (*TREATMENTS, "AnBcut", "AnBcut+")
 DIRECTIONS = ("AnB", "BnA")
 EXECUTORS = ("local", "ray")
 MAN_MADE_NATURAL = "man_made_natural"
@@ -95,7 +97,7 @@ def _cell(name, default, comment, **options):
 _N = c.integer(lambda v: True, "an integer n")
 _SEED = c.integer(lambda v: 0 <= v < 2**32, "an integer in 0..2**32-1")
 _COUNT = c.either(c.integer(lambda v: v >= 1, "an integer >= 1"), c.NULL)
-_TREATMENTS = c.listed(c.one_of(TREATMENTS), empty_ok=True)
+_TREATMENTS = c.listed(c.one_of(TREATMENT_NAMES), empty_ok=True)
 PAPER_LR_DROPS = (2 / 9, 4 / 9, 6 / 9, 8 / 9)  # lr / 10 every 100,000 of 450,000 iterations
 MOMENTUM, WEIGHT_DECAY = 0.9, 5e-4  # Caffe's solver, the paper's
 
@@ -146,14 +148,32 @@ PARAMETERS = (
            CAFFENET, "caffenet, resnet18, resnet50 or module:function (cell.networks)", hashed="when set"),
     _study("network_units", str, c.one_of(UNIT_CHOICES), "stages",
            'a ResNet\'s transfer units between stem and head: "stages" or "blocks"', hashed="when set"),
+    _study("source_network", str | None, c.either(c.NULL, c.text(
+        "a .keras or .h5 file, keras.applications.<Name>, keras_hub:<preset> or module:function")), None,
+        "a pretrained network copied instead of a trained baseA: a .keras/.h5 file, keras.applications.<Name>, "
+        "keras_hub:<preset> or module:function (cell.pretrained); the target is all the study's classes",
+        hashed="when set"),
+    _study("source_weights", str, c.text('"imagenet" or a weights file'), "imagenet",
+           "source_network keras.applications.<Name>: imagenet (Keras's cache) or a local weights file",
+           hashed="when set"),
+    _study("source_units", tuple, c.listed(c.text("a layer name of the source"), empty_ok=True), (),
+           "the source's layer that ends each unit, where its layer names do not say them; []: by name",
+           hashed="when set"),
+    _study("source_preprocess", str | None, c.either(c.NULL, c.text("module:function", r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")),
+           None, "module:function from float 0..255 RGB to the source's input; None: its family's own",
+           hashed="when set"),
+    _study("source_bn_update", bool, c.BOOLEAN, False,
+           "True: fine-tuned copies of the source's BatchNorm update its statistics (False: inference mode, "
+           "as Keras advises for pretrained weights)", notebooks=("transfer",), hashed="when set"),
     _study("init", str | None, c.either(c.NULL, c.one_of(INITS)), None,
            '"paper" or "he"; None: paper at 227 px, he at 32 and 64 px', copied=False, hashed="when set",
            unset=lambda values: default_init(values["image_size"])),
     # What is copied
     _study_only("treatments", tuple, c.either(_TREATMENTS, c.by_split(_TREATMENTS)), TREATMENTS[:4],
-                "of BnB, BnB+, AnB, AnB+, random (named as for direction AnB), or {split: those}; []: none"),
+                "of BnB, BnB+, AnB, AnB+, random (named as for direction AnB), or {split: those}; []: none; with "
+                "source_network, of AnB, AnB+, AnBcut, AnBcut+ (cut: the head right after unit n), all by default"),
     _study_only("layers", tuple | str | dict,
-                c.either(c.one_of(["all"]), c.listed(_N), c.keyed(TREATMENTS, c.listed(_N))), (1, 2, 3, 4, 5, 6, 7),
+                c.either(c.one_of(["all"]), c.listed(_N), c.keyed(TREATMENT_NAMES, c.listed(_N))), (1, 2, 3, 4, 5, 6, 7),
                 "values of n, the number of copied units; all: 1..K-1 of K (the default beyond caffenet); "
                 "or {treatment: [n, ...]}, each treatment its own n"),
     _study_only("directions", tuple, c.listed(c.one_of(DIRECTIONS)), DIRECTIONS,
@@ -164,6 +184,8 @@ PARAMETERS = (
           setting=("transfer",)),
     _cell("fine_tuned", {"base": False, "transfer": True}, "True: copied layers learn (AnB+); False: frozen (AnB)",
           setting=("transfer",)),
+    _cell("cut", False, "True: the new head follows unit n (features of unit n pooled, a new classifier)",
+          notebooks=("transfer",), setting=("transfer",), hashed="when set"),
     _cell("kind", {"base": "base", "transfer": "transfer"},
           '"transfer" (from the other half), "selffer" (same half) or "random" (frozen random layers)',
           setting=("transfer",)),

@@ -80,8 +80,9 @@ def select(dataset, classes, max_per_class=None, holdout=0, data_seed=0):
 DEFAULT_KIND = {"tensorflow": "tf", "jax": "device"}  # else numpy
 
 
-def pipelines(subset, *, image_size, batch_size, seed, kind=None):
-    """(train, val) pipelines of (normalised float32 image, label) batches of a ``Subset``.
+def pipelines(subset, *, image_size, batch_size, seed, kind=None, raw=False):
+    """(train, val) pipelines of (normalised float32 image, label) batches of a ``Subset``
+    (``raw``: float 0..255, for a network that preprocesses its own input).
 
     ``kind="tf"``: tf.data (the default under Keras's TensorFlow backend); ``kind="device"``:
     ``device_input.DeviceBatches``, the arrays on the JAX device and the crops, mirrors and
@@ -95,14 +96,14 @@ def pipelines(subset, *, image_size, batch_size, seed, kind=None):
     kind = kind or DEFAULT_KIND.get(keras.backend.backend(), "numpy")
     if kind == "tf":
         from . import tfdata
-        return tfdata.pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed)
+        return tfdata.pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed, raw=raw)
     if kind == "device":
         from .device_input import DeviceBatches as batches
     elif kind == "numpy":
         batches = ArrayBatches
     else:
         raise ValueError(f"kind must be 'tf', 'device' or 'numpy', got {kind!r}")
-    mean, scale = normalisation(subset.train_images, image_size)
+    mean, scale = normalisation(subset.train_images, image_size, raw)
     common = dict(image_size=image_size, batch_size=batch_size, mean=mean, scale=scale, seed=seed)
     return (batches(subset.train_images, subset.train_labels, augment=True, **common),
             batches(subset.val_images, subset.val_labels, augment=False, **common))

@@ -33,9 +33,12 @@ def _column_sums(pixels, rows=1024):
     return wide.reshape(rows, -1).sum(axis=0) + pixels[whole:].sum(axis=0, dtype=np.uint64)
 
 
-def normalisation(sample, image_size):
+def normalisation(sample, image_size, raw=False):
     """(mean, scale) per channel from a training ``sample``: inputs become (x - mean) / scale,
-    with scale 1 at 227 px (the paper's mean subtraction) and the std at the small sizes."""
+    with scale 1 at 227 px (the paper's mean subtraction) and the std at the small sizes;
+    ``raw``: (0, 1), the values 0..255 as they are (a pretrained network preprocesses its own)."""
+    if raw:
+        return np.zeros(3, np.float32), np.ones(3, np.float32)
     mean, std = channel_stats(sample)
     return mean, np.ones(3, np.float32) if image_size == 227 else std
 

@@ -28,7 +28,7 @@ from ..records import store, tensorboard_or_none
 from ..records.atomic import write_atomic, write_text_atomic
 from ..records.executed import RECORD
 from ..version import code_version
-from . import data, networks, shifts, similarity
+from . import data, networks, pretrained, shifts, similarity  # pretrained: its Preprocess layer, to load networks
 from .models import WEIGHT_LAYERS, caffenet
 
 
@@ -97,7 +97,7 @@ def tensorboard_log(tensorboard_dir, net, *, cell, split, kind, n, fine_tuned, t
 
 def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, max_per_class=None,
               skip_bad_images=False, val_fraction=None, val_holdout=0, block_size=0, data_seed=0, shift="",
-              shift_severity=0):
+              shift_severity=0, raw=False):
     """(subset, train pipeline, val pipeline) for ``classes``: a list of class ids, or a
     count k for the dataset's first k classes (handy when exploring in JupyterLab).
     Decoded arrays go through ``data.pipelines``, a streamed dataset's records (ImageNet at
@@ -107,7 +107,8 @@ def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, 
     and validation images alike are then cut into b x b blocks laid out in the order drawn from
     ``data_seed`` (``transferlib.data.block_shuffle``); a ``shift`` (``shifts``) at
     ``shift_severity``, drawn from ``data_seed``, is applied to the selected images (or labels)
-    before any pipeline sees them. Prints what it read."""
+    before any pipeline sees them; ``raw``: images float 0..255, not normalised (a pretrained
+    source's network preprocesses its own). Prints what it read."""
     if shift:
         shifts.check(shift, shift_severity)
     loaded = datasets.load(dataset, datasets.stored_size(image_size), data_dir=_given(data_dir),
@@ -135,7 +136,7 @@ def load_data(dataset, classes, *, image_size, batch_size, seed, data_dir=None, 
     else:
         print(f"{len(subset.classes)} classes, {len(subset.train_labels)} training images, "
               f"{len(subset.val_labels)} validation images")
-        train_ds, val_ds = data.pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed)
+        train_ds, val_ds = data.pipelines(subset, image_size=image_size, batch_size=batch_size, seed=seed, raw=raw)
     return subset, train_ds, val_ds
 
 
@@ -162,7 +163,8 @@ def source_model(path, *, source, kind, num_classes, image_size, width, network=
 
 
 def load_model(path):
-    """The network saved at ``path``, fetched first to a temporary file where it is a URL."""
+    """The network saved at ``path``, fetched first to a temporary file where it is a URL (a
+    pretrained source's network too: importing ``pretrained`` registers its ``Preprocess``)."""
     if not store.is_url(path):
         return keras.models.load_model(path, compile=False)
     local = store.fetch(path)
@@ -202,13 +204,23 @@ def metrics_table(result):
 
 
 def introduction(*, cell, kind, n, fine_tuned, split, target, classes, network, network_units, width,
-                 image_size, source="", source_classes=(), shift="", shift_severity=0, tuned_unit=0):
+                 image_size, source="", source_classes=(), shift="", shift_severity=0, tuned_unit=0,
+                 source_network=None, cut=False):
     """What this run of the notebook trains, from the values it runs with (the runner's, or the
     parameters cell's as they stand): the network in the paper's notation, the half it learns,
     and for a copy the base, its half, the units copied and whether they learn (with
     ``tuned_unit``, the one that does), and the target's ``shift``."""
     from IPython.display import Markdown
 
+    if source_network:
+        what = (f"**{cell}**: the architecture of {source_network} ({image_size} px) trained on the study's "
+                f"classes, {_classes_in_words(classes)}")
+        if kind == "base":
+            return Markdown(f"{what}; every unit from random weights: training from scratch, the baseline.")
+        above = ("then global average pooling and a new classifier (the practitioner's features of unit "
+                 f"{n})" if cut else "the units above from random weights")
+        return Markdown(f"{what}; its units 1..{n} copied from the pretrained {source_network} and "
+                        f"{'fine-tuned' if fine_tuned else 'frozen'}; {above}.")
     names = None if units.is_function(network) else units.unit_names(network, network_units)
     if shift:
         shifted = (f" The half's {'labels' if shift == 'labels' else 'images'} are shifted: {shift} at severity "

@@ -18,16 +18,16 @@ from .images import SHUFFLE_BUFFER, BatchStream, crop_columns, normalisation
 _RECORD_STATS_SAMPLE = 1024  # JPEGs decoded (centre crops) for the normalisation of a record subset
 
 
-def normaliser(sample, image_size):
+def normaliser(sample, image_size, raw=False):
     """``normalisation`` of a training ``sample`` as a tf function of uint8 or 0..255 images."""
-    mean, scale = normalisation(sample, image_size)
+    mean, scale = normalisation(sample, image_size, raw)
 
     def normalise(image):
         return (tf.cast(image, tf.float32) - mean) / scale
     return normalise
 
 
-def pipelines(subset, *, image_size, batch_size, seed):
+def pipelines(subset, *, image_size, batch_size, seed, raw=False):
     """(train, val) tf.data pipelines of (normalised float32 image, label) batches from arrays.
 
     Training batches are ``data.ArrayBatches``'s for the same seed, every one full: each pass
@@ -36,7 +36,7 @@ def pipelines(subset, *, image_size, batch_size, seed):
     rows and columns."""
     stored, count = subset.train_images.shape[1], len(subset.train_labels)
     images, labels = tf.constant(subset.train_images), tf.constant(subset.train_labels)
-    normalise = normaliser(subset.train_images, image_size)
+    normalise = normaliser(subset.train_images, image_size, raw)
     stream = BatchStream(count, stored - image_size, seed, batch_size)
     epochs = itertools.count()
 

@@ -66,6 +66,7 @@ class Cell:
     needs: tuple       # ids of the cells that must finish first
     unit: str = ""     # the model's n-th transfer unit (conv3, stage2, ...): the last one copied
     block_size: int = 0  # b of a block-shuffled cell: its half's images cut into b x b blocks; 0: none
+    cut: bool = False  # the new head follows unit n (AnBcut, from a pretrained source)
 
 
 def expand(params, class_names=None):
@@ -80,8 +81,9 @@ def expand(params, class_names=None):
     seeds = {split_name(s): s for s in params.splits}
     names = unit_names(params)
     ns = layer_values(params, names)
+    cells_of = _pretrained_cells if params.source_network else _split_cells
     cells = [cell for split, members in halves(params, class_names).items()
-             for cell in _split_cells(params, split, members, params.treatments_of(seeds.get(split)), names, ns)]
+             for cell in cells_of(params, split, members, params.treatments_of(seeds.get(split)), names, ns)]
     if params.all_classes:
         classes = study_classes(params, class_names)
         cells.append(_cell(params, ALL, "AB", classes, unit_names=names))
@@ -91,8 +93,15 @@ def expand(params, class_names=None):
 
 
 def unit_names(params):
-    """The ordered transfer units of the study's model (``units``); a user's function is built
-    once, in a subprocess, to learn them (ParamsError naming ``model`` if it cannot be)."""
+    """The ordered transfer units of the study's model (``units``); a user's function or a
+    pretrained source is built once, in a subprocess, to learn them (ParamsError naming its key if
+    it cannot be)."""
+    if params.source_network:
+        try:
+            return units.source_unit_names(params.source_network, params.image_size, params.source_weights,
+                                           params.source_units, params.source_preprocess)
+        except ValueError as e:
+            raise ParamsError(params.file, [f"source_network: {e}"]) from None
     if not units.is_function(params.network):
         return units.unit_names(params.network, params.network_units)
     try:
@@ -105,7 +114,7 @@ def layer_values(params, names):
     """{treatment: its values of n} (``Params.layers_of``, "all" being 1..K-1 for K units);
     ParamsError for an n beyond the units (checked here for a user's function, in params for
     the others)."""
-    ns = {t: params.layers_of(t, tuple(range(1, len(names)))) for t in parameters.TREATMENTS}
+    ns = {t: params.layers_of(t, tuple(range(1, len(names)))) for t in parameters.TREATMENT_NAMES}
     top = len(names) - 1
     every = sorted({n for values in ns.values() for n in values})
     for key, values in (("layers", every), ("reduced_layers", params.reduced_layers if params.reduced_images_per_class else ())):
@@ -172,6 +181,8 @@ def halves(params, class_names):
                 f"like {', '.join(class_names[:3])}"])
         return {OWN: {h: [c for c in class_names if c in params.halves[h]] for h in "AB"}}
     classes = study_classes(params, class_names)
+    if params.source_network:  # the target: all the study's classes, in every replicate
+        return {split_name(split): {"A": [], "B": classes} for split in params.splits}
     if len(classes) < 2:
         raise ParamsError(params.file, [f"classes: {classes} leaves a half without classes; "
                                           "give at least 2"])
@@ -252,6 +263,22 @@ def _split_cells(params, split, members, treatments, names, ns):
     yield from _shift_cells(params, split, members, bases, names)
 
 
+def _pretrained_cells(params, split, members, treatments, names, ns):
+    """A replicate of a study of a pretrained ``source_network``: its base (the source's
+    architecture trained from scratch on the study's classes, "r0-baseB") and per n and treatment
+    the network copying units 1..n from the source ("r0-A3B", "r0-A3B+"; cut, the head right after
+    unit n: "r0-A3Bcut", "r0-A3Bcut+"). At the top n the cut network is the whole source with a
+    new head, the AnB's own: only the AnB is trained there."""
+    classes, top = members["B"], len(names) - 1
+    yield _cell(params, split, "B", classes, unit_names=names)
+    for n in sorted({n for t in treatments for n in ns[t]}):
+        for treatment in (t for t in treatments if n in ns[t]):
+            cut = treatment.startswith("AnBcut")
+            if not (cut and n == top):
+                yield _cell(params, split, "B", classes, n, fine_tuned=treatment.endswith("+"), unit_names=names,
+                            cut=cut)
+
+
 def _shift_cells(params, split, members, bases, names):
     """Per shift of ``target_shift`` and direction, on the target half itself shifted, trained on
     the first ``shift_images_per_class`` images per class (0: all), its base copied (ids end in
@@ -273,8 +300,9 @@ def _shift_cells(params, split, members, bases, names):
 
 
 def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, images_per_class=0, block_size=0,
-          cka_classes=(), unit_names=units.CAFFENET_UNITS, shift="", tuned_unit=0):
-    """A base cell (n = 0), a cell copying ``n`` layers of ``base``, or a random one; trained on
+          cka_classes=(), unit_names=units.CAFFENET_UNITS, shift="", tuned_unit=0, cut=False):
+    """A base cell (n = 0), a cell copying ``n`` layers of ``base`` (or of the study's pretrained
+    ``source_network``, with the head after unit n where ``cut``), or a random one; trained on
     the first ``images_per_class`` training images per class (0: all), cut into ``block_size``
     blocks (0: whole). A fine-tuned copy on all the natural data measures its layer similarity to
     ``base`` on validation images of ``cka_classes``. With ``shift``, on its target half shifted
@@ -283,6 +311,8 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
         f"-b{block_size}" if block_size else "")
     if n == 0:
         kind, cell_id = "base", f"{split}-base{target}{suffix}"
+    elif params.source_network:
+        kind, cell_id = "transfer", f"{split}-A{n}{target}{'cut' if cut else ''}{'+' if fine_tuned else ''}"
     elif base is None:
         kind, cell_id = "random", f"{split}-R{n}{target}{suffix}"
     else:
@@ -301,6 +331,7 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
         "init": params.init or parameters.default_init(params.image_size),
         "seed": zlib.crc32(f"{params.seed}/{cell_id}".encode()) & 0x7FFFFFFF,
         "shift": shift, "shift_severity": params.shift_severity if shift else 0, "tuned_unit": tuned_unit,
+        "cut": cut,
     }
     if (base is not None and fine_tuned and not images_per_class and not block_size and params.cka_images
             and params.dataset not in data.STREAMED and not shift):
@@ -321,4 +352,4 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
                 fine_tuned=fine_tuned, images_per_class=images_per_class, block_size=block_size,
                 notebook=notebook, parameters=values,
                 params_hash=hashlib.sha256(blob.encode()).hexdigest()[:16],
-                needs=tuple(b.id for b in needs), unit=unit_names[(tuned_unit or n) - 1] if n else "")
+                needs=tuple(b.id for b in needs), unit=unit_names[(tuned_unit or n) - 1] if n else "", cut=cut)

@@ -16,7 +16,7 @@ import yaml
 from ..checks import Invalid, unknown
 from ..data import STREAMED, block_shuffle, stored_size, tiny_imagenet
 from ..nets.units import CAFFENET, CAFFENET_IMAGE_SIZES as IMAGE_SIZES, is_function, unit_names
-from ..parameters import RENAMED, STUDY, Required
+from ..parameters import PRETRAINED_TREATMENTS, RENAMED, STUDY, Required
 
 
 class _Study:
@@ -50,8 +50,10 @@ class _Study:
             problems += _treatments_problems(values)
         if not {p.partition(":")[0] for p in problems} & {"layers", "treatments"}:
             problems += _layers_problems(values)
+        if not {p.partition(":")[0] for p in problems} & {"source_network", "treatments", "directions"}:
+            problems += _pretrained_problems(values, d)
         if not {p.partition(":")[0] for p in problems} & {"network", "network_units", "image_size", "layers",
-                                                          "reduced_layers", "halves", "splits"}:
+                                                          "reduced_layers", "halves", "splits", "source_network"}:
             problems += _unit_problems(values, d)
         if values.get("skip_bad_images") and values.get("dataset") != "tiny_imagenet":
             problems.append("skip_bad_images: only Tiny ImageNet's decoding can leave images out; "
@@ -263,9 +265,56 @@ def _schedule_problems(values):
     return []
 
 
+_NOT_WITH_SOURCE = ("network", "network_units", "width", "init", "halves", "all_classes",
+                    "reduced_images_per_class", "block_shuffle", "target_shift")
+_PRETRAINED_ONLY = ("source_weights", "source_units", "source_preprocess", "source_bn_update")
+
+
+def _pretrained_problems(values, given):
+    """A study of a pretrained ``source_network``: its network is the source's architecture, its
+    target all the study's classes (direction AnB), its replicates the splits' seeds, and its
+    treatments AnB, AnB+, AnBcut and AnBcut+ (all of them, at every n, unless given). The
+    defaults this implies are set here."""
+    cut = [t for t in _treatment_names(values.get("treatments", ())) if t.startswith("AnBcut")]
+    if not values.get("source_network"):
+        return ([f"treatments: {', '.join(cut)} copy a pretrained source_network; give source_network "
+                 "or drop them"] if cut else []) + [
+            f"{key}: goes with source_network; give source_network or drop {key}" for key in _PRETRAINED_ONLY
+            if key in given and values.get(key, _DEFAULTS[key]) != _DEFAULTS[key]]
+    problems = [f"{key}: not with source_network, whose network is the source's own and whose target is "
+                "all the study's classes; drop it" for key in _NOT_WITH_SOURCE
+                if key in given and values.get(key, _DEFAULTS[key]) != _DEFAULTS[key]]
+    if values.get("dataset") in STREAMED:
+        problems.append(f"source_network: {values['dataset']} is read as records; a pretrained source is "
+                        "studied on decoded images (an image folder, Tiny ImageNet or a tfds dataset)")
+    if any(not isinstance(s, int) for s in values.get("splits", ())):
+        problems.append("splits: with source_network each split is a replicate seed (0, 1, ...); "
+                        "man_made_natural has no halves to split here")
+    other = [t for t in _treatment_names(values.get("treatments", ())) if t not in PRETRAINED_TREATMENTS]
+    if other:
+        problems.append(f"treatments: {', '.join(other)} not with source_network; give of "
+                        f"{', '.join(PRETRAINED_TREATMENTS)}")
+    if "BnA" in values.get("directions", ()) and "directions" in given:
+        problems.append("directions: with source_network the target is the study's classes (AnB); drop BnA")
+    values["directions"] = ("AnB",)
+    values.setdefault("treatments", PRETRAINED_TREATMENTS)
+    values.setdefault("layers", "all")
+    return problems
+
+
+def _treatment_names(treatments):
+    """The treatment names of a ``treatments`` value, a list or {split: list}."""
+    if treatments and isinstance(treatments[0], tuple):
+        return sorted({t for _, ts in treatments for t in ts})
+    return list(treatments)
+
+
 def _unit_problems(values, given):
     """What depends on the model: its image sizes, and n within its units (1..K-1); a user's
-    function's units are known only once built, so ``grid.expand`` checks those n."""
+    function's or a pretrained source's units are known only once built, so ``grid.expand``
+    checks those n."""
+    if values.get("source_network"):
+        return []
     model, problems = values.get("network", CAFFENET), []
     if model == CAFFENET and values.get("image_size", 32) not in IMAGE_SIZES:
         problems.append(f"image_size: got {values['image_size']!r}; expected one of "

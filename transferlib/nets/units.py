@@ -62,17 +62,32 @@ def user_unit_names(network, image_size, width, network_units="stages"):
     """The unit names of the user's function ``network`` ("module:function"), found by building it
     once in a subprocess (TensorFlow stays out of the driver). Raises ValueError with the
     subprocess's last error line when it cannot be imported or built."""
-    key = (network, image_size, width, network_units)
+    code = ("from transferlib.cell import networks; "
+            "names = networks.build(a[0], 2, int(a[1]), width=float(a[2]), network_units=a[3]).names")
+    return _built(code, network, image_size, width, network_units)
+
+
+def source_unit_names(source, image_size, weights, source_units=(), source_preprocess=None):
+    """The unit names of a pretrained ``source`` (``cell.pretrained``) at ``image_size``, the head
+    last, found as ``user_unit_names`` finds a function's: ValueError with its error line for a
+    source that cannot be built there (its weights are not read)."""
+    code = ("from transferlib.cell import pretrained; "
+            "names = pretrained.check(a[0], int(a[1]), a[2], json.loads(a[3]), json.loads(a[4]))")
+    return _built(code, source, image_size, weights, json.dumps(list(source_units)), json.dumps(source_preprocess))
+
+
+def _built(code, name, *args):
+    """The unit names that ``code`` (setting ``names`` from the argument list ``a``) finds,
+    run once per arguments in a subprocess; ValueError naming ``name`` if it fails."""
+    key = (code, name, *args)
     if key not in _CACHE:
-        code = ("import json, sys; from transferlib.cell import networks; "
-                "net = networks.build(sys.argv[1], 2, int(sys.argv[2]), width=float(sys.argv[3]), network_units=sys.argv[4]); "
-                "print('UNITS ' + json.dumps([name for name, _ in net.units]))")
+        script = f"import json, sys; a = sys.argv[1:]; {code}; print('UNITS ' + json.dumps(list(names)))"
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": cwd_on_pythonpath()}
-        done = subprocess.run([sys.executable, "-c", code, network, str(image_size), str(width), network_units],
+        done = subprocess.run([sys.executable, "-c", script, name, *map(str, args)],
                               capture_output=True, text=True, env=env)
         lines = [line for line in done.stdout.splitlines() if line.startswith("UNITS ")]
         if done.returncode or not lines:
             error = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise ValueError(f"{network} could not be built: {error}")
+            raise ValueError(f"{name} could not be built: {error}")
         _CACHE[key] = tuple(json.loads(lines[-1][6:]))
     return _CACHE[key]

@@ -18,14 +18,15 @@ from .atomic import write_atomic
 from ..nets.units import CAFFENET_UNITS
 from .vocabulary import KINDS
 
-COLUMNS = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "images_per_class",
+COLUMNS = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "cut", "images_per_class",
            "block_size", "top1", "top5", "best10_top1", "validations", "train_seconds", "wall_seconds", "params_hash",
            "code_version", "history")
 # unit: the name of the model's n-th transfer unit (conv3, stage2...), "" for n = 0; block_size:
-# b of a block-shuffled cell, 0 for the others; code_version: the transferlib version the cell
+# b of a block-shuffled cell, 0 for the others; cut: True where the head follows unit n (the
+# practitioner's network, from a pretrained source); code_version: the transferlib version the cell
 # ran under (``version.code_version``), "" for unknown. Tables written before them lack them:
 # their rows read as _ADDED (read fills in the CaffeNet's unit names).
-_ADDED = {"unit": "", "block_size": "0", "code_version": ""}
+_ADDED = {"unit": "", "block_size": "0", "code_version": "", "cut": "False"}
 _INTS = ("n", "images_per_class", "block_size", "validations")
 _RENAMED = {"epochs": "validations"}  # old column names, read as the new ones
 _FLOATS = ("top1", "top5", "best10_top1", "train_seconds", "wall_seconds")
@@ -34,7 +35,7 @@ _BOOLS = {"True": True, "true": True, "1": True, "False": False, "false": False,
 
 def read(path):
     """The results table at `path` (a results.csv or the study directory holding one), typed:
-    n, images_per_class, block_size and validations int, fine_tuned bool, the metrics float, history a list
+    n, images_per_class, block_size and validations int, fine_tuned and cut bool, the metrics float, history a list
     of floats. A table written before a column was renamed (``epochs``) reads as today's."""
     path = Path(path)
     if path.is_dir():
@@ -57,11 +58,12 @@ def read(path):
         bad = df.cell[~df[col].isin(allowed)].tolist()
         if bad:
             raise ValueError(f"{path}: cells {bad} have a {col} outside {allowed}")
-    fine_tuned = df.fine_tuned.map(_BOOLS)
-    if fine_tuned.isna().any():
-        raise ValueError(f"{path}: cells {df.cell[fine_tuned.isna()].tolist()} have a "
-                         f"fine_tuned that is not True or False")
-    df["fine_tuned"] = fine_tuned.astype(bool)
+    for column in ("fine_tuned", "cut"):
+        flags = (df[column].replace("", "False") if column == "cut" else df[column]).map(_BOOLS)  # cut: added
+        if flags.isna().any():
+            raise ValueError(f"{path}: cells {df.cell[flags.isna()].tolist()} have a {column} that is not "
+                             "True or False")
+        df[column] = flags.astype(bool)
     unnamed = (df.unit == "") & (df.n.astype(int) > 0)
     df.loc[unnamed, "unit"] = [CAFFENET_UNITS[n - 1] if n <= 8 else str(n) for n in df.n[unnamed].astype(int)]
     try:
@@ -75,7 +77,7 @@ def read(path):
     return df
 
 
-IDENTITY = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "images_per_class",
+IDENTITY = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "cut", "images_per_class",
             "block_size", "params_hash")  # a row's columns that say which network it is
 
 

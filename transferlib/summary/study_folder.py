@@ -54,7 +54,12 @@ def conv1_figures(df, study_dir, root=None):
             print(f"{base}: its saved network ({shown_path(path, study_dir)}) is not here; its first-layer "
                   "filters are not redrawn")
             continue
-        fig = conv1_filters(conv1_weights(path), f"{base}: first-layer filters")
+        weights = conv1_weights(path)
+        if weights is None:
+            print(f"{base}: its first layer is not a convolution on the RGB input (a source that preprocesses "
+                  "its own, such as to grey); no first-layer filters to draw")
+            continue
+        fig = conv1_filters(weights, f"{base}: first-layer filters")
         fig.savefig(Path(study_dir) / f"conv1-{base}.png", dpi=120, bbox_inches="tight")
         yield fig
 
@@ -69,12 +74,10 @@ def shown_path(path, study_dir):
 
 def conv1_weights(model_path):
     """conv1's kernel [k, k, 3, filters] of the network saved at ``model_path`` (or URL); of a
-    network without conv1 (a ResNet), its first convolution on the RGB input."""
-    model = load_model(model_path)
-    conv = first_conv(model)
-    if conv is None:
-        raise ValueError(f"{model_path}: {model.name} has no convolution on the RGB input to draw")
-    return conv.get_weights()[0]
+    network without conv1 (a ResNet), its first convolution on the RGB input; None where it has
+    none."""
+    conv = first_conv(load_model(model_path))
+    return None if conv is None else conv.get_weights()[0]
 
 
 def similarity_table(study_dir, params, root=None):
