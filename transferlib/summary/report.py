@@ -44,10 +44,18 @@ def identity(params, df, halves, metric_name, command="", made=None):
     per_half = " or ".join(map(str, sizes)) if sizes else "unknown (no halves.json)"
     splits = sorted(set(df.split) - {"all"}, key=str)
     width = "" if params["network"] != "caffenet" and params.get("width", 1) == 1 else f", width {params['width']:g}"
+    if params.get("source_network"):  # a pretrained source: the target is all the study's classes
+        data = f"{params['dataset']}, {per_half.split(' or ')[-1]} classes, {params['image_size']} px"
+        network = (f"pretrained {params['source_network']}"
+                   + (f" (weights {params['source_weights']})" if "applications" in params["source_network"] else "")
+                   + f", BatchNorm {'updated' if params.get('source_bn_update') else 'kept'} when fine-tuned")
+    else:
+        data = f"{params['dataset']}, {per_half} classes per half, {params['image_size']} px"
+        network = (f"{params['network']}{width}"
+                   + (f", units: {params['network_units']}" if params["network"] != "caffenet" else ""))
     rows = [
-        ("dataset", f"{params['dataset']}, {per_half} classes per half, {params['image_size']} px"),
-        ("network", f"{params['network']}{width}"
-                    + (f", units: {params['network_units']}" if params["network"] != "caffenet" else "")),
+        ("dataset", data),
+        ("network", network),
         ("schedule", schedule(params)),
         ("networks", f"{len(df)} in {len(splits)} split{'s' if len(splits) != 1 else ''} "
                      f"({', '.join(map(str, splits))}): {len(splits)} replicate{'s' if len(splits) != 1 else ''} "
