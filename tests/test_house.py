@@ -6,7 +6,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "transferlib"
 ROOMS = ("driver", "cell", "summary")
 MAY_IMPORT = {"shared": {"shared"}, "driver": {"shared", "driver"}, "cell": {"shared", "cell"},
-              "summary": {"shared", "cell", "summary"}}
+              "summary": {"shared", "cell", "summary"},
+              "front door": {"shared", "driver", "summary"}}  # the command line: runs studies, scores
 
 
 def module_name(path):
@@ -17,7 +18,7 @@ def module_name(path):
 def room(module):
     parts = module.split(".")
     if module == "transferlib.__main__":
-        return "driver"  # the command line is the driver's front door
+        return "front door"
     return parts[1] if len(parts) > 1 and parts[1] in ROOMS else "shared"
 
 

@@ -3,7 +3,8 @@
 Studies run from the command line (``transferlib run quick``); these functions are the stable
 public surface for your own features and networks (docs/api.md), everything else is internal:
 
-- scores of frozen features, no training: ``linear_probe``, ``logme``, ``h_score``;
+- scores of frozen features, no training: ``linear_probe``, ``logme``, ``h_score``, and ``leep``
+  of a source classifier's predictions;
 - layer similarity: ``linear_cka`` of two feature matrices, ``cka_matrix`` of every layer of
   one Keras model against every layer of another on the same images, ``cka_figure`` of it;
 - networks: ``build_network`` (the CaffeNet, a ResNet or your function, with its transfer
@@ -16,7 +17,8 @@ Each is imported on first use, so ``import transferlib`` loads neither Keras nor
 import importlib
 
 _PUBLIC = {"linear_probe": "summary.transferability:linear_probe", "logme": "summary.transferability:logme",
-           "h_score": "summary.transferability:h_score", "linear_cka": "cell.similarity:linear_cka",
+           "h_score": "summary.transferability:h_score", "leep": "summary.transferability:leep",
+           "linear_cka": "cell.similarity:linear_cka",
            "cka_matrix": "cell.similarity:cka_matrix", "cka_figure": "summary.plots:cka_figure",
            "build_network": "cell.networks:build", "transfer_network": "cell.transfer:transfer_network",
            "read_results": "summary.metrics:read_results"}

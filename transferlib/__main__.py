@@ -1,9 +1,11 @@
 """Command line: ``transferlib run STUDY [key=value ...]``, ``studies``, ``summary STUDY_DIR``,
-``notebooks [DIR]``, ``table FOLDER`` (the console script; ``python -m transferlib`` is the same)."""
+``notebooks [DIR]``, ``table FOLDER``, ``score SOURCE --dataset NAME`` (the console script;
+``python -m transferlib`` is the same)."""
 
 import argparse
 import shlex
 import sys
+import time
 from pathlib import Path
 
 from .data import CorruptDataError, DataNotFoundError
@@ -47,7 +49,26 @@ def main(argv=None):
                                              "or papermill's) into a table in results.csv's columns")
     rows.add_argument("folder", help="a folder of executed notebooks, e.g. results/quick/cells")
     rows.add_argument("--out", help="write the table to this CSV file (default: print it)")
-    for command in (run, summary, notebooks, rows):
+    score = commands.add_parser("score", help="score each unit of a pretrained network on a dataset's classes "
+                                              "without training: linear probe, LogME, H-score, LEEP")
+    score.add_argument("source", help="a .keras or .h5 file, keras.applications.<Name>, keras_hub:<preset> "
+                                      "or module:function, e.g. keras.applications.ResNet50")
+    score.add_argument("--dataset", required=True, help="tiny_imagenet, folder or a tfds name, e.g. cifar100")
+    score.add_argument("--data-dir", help="where the dataset is (default: $TRANSFER_DATA_DIR, else where its "
+                                          "kind looks)")
+    score.add_argument("--classes", help="a count drawn with --seed, all, or class ids separated by commas "
+                                         "(default: 20 drawn, all where the dataset has no more)")
+    score.add_argument("--image-size", type=int, default=224, help="pixels per side the source sees (default 224)")
+    score.add_argument("--weights", default="imagenet", help="keras.applications: imagenet or a weights file")
+    score.add_argument("--source-units", help="the layers that end each unit, separated by commas "
+                                              "(default: from the layer names)")
+    score.add_argument("--preprocess", help="module:function from float 0..255 RGB to the source's input "
+                                            "(default: its family's own)")
+    score.add_argument("--images-per-class", type=int, default=100,
+                       help="training images per class, at most (default 100); all validation images are used")
+    score.add_argument("--seed", type=int, default=0, help="of the classes drawn and the images fitted to")
+    score.add_argument("--out", help="the folder for scores.csv and scores.png (default: scores/<source's name>)")
+    for command in (run, summary, notebooks, rows, score):
         command.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
     command = shlex.join([*_program().split(), *(sys.argv[1:] if argv is None else argv)])
@@ -63,6 +84,10 @@ def main(argv=None):
             return 0
         if args.command == "table":
             return _table(args.folder, args.out)
+        if args.command == "score":
+            if args.images_per_class < 1 or args.image_size < 1:
+                parser.error("--images-per-class and --image-size must be at least 1")
+            return _score(args)
         if args.workers is not None and args.workers < 1:
             parser.error("--workers must be at least 1")
         return runner.run(bundled_studies.find(args.params), overrides=args.overrides,
@@ -73,7 +98,7 @@ def main(argv=None):
         print("stopped: the running cells were ended; run the same command to go on "
               "(done cells are kept)", file=sys.stderr)
         return 130
-    except (ParamsError, DataNotFoundError, CorruptDataError, StudyBusy, runner.MixedCode, OSError) as e:
+    except (ParamsError, DataNotFoundError, CorruptDataError, StudyBusy, runner.MixedCode, BadInput, OSError) as e:
         if getattr(args, "debug", False):
             raise
         print(f"error: {_message(e, args.command)}", file=sys.stderr)
@@ -83,6 +108,27 @@ def main(argv=None):
 def _program():
     """How the command was typed: the console script ``transferlib``, or ``python -m transferlib``."""
     return "transferlib" if Path(sys.argv[0]).name == "transferlib" else "python -m transferlib"
+
+
+class BadInput(ValueError):
+    """Input a command cannot use, found before it computes anything; the message says which."""
+
+
+def _score(args):
+    """``score``: the one command that computes in this process, with TensorFlow, imported when
+    it runs, so that the other commands and ``transferlib --help`` load none of it."""
+    from .summary import score_command as command
+
+    started = time.perf_counter()
+    try:
+        job = command.checked(args.source, args.dataset, data_dir=args.data_dir, classes=args.classes,
+                              image_size=args.image_size, weights=args.weights,
+                              source_units=args.source_units.split(",") if args.source_units else None,
+                              source_preprocess=args.preprocess, images_per_class=args.images_per_class,
+                              seed=args.seed, out=args.out)
+    except ValueError as e:
+        raise BadInput(str(e)) from e
+    return command.run(job, started)
 
 
 def _table(folder, out):
@@ -110,7 +156,7 @@ def _table(folder, out):
 def _message(error, command):
     """One message for an error a user can fix; file-system errors name the path and the fix."""
     if isinstance(error, PermissionError):
-        fix = {"notebooks": "python -m transferlib notebooks DIR", "table": "--out CSV"}.get(
+        fix = {"notebooks": "python -m transferlib notebooks DIR", "table": "--out CSV", "score": "--out DIR"}.get(
             command, "--results DIR (or results_dir in the params file)")
         return f"cannot write or read {error.filename}: permission denied. Choose a folder you can write with {fix}"
     if isinstance(error, OSError) and not isinstance(error, FileNotFoundError) and error.filename:

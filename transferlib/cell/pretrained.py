@@ -238,7 +238,7 @@ def network(source, num_classes, image_size, *, seed=0, source_units=None, sourc
         head.insert(0, "head_pool")
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="head_fc",
                            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01, seed=layer_seed(seed, "head_fc")))(x)
-    net = keras.Model(body.input, outputs, name=f"{model.name}_transfer")
+    net = keras.Model(body.inputs[0], outputs, name=f"{model.name}_transfer")
     return Network(net, (*found, ("head", tuple(head))))
 
 
@@ -268,7 +268,7 @@ def extractor(source, image_size, *, weights="imagenet", source_units=None, sour
     body = _rewired(model, source, source_preprocess, image_size)
     body.set_weights(model.get_weights())
     outputs = [body.get_layer(members[-1]).output for _, members in found]
-    return keras.Model(body.input, outputs), tuple(name for name, _ in found)
+    return keras.Model(body.inputs[0], outputs), tuple(name for name, _ in found)
 
 
 def classifier(source, image_size, *, weights="imagenet", source_preprocess=None):
@@ -280,7 +280,7 @@ def classifier(source, image_size, *, weights="imagenet", source_preprocess=None
         return None
     body = _rewired(model, source, source_preprocess, image_size)
     body.set_weights(model.get_weights())
-    return body
+    return keras.Model(body.inputs[0], body.outputs[0])
 
 
 def preprocess(source, source_preprocess=None):

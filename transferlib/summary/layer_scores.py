@@ -18,6 +18,9 @@ training images (a sample seeded by the study's seed, all of them where it has f
 Spearman's rho and its exact permutation p-value. With 7 layers that is weak evidence: only
 |rho| >= 0.79 is beyond chance at 5% two-sided for one check alone, and a rank correlation says
 nothing of the size of a drop.
+
+``source_scores`` scores a pretrained source's units the same way, through ``fit_sample``,
+``feature_scores`` and ``pooled_features``.
 """
 
 import json
@@ -110,24 +113,42 @@ def base_scores(model, half, ns, params):
     names = list(units)
     layers = tuple(units[names[n - 1]] for n in ns)
     mean, scale = data.normalisation(half.train_images, params.image_size)
-    rng = np.random.default_rng(params.seed)
-    count = len(half.train_labels)
-    fit = np.sort(rng.choice(count, min(FIT_IMAGES, count), replace=False))
-    train = pooled_features(model, half.train_images[fit], layers, mean, scale, params)
-    val = pooled_features(model, half.val_images, layers, mean, scale, params)
+    fit = fit_sample(len(half.train_labels), params.seed)
+    crops = dict(image_size=params.image_size, mean=mean, scale=scale, batch_size=params.batch_size)
+    train = pooled_features(model, half.train_images[fit], layers, **crops)
+    val = pooled_features(model, half.val_images, layers, **crops)
     labels, val_labels = half.train_labels[fit], half.val_labels
-    return [(n, names[n - 1], train[layer].shape[1], len(fit), len(val_labels),
-             transferability.linear_probe(train[layer], labels, val[layer], val_labels),
-             transferability.logme(train[layer], labels), transferability.h_score(train[layer], labels))
-            for n, layer in zip(ns, layers)]
+    rows = []
+    for n, layer in zip(ns, layers):
+        dimensions, *scores = feature_scores(train[layer], labels, val[layer], val_labels)
+        rows.append((n, names[n - 1], dimensions, len(fit), len(val_labels), *scores))
+    return rows
 
 
-def pooled_features(model, images, layers, mean, scale, params):
-    """{layer: features [images, channels]} of ``model`` on uint8 ``images``, centre-cropped and
-    normalised by (mean, scale), ``_CHUNK`` images at a time (crops at 227 px are large)."""
-    parts = [similarity.layer_activations(
-        model, data.centre_crops(images[i:i + _CHUNK], params.image_size, mean, scale), layers,
-        batch_size=params.batch_size, pooled=True) for i in range(0, len(images), _CHUNK)]
+def fit_sample(count, seed):
+    """The positions, sorted, of the training images the scores are fitted to: ``FIT_IMAGES`` of
+    ``count`` drawn from ``seed``, all of them where there are fewer."""
+    return np.sort(np.random.default_rng(seed).choice(count, min(FIT_IMAGES, count), replace=False))
+
+
+def feature_scores(train, labels, val, val_labels):
+    """(dimensions, linear probe top-1, LogME, H-score) of one layer's features: the probe fitted
+    to ``train`` and scored on ``val``, LogME and the H-score of ``train``."""
+    return (train.shape[1], transferability.linear_probe(train, labels, val, val_labels),
+            transferability.logme(train, labels), transferability.h_score(train, labels))
+
+
+def pooled_features(model, images, layers, *, image_size, mean=0.0, scale=1.0, batch_size=256, bar=None):
+    """{layer: features [images, channels]} of ``model`` on uint8 ``images``, centre-cropped to
+    ``image_size`` and normalised by (mean, scale) (by default float 0..255, as they are),
+    ``_CHUNK`` images at a time (crops at 227 px are large); ``bar``, a tqdm bar, counts them."""
+    parts = []
+    for i in range(0, len(images), _CHUNK):
+        chunk = images[i:i + _CHUNK]
+        parts.append(similarity.layer_activations(model, data.centre_crops(chunk, image_size, mean, scale), layers,
+                                                  batch_size=batch_size, pooled=True))
+        if bar is not None:
+            bar.update(len(chunk))
     return {layer: np.concatenate([p[layer] for p in parts]) for layer in layers}
 
 

@@ -1,5 +1,6 @@
 """How well frozen features predict a target task's labels, without training the network: three
-estimates, each from features [images, dimensions] and integer labels.
+estimates, each from features [images, dimensions] and integer labels, and LEEP, from a source
+classifier's predictions instead of its features.
 
 - ``logme``: LogME (You, Liu, Wang, Long, ICML 2021, "LogME: Practical Assessment of
   Pre-trained Models for Transfer Learning"): per class, the log marginal likelihood (evidence)
@@ -20,6 +21,15 @@ estimates, each from features [images, dimensions] and integer labels.
   too few to tell the covariance from a sphere, the coefficient is 1 and the score 0.
 - ``linear_probe``: the top-1 of a multinomial logistic regression fitted to the standardised
   features (L2 penalty, L-BFGS), on held-out images.
+- ``leep``: LEEP (Nguyen, Hassner, Seeger, Archambeau, ICML 2020, "LEEP: A New Measure to
+  Evaluate Transferability of Learned Representations"), from the probabilities theta(x) the
+  source's own classifier gives its classes z on each target image x: the target labels' mean
+  log-likelihood under the "expected empirical predictor" sum_z P(y | z) theta_z(x), P(y | z)
+  the empirical conditional of the target label given the source class. One value per source
+  (its classifier), not per layer; at most 0 (reached where each source class is given to one
+  target class's images alone), and where the predictions say nothing of the labels (the same
+  for every image) the labels' mean log-frequency, -log(classes) for balanced classes. Higher
+  transfers better.
 
 No package on PyPI maintains LogME or the H-score (``logme`` there is a logging library; the
 authors' code is a repository, not a package), so they are written here in numpy; the probe
@@ -199,3 +209,26 @@ def linear_probe(train_features, train_labels, val_features, val_labels, penalty
     w, b = fitted.x[:d * k].reshape(d, k), fitted.x[d * k:]
     predicted = classes[np.argmax(v @ w + b, axis=1)]
     return float(np.mean(predicted == v_labels))
+
+
+def leep(probabilities, labels):
+    """LEEP of a source classifier's ``probabilities`` [images, source classes] (each row
+    summing to 1) on target images with ``labels`` (see the module): P(y, z) = the mean over
+    images of theta_z 1[label = y], P(y | z) = P(y, z) / P(z), and LEEP = the mean over images
+    of log sum_z P(label | z) theta_z. A source class no image gives weight adds nothing.
+
+    >>> import numpy as np
+    >>> from transferlib import leep
+    >>> labels = np.array([0, 0, 1, 1])
+    >>> leep(np.eye(3)[[2, 2, 0, 0]], labels)  # each target class, one source class: certain
+    0.0
+    >>> round(leep(np.full((4, 3), 1 / 3), labels), 4)  # the same prediction for all: -log 2
+    -0.6931
+    """
+    theta, y, k = _checked(probabilities, labels, "leep")
+    if np.any(theta < 0) or not np.allclose(theta.sum(axis=1), 1, atol=1e-3):
+        raise ValueError("leep needs class probabilities: rows of values >= 0 that sum to 1")
+    joint = np.eye(k)[y].T @ theta / len(y)  # P(y, z)
+    marginal = joint.sum(axis=0)  # P(z)
+    conditional = np.divide(joint, marginal, out=np.zeros_like(joint), where=marginal > 0)
+    return float(np.mean(np.log(np.sum(theta * conditional[y], axis=1))))
