@@ -15,7 +15,7 @@ from PIL import Image
 from transferlib import parameters
 from transferlib.cell import models
 from transferlib.records import table
-from transferlib.summary import layer_scores, plots
+from transferlib.summary import inference, layer_scores, plots
 
 CLASSES = [f"class{k}" for k in range(8)]
 HALVES = {"r0": {"A": CLASSES[:5], "B": CLASSES[5:]}}  # of different sizes: which half was scored shows
@@ -164,7 +164,7 @@ def test_under_three_layers_or_a_constant_score_is_not_measured():
     out = layer_scores.rank_correlations(scores, df, "top1")
     assert out.rho.isna().all() and out.p_holm.isna().all()
     assert set(out.reading) == {"not measured: fewer than 3 layers, or a score or curve that does not vary"}
-    assert math.isnan(layer_scores.spearman(np.array([1.0, 2.0]), np.array([2.0, 1.0]))[0])
+    assert math.isnan(inference.spearman(np.array([1.0, 2.0]), np.array([2.0, 1.0]))[0])
 
 
 def test_the_figure_sets_each_score_beside_the_measured_curves(scores, study):

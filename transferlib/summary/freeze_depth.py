@@ -213,9 +213,8 @@ def correlations(scores, curve):
     """Spearman's rho between each score (SCORES; per n, the mean of ``scores``'s rows; a column
     absent or all NaN left out) and the measured mean AnBcut and AnB per n of ``curve`` (a
     ``curves`` table), over the n both have: rho, its exact permutation p-value and the smallest
-    |rho| reaching p <= 0.05 (``layer_scores.spearman``), and the p-value Holm-adjusted across
+    |rho| reaching p <= 0.05 (``inference.spearman``), and the p-value Holm-adjusted across
     the scores set against the same curve."""
-    from .layer_scores import spearman  # it imports TensorFlow for its scoring: only when called
     predicted = scores.groupby("n")[[s for s in SCORES if s in scores and scores[s].notna().any()]].mean()
     rows = []
     for measured in ("AnBcut", "AnB"):
@@ -224,7 +223,7 @@ def correlations(scores, curve):
             values = predicted[score].dropna()
             common = sorted(set(mean.index) & set(values.index))
             rows.append((score, measured, len(common),
-                         *spearman(values[common].to_numpy(), mean[common].to_numpy())))
+                         *inference.spearman(values[common].to_numpy(), mean[common].to_numpy())))
     out = pd.DataFrame(rows, columns=["score", "measured", "cuts", "rho", "p", "needed_rho"]).assign(p_holm=math.nan)
     made = out.p.notna()
     out.loc[made, "p_holm"] = out[made].groupby("measured").p.transform(inference.holm)

@@ -211,3 +211,35 @@ def needed_text(needed, unit):
     high = f"more than {MAX_REPLICATES}" if needed.high is None else str(needed.high)
     return (f"about {needed.n} {unit} ({needed.low} to {high} within the spread's 95% interval)"
             if (needed.low, needed.high) != (needed.n, needed.n) else f"about {needed.n} {unit}")
+
+
+def spearman(x, y):
+    """(rho, exact two-sided permutation p-value, smallest |rho| with p <= 0.05 at len(x) points)
+    of the pairs (x, y); NaNs where there are under 3 pairs or either is constant. The
+    permutations re-pair x's ranks with y's: Pearson's r of the ranks, Spearman's rho."""
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan, math.nan, math.nan
+    rx, ry = (_unit(stats.rankdata(v)) for v in (x, y))
+    test = stats.permutation_test((rx,), lambda v, axis: np.sum(v * ry, axis=axis), vectorized=True,
+                                        permutation_type="pairings", n_resamples=9999, random_state=0)
+    null = np.sort(np.abs(test.null_distribution))
+    beyond = 1 - np.searchsorted(null, null - 1e-12) / len(null)  # P(|null| >= each value)
+    reaching = null[beyond <= 0.05]
+    rho = stats.spearmanr(x, y).statistic
+    return float(rho), float(test.pvalue), float(reaching.min()) if len(reaching) else math.nan
+
+
+def _unit(ranks):
+    centred = ranks - ranks.mean()
+    return centred / np.linalg.norm(centred)
+
+
+def _reading(row):
+    if math.isnan(row.p):
+        return "not measured: fewer than 3 layers, or a score or curve that does not vary"
+    if row.p_holm <= 0.05:
+        return f"{'agrees' if row.rho > 0 else 'disagrees'} beyond chance (Holm-adjusted p <= 0.05)"
+    if math.isnan(row.needed_rho):
+        return f"cannot decide: no rank correlation over {row.layers} layers reaches p <= 0.05"
+    return (f"cannot decide: {row.layers} layers would need |rho| >= {row.needed_rho:.2f} for p <= 0.05 alone"
+            + (", and more after Holm" if row.p <= 0.05 else ""))

@@ -31,7 +31,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from .. import data as datasets
 from ..cell import data, similarity
@@ -42,7 +41,7 @@ from ..records import layout, store, table, vocabulary
 from ..records.atomic import write_text_atomic
 from . import stats as statistics
 from . import transferability
-from .inference import holm
+from .inference import holm, spearman
 from .study_folder import shown_path
 
 SCORES = "transfer_scores.csv"
@@ -176,35 +175,3 @@ def rank_correlations(scores, df, metric):
     out.loc[measured_p, "p_holm"] = holm(out.p[measured_p])
     out["reading"] = [_reading(r) for r in out.itertuples()]
     return out
-
-
-def spearman(x, y):
-    """(rho, exact two-sided permutation p-value, smallest |rho| with p <= 0.05 at len(x) points)
-    of the pairs (x, y); NaNs where there are under 3 pairs or either is constant. The
-    permutations re-pair x's ranks with y's: Pearson's r of the ranks, Spearman's rho."""
-    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return math.nan, math.nan, math.nan
-    rx, ry = (_unit(scipy_stats.rankdata(v)) for v in (x, y))
-    test = scipy_stats.permutation_test((rx,), lambda v, axis: np.sum(v * ry, axis=axis), vectorized=True,
-                                        permutation_type="pairings", n_resamples=9999, random_state=0)
-    null = np.sort(np.abs(test.null_distribution))
-    beyond = 1 - np.searchsorted(null, null - 1e-12) / len(null)  # P(|null| >= each value)
-    reaching = null[beyond <= 0.05]
-    rho = scipy_stats.spearmanr(x, y).statistic
-    return float(rho), float(test.pvalue), float(reaching.min()) if len(reaching) else math.nan
-
-
-def _unit(ranks):
-    centred = ranks - ranks.mean()
-    return centred / np.linalg.norm(centred)
-
-
-def _reading(row):
-    if math.isnan(row.p):
-        return "not measured: fewer than 3 layers, or a score or curve that does not vary"
-    if row.p_holm <= 0.05:
-        return f"{'agrees' if row.rho > 0 else 'disagrees'} beyond chance (Holm-adjusted p <= 0.05)"
-    if math.isnan(row.needed_rho):
-        return f"cannot decide: no rank correlation over {row.layers} layers reaches p <= 0.05"
-    return (f"cannot decide: {row.layers} layers would need |rho| >= {row.needed_rho:.2f} for p <= 0.05 alone"
-            + (", and more after Holm" if row.p <= 0.05 else ""))

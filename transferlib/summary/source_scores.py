@@ -10,15 +10,24 @@ scores are fitted to ``layer_scores.FIT_IMAGES`` of its training images (a sampl
 sample. ``source_scores`` serves ``transferlib score`` and a pretrained study's summary.
 """
 
+import json
 import math
+from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..cell import pretrained
+from .. import data as datasets
+from ..cell import data, pretrained
 from ..cell.progress import bar_class
+from ..data.paths import resolve
+from ..records import layout
+from ..records.atomic import write_text_atomic
 from . import layer_scores, transferability
 
+SCORES = "source_scores.csv"  # a study's, in its folder
+_SOURCE_KEYS = ("source_network", "source_weights", "source_units", "source_preprocess", "image_size", "val_holdout",
+                "seed", "classes")
 COLUMNS = ("n", "unit", "dimensions", "fit_images", "val_images", "linear_probe", "logme", "h_score", "leep")
 PER_UNIT = dict(zip(("linear_probe", "logme", "h_score"), transferability.NAMES.values()))
 
@@ -52,6 +61,39 @@ def source_scores(source, image_size, target, *, weights="imagenet", source_unit
         dimensions, *scores = layer_scores.feature_scores(train[layer], labels, val[layer], target.val_labels)
         rows.append((n, name, dimensions, len(fit), len(target.val_labels), *scores, leep))
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def study_scores(study_dir, params):
+    """A study's pretrained source scored on its target as its cells saw it (its classes, its
+    training and validation images, ``val_holdout`` included), with ``transfer_scores`` on:
+    ``source_scores``, kept in ``study_dir/source_scores.csv`` and reused while the source, its
+    options and the target are the same, so a folder without the data redraws them. Empty,
+    with a sentence, where ``transfer_scores`` is off or the data is not there."""
+    study = Path(study_dir)
+    if not params.get("transfer_scores"):
+        print("no scores of the source's units: transfer_scores is off in the params")
+        return pd.DataFrame(columns=COLUMNS)
+    key = json.dumps([params.get(k) for k in _SOURCE_KEYS], default=list)
+    path = study / SCORES
+    if path.exists():
+        earlier = pd.read_csv(path)
+        if len(earlier) and (earlier.pop("key") == key).all():
+            return earlier
+    classes = next(iter(json.loads((study / layout.HALVES).read_text()).values()))["B"]
+    try:
+        decoded = datasets.load(params["dataset"], datasets.stored_size(params["image_size"]),
+                                data_dir=resolve(params["data_dir"]) if params.get("data_dir") else None,
+                                skip_bad_images=params.get("skip_bad_images", False),
+                                val_fraction=params.get("val_fraction", 0.1))
+    except datasets.DataNotFoundError as e:
+        print(f"no scores of the source's units: its target's images are not here ({e}), nor {SCORES}")
+        return pd.DataFrame(columns=COLUMNS)
+    target = data.select(decoded, classes, holdout=params.get("val_holdout", 0), data_seed=params["seed"])
+    scores = source_scores(params["source_network"], params["image_size"], target, weights=params["source_weights"],
+                           source_units=tuple(params["source_units"]) or None,
+                           source_preprocess=params["source_preprocess"], seed=params["seed"], progress=False)
+    write_text_atomic(path, scores.assign(key=key).to_csv(index=False))
+    return scores
 
 
 def figure(scores, title):
