@@ -186,3 +186,25 @@ def test_batchnorm_kept_by_default_and_updated_when_asked(saved, fine_tuned, bn_
     unchanged = [np.array_equal(v, convs[k]) for k, v in _values(source, ["block1_conv", "block2_conv"]).items()
                  if "kernel" in k]  # a bias before BatchNorm in training mode gets no gradient
     assert all(unchanged) if not fine_tuned else not any(unchanged)
+
+
+def test_the_network_takes_0_to_255_rgb_and_applies_the_source_s_preprocessing_itself(tmp_path):
+    from transferlib.cell.notebook_calls import load_model
+
+    images = np.random.default_rng(1).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    net = pretrained.transfer_network(RESNET50, 1, 3, 32, fine_tuned=False, seed=0, weights=None)
+    prepared = keras.Model(net.model.input, net.model.get_layer("preprocess").output)
+    assert np.allclose(prepared(images), keras.applications.resnet50.preprocess_input(images.copy()), atol=1e-4)
+    net.model.save(tmp_path / "net.keras")  # a saved network carries its preprocessing
+    again = load_model(str(tmp_path / "net.keras"))
+    assert np.allclose(again.predict(images, verbose=0), net.model.predict(images, verbose=0), atol=1e-6)
+
+
+def test_a_cut_network_is_units_1_to_n_then_a_new_head(saved):
+    path, source = saved
+    net = pretrained.transfer_network(path, 2, 4, 32, fine_tuned=False, seed=0, cut=True)
+    assert net.names == ("block1", "block2", "head")
+    assert net.model.get_layer("head_pool").input.shape == source.get_layer("block2_relu").output.shape
+    assert "block3_conv" not in {l.name for l in net.model.layers}
+    with pytest.raises(ValueError, match="cut must be in 1..3"):
+        pretrained.transfer_network(path, 3 + 1, 4, 32, fine_tuned=False, seed=0, cut=True)

@@ -79,7 +79,7 @@ def checkpoint_folder(checkpoint, checkpoint_dir, cell):
 
 
 def tensorboard_log(tensorboard_dir, net, *, cell, split, kind, n, fine_tuned, target, images_per_class, block_size,
-                    shift, network, tuned_unit=0):
+                    shift, network, tuned_unit=0, cut=False):
     """The cell's TensorBoard run (a ``records.tensorboard.CellLog`` for ``train.train``), with
     its hyperparameters, the ``networks.Network`` ``net`` naming the unit n (a surgical cell's:
     ``tuned_unit``, the one that learns): in the runner's ``tensorboard_dir``, or run by hand
@@ -91,7 +91,7 @@ def tensorboard_log(tensorboard_dir, net, *, cell, split, kind, n, fine_tuned, t
     unit = net.units[(tuned_unit or n) - 1][0] if n else ""
     values = tensorboard.hparams(split=split, kind=kind, n=n, unit=unit, fine_tuned=fine_tuned, target=target,
                                  images_per_class=images_per_class, block_size=block_size, shift=shift,
-                                 network=network, code_version=code_version())
+                                 network=network, code_version=code_version(), cut=cut)
     return tensorboard.CellLog(tensorboard_dir or standalone_path(f"tensorboard/{cell}"), values)
 
 

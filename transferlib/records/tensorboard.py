@@ -26,7 +26,7 @@ from .vocabulary import treatment
 SCALARS = ("loss", "top1", "top5", "val_loss", "val_top1", "val_top5", "learning_rate")
 HPARAMS = {  # name: description
     "split": "r<seed>, mmn (man-made/natural), h (your halves) or all",
-    "treatment": "base, BnB, BnB+, AnB, AnB+ or random (named as for direction AnB)",
+    "treatment": "base, BnB, BnB+, AnB, AnB+, random (named as for direction AnB), AnBcut or AnBcut+",
     "n": "units copied from the base (0: a base)",
     "unit": "the last unit copied",
     "fine_tuned": "copied units learn",
@@ -34,7 +34,7 @@ HPARAMS = {  # name: description
     "images_per_class": "training images per class (0: all)",
     "block_size": "side of the blocks its images were cut into (0: whole images)",
     "shift": "the target's shift in a surgical study (none: the paper's target)",
-    "network": "the network's kind",
+    "network": "the network's kind, or the pretrained source it copies",
     "code_version": "the transferlib version and commit it ran under (empty: unknown)",
 }
 METRICS = {  # a study's metric name (params key ``metric``): (the scalar holding it, title, meaning)
@@ -47,12 +47,12 @@ EXPERIMENT = f"{_EVENTS}0000000000.experiment"  # the study's HParams experiment
 
 
 def hparams(*, split, kind, n, unit, fine_tuned, target, images_per_class, block_size, shift, network,
-            code_version):
+            code_version, cut=False):
     """A cell's hyperparameters (HPARAMS), from its values in the grid or its notebook; ``unit``:
     the last unit copied, or the one unit that learns in a surgical cell; ``code_version``:
     ``version.code_version`` of the kernel that trained it."""
-    return {"split": split, "treatment": treatment({"kind": kind, "target": target, "fine_tuned": fine_tuned},
-                                                   pooled=True),
+    return {"split": split, "treatment": treatment({"kind": kind, "target": target, "fine_tuned": fine_tuned,
+                                                    "cut": cut}, pooled=True),
             "n": int(n), "unit": unit, "fine_tuned": bool(fine_tuned), "target": target,
             "images_per_class": int(images_per_class), "block_size": int(block_size),
             "shift": shift or "none", "network": network, "code_version": code_version}

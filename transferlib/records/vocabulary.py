@@ -1,7 +1,8 @@
 """The paper's vocabulary for a results table's rows.
 
 A row's ``treatment`` is baseA/baseB (baseAB: all classes), BnB/AnA (selffer), AnB/BnA
-(transfer), a "+" for fine-tuned, or random; its ``pooled`` treatment is the paper's name for
+(transfer; AnBcut where the head follows unit n, copying a pretrained source), a "+" for
+fine-tuned, or random; its ``pooled`` treatment is the paper's name for
 direction AnB (base, BnB, BnB+, AnB, AnB+, random), so that both directions of every split are
 averaged together, as in the paper's figures and in params files. ``tasks`` is "similar" for the
 random splits, "dissimilar" for the man-made/natural split and "all classes" for the cells
@@ -28,7 +29,7 @@ def treatment(row, pooled=False):
     """The paper's name of a row's network: baseA/baseB, BnB/AnA, AnB/BnA (+ if fine-tuned) or
     random; with pooled=True the name of direction AnB: base, BnB(+), AnB(+), random."""
     kind, target = row["kind"], row["target"]
-    plus = "+" if row["fine_tuned"] else ""
+    plus = ("cut" if row.get("cut") else "") + ("+" if row["fine_tuned"] else "")
     if kind == "random":
         return "random"
     if kind == "base":

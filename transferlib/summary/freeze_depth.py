@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from . import inference
 from .inference import ALPHA, SUPPORTED
-from .plots import STYLE as PAPER_STYLE
+from .plots import STYLE
 
 TREATMENTS = ("base", "AnB", "AnB+", "AnBcut", "AnBcut+")
 METRICS = ("top1", "best10_top1", "lastk_top1")
@@ -230,9 +230,6 @@ def correlations(scores, curve):
     return out
 
 
-STYLE = {**{t: PAPER_STYLE[t] for t in ("AnB", "AnB+")},
-         "AnBcut": dict(marker="s", color="#238b45", mfc="#238b45", label="AnBcut: frozen, features at n"),
-         "AnBcut+": dict(marker="^", color="#74c476", mfc="#74c476", label="AnBcut+: the same fine-tuned")}
 _OFFSET = {"AnB": -0.15, "AnB+": -0.05, "AnBcut": 0.05, "AnBcut+": 0.15}
 
 

@@ -35,6 +35,8 @@ STYLE = {
     "AnB": dict(marker="D", color="#cb181d", mfc="#cb181d", label="transfer AnB"),
     "AnB+": dict(marker="X", color="#fc9272", mfc="#fc9272", label="transfer AnB+"),
     "random": dict(marker="s", color="#737373", mfc="#737373", label="random, frozen"),
+    "AnBcut": dict(marker="s", color="#238b45", mfc="#238b45", label="AnBcut: frozen, features at n"),
+    "AnBcut+": dict(marker="^", color="#74c476", mfc="#74c476", label="AnBcut+: the same fine-tuned"),
 }
 _OFFSET = {"base": 0.0, "BnB": -0.15, "BnB+": -0.05, "AnB": 0.05, "AnB+": 0.15, "random": 0.0}
 _JITTER = 0.04
@@ -251,7 +253,7 @@ def learning_curves(df):
     be seen validation by validation. None where the table keeps no curves."""
     data = vocabulary.label(df)
     data = data[data.history.map(len) > 0]
-    treatments = [t for t in vocabulary.POOLED if (data.pooled == t).any()]
+    treatments = [t for t in STYLE if (data.pooled == t).any()]
     if not treatments:
         return None
     cols = min(3, len(treatments))
