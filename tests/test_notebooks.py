@@ -40,6 +40,15 @@ def test_parameters_cells_match_the_declaration(notebook):
         assert (f"\n{p.name} = " in settings) == p.setting_in(notebook), p.name
 
 
+@pytest.mark.parametrize("notebook", [*parameters.NOTEBOOKS, "summary"])
+def test_parameters_cells_fit_the_width_jupyterlab_shows(notebook):
+    """No line of a parameters cell runs past what JupyterLab and the HTML export show: a long
+    comment goes on under itself."""
+    cell = next(c for c in nbformat.read(NOTEBOOKS / f"{notebook}.ipynb", 4).cells
+                if "parameters" in c.metadata.get("tags", ()))
+    assert max(map(len, cell.source.splitlines())) <= parameters.WIDTH
+
+
 def test_the_grid_injects_every_declared_parameter():
     """Every cell of every bundled study gets each parameter of its notebook (none left to the
     notebook's default), and the runner adds exactly the paths."""

@@ -10,6 +10,7 @@ finds them equal to this table.
 """
 
 import ast
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -360,7 +361,8 @@ BOOKKEEPING = "# --- the runner's bookkeeping: it sets these per network; as the
 
 def parameters_cell(notebook):
     """The source of ``notebook``'s parameters cell: one line per parameter, its value for a run
-    by hand and its comment (and the study's default, where that differs, with the reason)."""
+    by hand and its comment (and the study's default, where that differs, with the reason),
+    wrapped at ``WIDTH``."""
     lines = [SETTINGS]
     for p in for_notebook(notebook):
         if BOOKKEEPING not in lines and not p.setting_in(notebook):
@@ -368,9 +370,35 @@ def parameters_cell(notebook):
         comment = p.comment
         if p.why:
             comment += f" (studies default to {_shown(p.default)}: {p.why})"
-        assignment = f"{p.name} = {p.default_in(notebook)!r}"
-        lines.append(f"{assignment:<30} # {comment}" if len(assignment) < 30 else f"{assignment}  # {comment}")
+        lines += _commented(_assignment(p.name, p.default_in(notebook)), comment)
     return "\n".join(lines)
+
+
+WIDTH = 100  # the characters of a line JupyterLab and the HTML export show without cutting it off
+
+
+def _assignment(name, value):
+    """``name = value`` as lines: a list too long for one line broken between its items, each
+    line aligned under the first item."""
+    line = f"{name} = {value!r}"
+    if len(line) <= WIDTH or not isinstance(value, list):
+        return [line]
+    lines = [f"{name} = [{value[0]!r}"]
+    for item in map(repr, value[1:]):
+        if len(lines[-1]) + len(item) + 3 > WIDTH:
+            lines[-1] += ","
+            lines.append(" " * (len(name) + 4) + item)
+        else:
+            lines[-1] += f", {item}"
+    return [*lines[:-1], lines[-1] + "]"]
+
+
+def _commented(code, comment):
+    """``code``'s lines with ``comment`` after the last, its ``#`` at column 31 (or two spaces
+    after the code), wrapped at ``WIDTH`` into ``#`` lines aligned under it."""
+    column = max(31, len(code[-1]) + 2)
+    first, *rest = textwrap.wrap(comment, WIDTH - column - 2)
+    return [*code[:-1], f"{code[-1]:<{column}}# {first}", *(f"{'':<{column}}# {part}" for part in rest)]
 
 
 def _shown(value):
