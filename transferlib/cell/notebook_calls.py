@@ -18,7 +18,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from .. import data as datasets
 from ..data import block_shuffle
@@ -30,6 +30,7 @@ from ..records.executed import RECORD
 from ..version import code_version
 from . import data, networks, pretrained, shifts, similarity  # pretrained: its Preprocess layer, to load networks
 from .models import WEIGHT_LAYERS, caffenet
+from .train import BEST_OF
 
 
 def warm_up():
@@ -194,12 +195,14 @@ def save(result, *, cell, metrics_path=None, params_hash="", model=None, model_p
 
 
 def metrics_table(result):
-    """The validation results of ``result`` as a one-row table, accuracies in points."""
-    row = {"top-1 (%)": 100 * result.top1, "top-5 (%)": 100 * result.top5,
-           "best-10 top-1 (%)": 100 * result.best10_top1, "validations": result.validations,
+    """The validation results of ``result`` as a one-row table, accuracies in points; the
+    paper's best-10 only after at least 10 validations (of fewer it would be their mean)."""
+    points = {"top-1 (%)": result.top1, "top-5 (%)": result.top5}
+    if result.validations >= BEST_OF:
+        points[f"best-{BEST_OF} top-1 (%)"] = result.best10_top1
+    row = {**{name: 100 * value for name, value in points.items()}, "validations": result.validations,
            "train seconds": result.train_seconds}
-    formats = {name: "{:.1f}" for name in ("top-1 (%)", "top-5 (%)", "best-10 top-1 (%)")}
-    formats |= {"validations": "{:d}", "train seconds": "{:.0f}"}
+    formats = {name: "{:.1f}" for name in points} | {"validations": "{:d}", "train seconds": "{:.0f}"}
     return pd.DataFrame([row]).style.format(formats).hide(axis="index")
 
 
@@ -257,14 +260,21 @@ def _classes_in_words(classes, shown=5):
     return f"{len(classes)} classes: {', '.join(map(str, classes[:shown]))}{more}"
 
 
-def beside_its_base(result, cell, target_base, metrics_path=None):
-    """This network's final top-1 beside that of ``target_base``, the base of the half it
-    trained on (the paper's baseline), read from the base's metrics beside this network's
-    (``metrics_path``'s folder; run by hand, ``standalone_path``): whether the copy helped."""
+def beside_its_base(result, cell, target_base, metrics_path=None, *, target):
+    """This network's final top-1 beside that of ``target_base``, the base of the half
+    ``target`` it trained on (the paper's baseline), read from the base's metrics beside this
+    network's (``metrics_path``'s folder; run by hand, ``standalone_path``): whether the copy
+    helped. Without them, what is missing: run by hand, how to train it."""
     folder = Path(metrics_path).parent if metrics_path else Path(standalone_path(""))
     path = folder / f"{target_base}.json"
+    if not path.is_file() and metrics_path:
+        return Markdown(f"No baseline: **{target_base}** had not finished when this network did (no {path.name} "
+                        "beside its metrics); the study's summary sets them side by side.")
     if not path.is_file():
-        return f"no baseline: {target_base} has not finished (no {path.name} beside this network's metrics)"
+        return Markdown(f"No baseline: **{target_base}** was not trained in this folder (no {path.name} beside "
+                        f"this network's metrics). To train it, run `base.ipynb` on this network's half: in its "
+                        f"parameters cell `cell = {target_base!r}`, `target = {target!r}` and `classes` as in this "
+                        "notebook's; then run this notebook again to see whether the copy helped.")
     base = json.loads(path.read_text())["top1"]
     rows = [(cell, 100 * result.top1), (target_base, 100 * base),
             (f"{cell} - {target_base}", 100 * (result.top1 - base))]
@@ -292,10 +302,11 @@ def layer_table(net, *, n=0, fine_tuned=False, kind="base"):
 
 def first_filters(model, cell, caption):
     """The filters of the first convolution on the RGB input (conv1 of the CaffeNet, stem_conv of
-    a ResNet) as a figure with ``caption``; a sentence where the network has none."""
+    a ResNet) as a figure with ``caption``; where the network has none, None, having said so."""
     conv = networks.first_conv(model)
     if conv is None:
-        return "no convolution on the RGB input to draw"
+        print("no convolution on the RGB input to draw")
+        return None
     return conv1_figure.conv1_filters(conv.get_weights()[0], f"{cell}: {conv.name} filters", caption=caption)
 
 
