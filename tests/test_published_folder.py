@@ -43,13 +43,44 @@ def test_layer_similarity_not_kept_anywhere_is_named_and_left_out(tmp_path, caps
     a_published_folder(tmp_path, [])
     assert study_folder.similarity_table(tmp_path, yaml.safe_load((tmp_path / "params.yaml").read_text())).empty
     assert "r0-A3B+: its metrics" in capsys.readouterr().out
+    assert not (tmp_path / "cka.csv").exists()  # no file for what was not measured
 
 
 def test_first_layer_filters_of_bases_without_their_network_are_named_not_drawn(tmp_path, capsys):
     df = a_published_folder(tmp_path, [])
     assert list(study_folder.conv1_figures(df, tmp_path)) == []
-    assert "r0-baseB: its saved network" in capsys.readouterr().out
+    assert "r0-baseB: saved network not in models" in capsys.readouterr().out
     assert not list(tmp_path.glob("conv1-*.png"))
+
+
+def test_first_layer_figures_already_in_the_folder_are_said_kept_in_one_line(tmp_path, capsys):
+    df = a_published_folder(tmp_path, [])
+    (tmp_path / "conv1-r0-baseB.png").write_bytes(b"drawn when the study ran")
+    assert list(study_folder.conv1_figures(df, tmp_path)) == []
+    said = capsys.readouterr().out
+    assert said.splitlines() == ["the first-layer filters of 1 base are the conv1-*.png figures already in this "
+                                 "folder, kept: their saved networks (models) are not here"]
+    assert (tmp_path / "conv1-r0-baseB.png").read_bytes() == b"drawn when the study ran"
+
+
+def test_the_summary_before_any_study_says_where_it_looked_and_what_to_do(tmp_path, monkeypatch):
+    """As JupyterLab started at a checkout runs it: the kernel in notebooks/, $PWD the checkout;
+    one line naming the folders relative to the checkout, never a folder of the machine."""
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    monkeypatch.setenv("PWD", str(tmp_path))
+    with pytest.raises(study_folder.NoStudy) as raised:
+        study_folder.find_study()
+    said, = raised.value._render_traceback_()
+    assert said.startswith("no finished study in notebooks/results/ or results/ (relative to the folder "
+                           "JupyterLab started in). Run one") and "transferlib run quick" in said
+    assert "study_dir" in said and "docs/findings" not in said and str(tmp_path) not in said
+    (tmp_path / "docs" / "findings").mkdir(parents=True)
+    (tmp_path / "docs" / "findings" / "results.csv").write_text("")
+    with pytest.raises(study_folder.NoStudy, match=r"cp -r docs/findings results/findings"):
+        study_folder.find_study()
+    with pytest.raises(study_folder.NoStudy, match=r"^no results.csv in notebooks/results/quick/ or results/quick/"):
+        study_folder.find_study("results/quick")
 
 
 @pytest.mark.slow

@@ -15,26 +15,45 @@ from ..nets.conv1_figure import conv1_filters
 from ..records import layout, store, table, vocabulary
 from ..records.atomic import write_text_atomic
 
+
+class NoStudy(FileNotFoundError):
+    """No study folder where the summary looked. In a notebook its message is all it shows, one
+    line, no traceback (IPython's ``_render_traceback_``); Run All stops there."""
+
+    def _render_traceback_(self):
+        return [str(self)]
+
+
 def find_study(study_dir=None):
     """The study folder ``study_dir`` names (relative: to the working folder, else to $PWD, the
     folder JupyterLab started in), or with None the most recently finished study under
-    results/ there; says which. An error names the absolute folders searched."""
+    results/ there; says which. Else ``NoStudy``, naming the folders searched relative to $PWD
+    and what to do."""
     here, typed_in = Path.cwd(), Path(os.environ.get("PWD") or Path.cwd())
     if study_dir is not None:
         tried = [Path(study_dir)] if Path(study_dir).is_absolute() else [here / study_dir, typed_in / study_dir]
         for folder in tried:
             if (folder / layout.TABLE).is_file():
                 return folder.resolve()
-        raise FileNotFoundError(f"no {layout.TABLE} in {' or '.join(str(f.resolve()) for f in dict.fromkeys(tried))}: "
-                                "give the folder of a study that has run (e.g. results/quick)")
-    roots = list(dict.fromkeys([here / "results", typed_in / "results"]))
-    done = [t.parent for r in roots for t in r.glob(f"*/{layout.TABLE}")]
+        raise NoStudy(f"no {layout.TABLE} in {_searched(tried, typed_in)}: give study_dir the folder of a study "
+                      "that has run (such as results/quick)")
+    roots = [here / "results", typed_in / "results"]
+    done = [t.parent for r in dict.fromkeys(roots) for t in r.glob(f"*/{layout.TABLE}")]
     if not done:
-        raise FileNotFoundError(f"no finished study under {' or '.join(str(r.resolve()) for r in roots)}: run one "
-                                "(python -m transferlib run quick) or set study_dir")
+        published = (typed_in / "docs" / "findings" / layout.TABLE).is_file()
+        copy = " copy the published one there (cp -r docs/findings results/findings)," if published else ""
+        raise NoStudy(f"no finished study in {_searched(roots, typed_in)}. Run one from that folder (transferlib run "
+                      f"quick, as the README's first command),{copy} or set study_dir to a study's folder.")
     newest = max(done, key=lambda f: (f / layout.TABLE).stat().st_mtime).resolve()
     print(f"the most recent finished study: {newest.name}")
     return newest
+
+
+def _searched(folders, typed_in):
+    """The ``folders`` searched, each once, relative to ``typed_in``, the folder JupyterLab
+    started in (a report names no folder of the machine), and that folder named."""
+    shown = dict.fromkeys(f"{os.path.relpath(f, typed_in)}{os.sep}" for f in folders)
+    return f"{' or '.join(shown)} (relative to the folder JupyterLab started in)"
 
 
 CKA_COLUMNS = ("split", "cell", "reference", "treatment", "n", "layer", "layer_name", "cka",
@@ -43,16 +62,16 @@ CKA_COLUMNS = ("split", "cell", "reference", "treatment", "n", "layer", "layer_n
 
 def conv1_figures(df, study_dir, root=None):
     """Yields the first-layer filters of each full-data base, drawn from its saved network under
-    ``root`` (default ``study_dir``) and saved as ``conv1-<base>.png`` in ``study_dir``; a base
-    whose network is not there (a published study's folder keeps no models) is named and its
-    earlier PNG kept."""
+    ``root`` (default ``study_dir``) and saved as ``conv1-<base>.png`` in ``study_dir``. Bases
+    whose network is not there (a published study's folder keeps no models) are said in one
+    line: their figures already in ``study_dir`` kept, the others not drawn."""
     root = root or study_dir
     grid = vocabulary.paper_grid(df)
+    kept, missing = [], []
     for base in sorted(grid.cell[grid.kind == "base"]):
         path = store.join(root, "models", f"{base}.keras")
         if not store.exists(path):
-            print(f"{base}: its saved network ({shown_path(path, study_dir)}) is not here; its first-layer "
-                  "filters are not redrawn")
+            (kept if (Path(study_dir) / f"conv1-{base}.png").is_file() else missing).append(base)
             continue
         weights = conv1_weights(path)
         if weights is None:
@@ -62,6 +81,13 @@ def conv1_figures(df, study_dir, root=None):
         fig = conv1_filters(weights, f"{base}: first-layer filters")
         fig.savefig(Path(study_dir) / f"conv1-{base}.png", dpi=120, bbox_inches="tight")
         yield fig
+    models = shown_path(store.join(root, "models"), study_dir)
+    if kept:
+        print(f"the first-layer filters of {len(kept)} base{'s' if len(kept) > 1 else ''} are the conv1-*.png "
+              f"figures already in this folder, kept: their saved networks ({models}) are not here")
+    if missing:
+        print(f"{', '.join(missing)}: saved network{'s' if len(missing) > 1 else ''} not in {models}, nor "
+              "conv1-*.png figures here; their first-layer filters are not drawn")
 
 
 def shown_path(path, study_dir):
@@ -138,5 +164,6 @@ def similarity_table(study_dir, params, root=None):
         rows += [(split, b, a, "base", 0, i, name, cka[name], pair_hash)
                  for i, name in enumerate(units, 1)]
     out = pd.DataFrame(rows, columns=CKA_COLUMNS)
-    write_text_atomic(path, out.to_csv(index=False))
+    if len(out):
+        write_text_atomic(path, out.to_csv(index=False))
     return out
