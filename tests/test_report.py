@@ -19,7 +19,8 @@ def test_the_opening_block_says_what_the_study_is_and_what_made_it():
     for said in ("# mine: study summary", "cifar100, 3 classes per half, 32 px", "resnet18, units: stages",
                  "4,000 iterations, a validation every 500; batch 256", "divided by 10 at 50% of the schedule",
                  "4 in 3 splits (mmn, r0, r3): 3 replicates", "last-10 top-1",
-                 "| networks' code | all under 0.1.0+g0c92742 |", f"2026-01-02 03:04 UTC by transferlib {version.code_version()}",
+                 "| networks trained by | transferlib 0.1.0+g0c92742, every network |",
+                 f"| report drawn | 2026-01-02 03:04 UTC by transferlib {version.code_version()} |",
                  "`python -m transferlib run mine.yaml`"):
         assert said in block, said
 
@@ -29,7 +30,7 @@ def test_the_opening_block_names_the_cells_of_each_code_version_where_they_diffe
                        "code_version": ["0.1.0+g0c92742", "", "0.1.0+gabcdef0.dirty", "0.1.0+g0c92742"]})
     assert report.code_versions(df) == ("mixed: 0.1.0+g0c92742: r0-baseA, r0-B2B; unknown (not recorded): r0-baseB; "
                                         "0.1.0+gabcdef0.dirty: r0-A2B")
-    assert report.code_versions(df[df.code_version == ""]) == "all under unknown (not recorded)"
+    assert report.code_versions(df[df.code_version == ""]) == "transferlib unknown (not recorded), every network"
 
 
 def test_tables_show_accuracies_in_points_and_ratios_as_ratios():

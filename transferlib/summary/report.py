@@ -14,7 +14,7 @@ def code_versions(df):
     the one version, or where they differ, which cells ran under which."""
     groups = version.by_version(dict(zip(df.cell, df.code_version)))
     if len(groups) == 1:
-        return f"all under {version.named(next(iter(groups)))}"
+        return f"transferlib {version.named(next(iter(groups)))}, every network"
     return f"mixed: {version.in_words(groups)}" if groups else "none"
 
 
@@ -36,9 +36,9 @@ def schedule(params):
 def identity(params, df, halves, metric_name, command="", made=None):
     """The report's opening block as Markdown: the study's name, dataset, classes per half,
     network and width, image size, schedule, networks and replicates, the reported metric, the
-    code its networks ran under (``code_versions``), when and by which code and command it was
-    made. ``df`` is the study's table, ``halves`` its halves.json, ``made`` a datetime
-    (default: now, UTC)."""
+    code its networks were trained by (``code_versions``), and apart from it, when and by which
+    code and command the report was drawn (``made``, a datetime; default: now, UTC). ``df`` is
+    the study's table, ``halves`` its halves.json."""
     made = made or datetime.datetime.now(datetime.timezone.utc)
     sizes = sorted({len(classes) for h in halves.values() for classes in h.values()})
     per_half = " or ".join(map(str, sizes)) if sizes else "unknown (no halves.json)"
@@ -61,8 +61,8 @@ def identity(params, df, halves, metric_name, command="", made=None):
                      f"({', '.join(map(str, splits))}): {len(splits)} replicate{'s' if len(splits) != 1 else ''} "
                      "of each verdict"),
         ("reported metric", metric_name),
-        ("networks' code", code_versions(df)),
-        ("made", f"{made:%Y-%m-%d %H:%M} UTC by transferlib {version.code_version()}"),
+        ("networks trained by", code_versions(df)),
+        ("report drawn", f"{made:%Y-%m-%d %H:%M} UTC by transferlib {version.code_version()}"),
     ]
     if command:
         rows.append(("command", f"`{command}`"))
