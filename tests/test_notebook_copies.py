@@ -2,6 +2,7 @@
 of their own, a person's changes there kept unless a fresh copy is asked for."""
 
 import os
+import sys
 
 import pytest
 
@@ -46,6 +47,29 @@ def test_the_command_to_open_them_works_for_root_too(tmp_path, monkeypatch, caps
     monkeypatch.setattr(os, "geteuid", lambda: uid)
     main(["notebooks"])
     assert command in capsys.readouterr().out
+
+
+def test_the_command_to_open_them_is_the_environments_jupyter_with_the_data_variable(tmp_path, monkeypatch,
+                                                                                     capsys):
+    """Typed as printed where it was printed, it starts this environment's JupyterLab with the
+    data variable as set there: no other jupyter, no download."""
+    bin_folder = tmp_path / ".venv" / "bin"
+    bin_folder.mkdir(parents=True)
+    (bin_folder / "jupyter").touch()
+    monkeypatch.setattr(sys, "executable", str(bin_folder / "python"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRANSFER_DATA_DIR", "../shared/datasets")
+    main(["notebooks"])
+    said = capsys.readouterr().out
+    assert "open them: TRANSFER_DATA_DIR=../shared/datasets .venv/bin/jupyter lab notebooks" in said
+    assert "not set" not in said and "no JupyterLab" not in said
+    monkeypatch.delenv("TRANSFER_DATA_DIR")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # the environment not below: its jupyter by its whole path
+    main(["notebooks"])
+    said = capsys.readouterr().out
+    assert f"open them: {bin_folder / 'jupyter'} lab notebooks" in said
+    assert "TRANSFER_DATA_DIR is not set here: put TRANSFER_DATA_DIR=<the folder holding Tiny ImageNet>" in said
 
 
 def test_a_file_in_place_of_the_folder_gets_one_message(tmp_path, capsys):

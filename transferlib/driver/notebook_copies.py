@@ -8,7 +8,9 @@ older template, is kept unless asked otherwise: it may hold someone's work.
 """
 
 import os
+import shlex
 import shutil
+import sys
 from functools import partial
 from pathlib import Path
 
@@ -20,7 +22,8 @@ FOLDER = "notebooks"  # the default, relative to the working folder: the reposit
 
 def copy(folder=FOLDER, force=False):
     """Copy each notebook of ``transferlib/notebooks/`` into ``folder`` (made if absent) where
-    it is absent there, or with ``force`` where it differs; the lines that say what was done."""
+    it is absent there, or with ``force`` where it differs; the lines that say what was done and
+    how to open them (``open_them``)."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"{folder} is a file: give a folder for the notebooks")
@@ -41,6 +44,23 @@ def copy(folder=FOLDER, force=False):
         again = "python -m transferlib notebooks" + ("" if str(folder) == FOLDER else f" {folder}")
         lines.append(f"kept {', '.join(kept)} in {shown}: changed since copied (or copied from an "
                      f"older transferlib). For a fresh copy, losing the changes: {again} --force")
-    root = " --allow-root" if os.geteuid() == 0 else ""
-    lines.append(f"open them: jupyter lab {folder}{root} (see docs/jupyterlab.md)")
+    return lines + open_them(folder)
+
+
+def open_them(folder):
+    """The lines that say how to open ``folder`` in JupyterLab, the command as it works typed
+    here: the jupyter beside the running interpreter (its path relative to here where it lies
+    below), $TRANSFER_DATA_DIR as set here, or where it is unset, a line that says to set it."""
+    jupyter = Path(sys.executable).parent / "jupyter"
+    below = not os.path.relpath(jupyter).startswith(os.pardir)
+    data = os.environ.get("TRANSFER_DATA_DIR")
+    words = ([f"TRANSFER_DATA_DIR={shlex.quote(data)}"] if data else []) + [
+        os.path.relpath(jupyter) if below else str(jupyter), "lab", shlex.quote(str(folder))]
+    lines = [f"open them: {' '.join(words)}{' --allow-root' if os.geteuid() == 0 else ''} (see docs/jupyterlab.md)"]
+    if not jupyter.exists():
+        lines.append(f"  this environment has no JupyterLab: {shlex.quote(str(jupyter.parent / 'pip'))} install "
+                     "jupyterlab")
+    if not data:
+        lines.append("  TRANSFER_DATA_DIR is not set here: put TRANSFER_DATA_DIR=<the folder holding Tiny ImageNet> "
+                     "before it, or the notebooks download the data into the cache (docs/data.md)")
     return lines
