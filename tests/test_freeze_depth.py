@@ -103,6 +103,14 @@ def test_few_noisy_splits_are_undecided_with_the_splits_needed():
     assert "Undecided" in result.text and result.needed in result.text
 
 
+def test_a_first_frozen_unit_far_below_fine_tuning_says_freeze_nothing_not_undecided():
+    rng = np.random.default_rng(2)
+    result = freeze_depth.recommend(study(rng, frozen_gap([0.2] * TOP)))
+    assert (result.verdict, result.n, result.needed) == (freeze_depth.FREEZE_NOTHING, None, None)
+    assert "Freeze nothing" in result.text and "Undecided" not in result.text
+    assert list(result.evidence.verdict) == ["contradicted"]
+
+
 def test_the_recommendation_names_its_unit_and_the_tests_beside_it():
     rng = np.random.default_rng(2)
     result = freeze_depth.recommend(study(rng, frozen_gap([0.0, 0.0, 0.05, 0.05])))

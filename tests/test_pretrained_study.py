@@ -88,7 +88,8 @@ def test_a_source_study_runs_on_real_data_and_reports_how_deep_to_freeze(tmp_pat
     params = tmp_path / "frozen.yaml"
     params.write_text(yaml.safe_dump({
         "dataset": "tiny_imagenet", "data_dir": str(SHARED_DATASETS), "classes": 4, "splits": [0],
-        "source_network": saved_source, "layers": [1], "iterations": 10, "val_every": 5, "batch_size": 16}))
+        "source_network": saved_source, "source_preprocess": "keras.applications.mobilenet_v2:preprocess_input",
+        "layers": [1], "iterations": 10, "val_every": 5, "batch_size": 16, "lr": 0.001}))
     assert main(["run", str(params), "--results", str(tmp_path / "results"), "--workers", "2"]) == 0
     folder = tmp_path / "results" / "frozen"
     df = table.read(folder)

@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import inference
-from .inference import ALPHA, SUPPORTED
+from .inference import ALPHA, CONTRADICTED, SUPPORTED
 from .plots import STYLE
 
 TREATMENTS = ("base", "AnB", "AnB+", "AnBcut", "AnBcut+")
@@ -29,6 +29,7 @@ METRICS = ("top1", "best10_top1", "lastk_top1")
 MARGIN = 0.01  # "within 1 point" of top-1
 SCORES = ("linear_probe", "logme", "h_score", "leep")  # no-training scores of the source's unit n
 REFERENCE = "AnB+"  # at the top n: the whole source fine-tuned
+FREEZE_NOTHING = "freeze nothing: fine-tune the whole source"
 BEATS = ("above", 0.0)
 WITHIN = ("within", MARGIN)
 
@@ -36,6 +37,7 @@ WITHIN = ("within", MARGIN)
 class Rule(NamedTuple):
     text: str
     registered: str  # the date it was written down, before any study it judges was summarised
+    amended: str = ""  # what was reworded after a study was read, and why
 
 
 RULE = Rule(
@@ -44,13 +46,18 @@ RULE = Rule(
     "two one-sided t-tests, each at ALPHA = 0.025, of the per-split differences AnBcut_n - "
     "reference against -1 and +1 point (its 95% interval inside ±1 point). Stop at the first n "
     "not established; recommend the deepest n established: freeze units 1..n and train a new "
-    "head. None established: undecided, with the splits n = 1's test would need. A fixed "
+    "head. None established: where n = 1's frozen copy is shown to lie outside ±1 point (its "
+    "interval beyond a bound), freeze nothing and fine-tune the whole source; otherwise "
+    "undecided, with the splits n = 1's test would need. A fixed "
     "sequence: the chance of recommending an n whose frozen copy is not within 1 point of the "
     "reference is at most ALPHA. Beside it, at the recommended n, each one-sided at ALPHA and "
     "read on its own (outside the sequence's guarantee, since the data chose n): fine-tuning "
     "beats freezing (AnBcut+_n - AnBcut_n > 0), and the frozen copy beats training from scratch "
     "(AnBcut_n - base > 0).",
-    "2026-12-07")
+    "2026-12-07",
+    "2026-12-07, after reading pretrained-fer: where n = 1's equivalence was contradicted, the rule "
+    "said \"undecided, needs about 2 splits\"; it now says what its sequence decided, to freeze "
+    "nothing. Which n is recommended, and when, is unchanged.")
 
 
 def label(df):
@@ -131,7 +138,7 @@ def curves(df, metric="top1"):
 
 
 class Recommendation(NamedTuple):
-    verdict: str              # "freeze units 1..n and train a new head", or "undecided"
+    verdict: str              # "freeze units 1..n and train a new head", FREEZE_NOTHING or "undecided"
     n: int | None
     unit: str | None          # the name of unit n
     fine_tuning: str | None   # AnBcut+_n - AnBcut_n > 0: supported, contradicted or inconclusive
@@ -156,6 +163,8 @@ def recommend(df, metric="top1"):
             break
         chosen = n
     if chosen is None:
+        if _verdict(tests[0][2]) == CONTRADICTED:
+            return _recommendation(FREEZE_NOTHING, None, None, None, None, None, tests, metric, top)
         return _recommendation("undecided", None, None, None, None, _needed(tests[0][2]), tests, metric, top)
     frozen = _column(wide, "AnBcut", chosen)
     tests += [(f"AnBcut+{chosen} - AnBcut{chosen}", BEATS, _paired(_column(wide, "AnBcut+", chosen), frozen)),
@@ -201,6 +210,9 @@ def _text(verdict, n, unit, needed, evidence, metric, top):
     sequence = evidence.iloc[: len(evidence) - (0 if n is None else 2)]
     steps = "; ".join(f"{_shown(r)}: {'established' if r['verdict'] == SUPPORTED else 'not established'}"
                       for _, r in sequence.iterrows())
+    if verdict == FREEZE_NOTHING:
+        return (f"**Freeze nothing: fine-tune the whole source** {rule}. {steps}: even unit 1 frozen stays "
+                f"more than {100 * MARGIN:g} point from the whole source fine-tuned.")
     if n is None:
         return f"**Undecided** {rule}. {steps}. Deciding it needs {needed}."
     fine, scratch = (evidence.iloc[i] for i in (-2, -1))
