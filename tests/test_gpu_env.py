@@ -12,7 +12,7 @@ import pytest
 from transferlib.driver import local_executor
 from transferlib.driver.kernel_env import kernel_env
 from transferlib.driver.params import Params
-from transferlib.nets import jax_env
+from transferlib import jax_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

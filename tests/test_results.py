@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transferlib.records import atomic, table as results_table, vocabulary
+from transferlib import atomic
+from transferlib.records import table as results_table, vocabulary
 from transferlib.summary import findings, metrics, paper
 from transferlib.summary import stats as summary
 

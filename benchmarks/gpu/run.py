@@ -125,7 +125,7 @@ class Run:
 
     def packing(self):
         """Total img/s of k cells at once on the GPU (32 px, bf16), each holding 1/k of its memory."""
-        from transferlib.nets import jax_env
+        from transferlib import jax_env
         packed = self.results.setdefault("packing", {})
         for k in self.s.packing:
             if self.left() < (15 if self.s.tiny else 35):

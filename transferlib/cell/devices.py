@@ -10,7 +10,7 @@ import os
 
 import keras
 
-from ..nets import jax_env
+from .. import jax_env
 from ..parameters import PRECISIONS
 
 

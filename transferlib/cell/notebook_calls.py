@@ -21,14 +21,14 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from .. import data as datasets
+from ..atomic import write_atomic, write_text_atomic
 from ..data import block_shuffle
 from ..data.paths import env_path, resolve
-from ..nets import conv1_figure, units
+from ..nets import units
 from ..records import store, tensorboard_or_none
-from ..records.atomic import write_atomic, write_text_atomic
 from ..records.executed import RECORD
 from ..version import code_version
-from . import data, networks, pretrained, shifts, similarity  # pretrained: its Preprocess layer, to load networks
+from . import conv1_figure, data, networks, pretrained, shifts, similarity  # pretrained: its Preprocess layer, to load networks
 from .models import WEIGHT_LAYERS, caffenet
 from .train import BEST_OF
 

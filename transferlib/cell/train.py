@@ -13,6 +13,7 @@ import keras
 import numpy as np
 from tqdm.keras import TqdmCallback
 
+from ..atomic import write_atomic, write_text_atomic
 from ..parameters import MOMENTUM, PAPER_LR_DROPS, WEIGHT_DECAY
 from ..records.curves import last_k
 from . import progress as bars
@@ -126,15 +127,9 @@ class _WholeBackup(keras.callbacks.BackupAndRestore):
     one validation repeated, as a kill between the CSV log and the backup does.)"""
 
     def _save_model(self):
-        os.makedirs(self.backup_dir, exist_ok=True)
         metadata = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
-        for path, write in ((self._weights_path, lambda tmp: self.model.save_weights(tmp, overwrite=True)),
-                            (self._training_metadata_path, lambda tmp: Path(tmp).write_text(metadata))):
-            tmp = os.path.join(self.backup_dir, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-            write(tmp)
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+        write_atomic(self._weights_path, lambda tmp: self.model.save_weights(str(tmp), overwrite=True))
+        write_text_atomic(self._training_metadata_path, metadata)
 
 
 class _TensorBoardLog(keras.callbacks.Callback):

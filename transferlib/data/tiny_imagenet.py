@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..records.atomic import write_text_atomic
+from ..atomic import write_text_atomic
 from . import cache
 from .errors import CorruptDataError, DataNotFoundError
 from .paths import cache_root, env_path

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from .. import parameters
 from ..records import store, table
-from ..records.atomic import write_text_atomic
+from ..atomic import write_text_atomic
 from . import kernels
 
 EXECUTORS = {name: f"transferlib.driver.{name}_executor" for name in parameters.EXECUTORS}

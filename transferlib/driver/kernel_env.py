@@ -22,7 +22,8 @@ A value the user set in the runner's own environment is kept.
 import os
 
 from ..data.paths import env_path
-from ..nets import jax_env, units
+from .. import jax_env
+from ..nets import units
 
 FOLDERS = ("TRANSFER_DATA_DIR", "TRANSFER_CACHE_DIR")
 

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from ..parameters import NOTEBOOK_FOLDER
-from ..records.atomic import write_atomic
+from ..atomic import write_atomic
 
 FOLDER = "notebooks"  # the default, relative to the working folder: the repository root's is git-ignored
 

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from .. import data, parameters, version
 from ..records import layout, tensorboard_or_none
-from ..records.atomic import write_text_atomic
+from ..atomic import write_text_atomic
 from . import executors, grid, kernels
 from .kernel_env import kernel_env
 from .loaded_study import load_study, runner_lock

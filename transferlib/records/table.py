@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import write_atomic
+from ..atomic import write_atomic
 from ..nets.units import CAFFENET_UNITS
 from .vocabulary import KINDS
 

@@ -38,7 +38,7 @@ from ..cell.networks import representations_of
 from ..cell.notebook_calls import load_model
 from ..data.paths import resolve
 from ..records import layout, store, table, vocabulary
-from ..records.atomic import write_text_atomic
+from ..atomic import write_text_atomic
 from . import stats as statistics
 from . import transferability
 from .inference import holm, spearman

@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..nets.conv1_figure import conv1_filters  # noqa: F401  (the summary draws it too)
+from ..cell.conv1_figure import conv1_filters  # noqa: F401  (the summary draws it too)
 from ..records import vocabulary
 from . import metrics
 from . import paper

@@ -19,7 +19,7 @@ import numpy as np
 from .. import data as datasets
 from ..cell import data, pretrained
 from ..data.paths import resolve
-from ..records.atomic import write_text_atomic
+from ..atomic import write_text_atomic
 from .source_scores import figure, source_scores
 
 

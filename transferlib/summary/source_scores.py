@@ -22,7 +22,7 @@ from ..cell import data, pretrained
 from ..cell.progress import bar_class
 from ..data.paths import resolve
 from ..records import layout
-from ..records.atomic import write_text_atomic
+from ..atomic import write_text_atomic
 from . import layer_scores, transferability
 
 SCORES = "source_scores.csv"  # a study's, in its folder

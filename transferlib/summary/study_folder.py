@@ -11,9 +11,9 @@ import pandas as pd
 from ..cell.networks import first_conv, representations_of
 from ..cell.notebook_calls import layer_similarity, load_model
 from ..data import STREAMED
-from ..nets.conv1_figure import conv1_filters
+from ..cell.conv1_figure import conv1_filters
 from ..records import layout, store, table, vocabulary
-from ..records.atomic import write_text_atomic
+from ..atomic import write_text_atomic
 
 
 class NoStudy(FileNotFoundError):

@@ -9,7 +9,7 @@ def write_atomic(path, write):
     """Call ``write(tmp_path)``, sync it, then rename the temporary file to ``path`` at once."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")  # its name's ending kept (.weights.h5)
     try:
         write(tmp)
         with open(tmp, "rb+") as f:

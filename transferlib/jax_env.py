@@ -20,7 +20,7 @@ pay compilation once:
 Pure: no JAX or Keras import, so that the driver may use it (TensorFlow ignores these names).
 """
 
-from ..data.paths import cache_root
+from .data.paths import cache_root
 
 HEADROOM = 0.9          # of a GPU's memory shared out between the cells on it
 COMPILATION_CACHE = "jax-compilation"
