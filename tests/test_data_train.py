@@ -7,6 +7,9 @@ from transferlib.cell import data, train
 from transferlib.records import tensorboard
 from transferlib.cell.models import caffenet
 
+# Every test here starts processes or trains: the slow tier.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def ten_classes(tiny_imagenet):

@@ -22,7 +22,8 @@ from transferlib.records import table
 from transferlib.driver import runner
 from transferlib.driver.loaded_study import load_study
 
-pytestmark = needs_tiny
+# Every test here starts processes or trains: the slow tier.
+pytestmark = [pytest.mark.slow, needs_tiny]
 WORKER_EPOCHS = 30
 
 

@@ -19,6 +19,9 @@ import yaml
 from conftest import SHARED_DATASETS, TINY_32PX
 from transferlib.records import table
 
+# Every test here starts processes or trains: the slow tier.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "transferlib" / "studies" / "smoke.yaml"
 THREE_CELLS = dict(treatments=["AnB"], reduced_images_per_class=[], cka_images=0)  # baseA, baseB, A2B

@@ -13,6 +13,9 @@ import pytest
 import yaml
 from PIL import Image
 
+# Every test here starts processes or trains: the slow tier.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

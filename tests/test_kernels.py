@@ -8,6 +8,9 @@ import pytest
 
 from transferlib.driver import kernels
 
+# Every test here starts processes or trains: the slow tier.
+pytestmark = pytest.mark.slow
+
 
 def test_waiting_for_a_dead_kernel_fails_at_once(tmp_path):
     """A kernel killed while nbclient waits for it to answer (Ctrl-C as a cell's notebook

@@ -14,7 +14,8 @@ from test_study import ROOT, SMOKE, SMOKE_CELLS, TINY_32PX, cli, mtimes, params_
 from transferlib.records import table
 
 ray = pytest.importorskip("ray")
-pytestmark = pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")
+# Every test here starts processes or trains: the slow tier.
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")]
 
 
 @pytest.fixture(scope="module")

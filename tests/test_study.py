@@ -25,7 +25,8 @@ SMOKE = ROOT / "transferlib" / "studies" / "smoke.yaml"
 SMOKE_CELLS = ["r0-baseA", "r0-baseB", "r0-B2B", "r0-B2B+", "r0-A2B", "r0-A2B+", "r0-R2B",
                "r0-baseB-k10", "r0-A2B+-k10"]
 
-pytestmark = pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")
+# Every test here starts processes or trains: the slow tier.
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not TINY_32PX.exists(), reason=f"{TINY_32PX} is absent")]
 
 
 def cli(*args, cache, wait=True):

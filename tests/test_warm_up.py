@@ -13,6 +13,9 @@ import pytest
 CELL = """
 import hashlib, json, sys
 from transferlib.cell import devices, networks, notebook_calls, train
+
+# Every test here starts processes or trains: the slow tier.
+pytestmark = pytest.mark.slow
 if sys.argv[1] == "warm":
     notebook_calls.warm_up()
 devices.setup(seed=3)
