@@ -11,7 +11,7 @@ import yaml
 from pathlib import Path
 
 from transferlib import parameters
-from transferlib.driver.params import Params, ParamsError, load_params
+from transferlib.driver.params import RULES, Params, ParamsError, load_params
 
 MINIMAL = {"dataset": "cifar100", "epochs": 3}
 
@@ -141,6 +141,49 @@ def test_all_problems_reported_together():
     assert message.startswith("<dict>: 3 problems:")
     for key in ("epochs:", "layers:", "directoins: unknown key; did you mean 'directions'?"):
         assert f"\n  {key}" in message
+
+
+def test_each_rule_across_keys_names_the_keys_it_reads():
+    assert [rule.__name__ for rule in RULES] == [  # the order their problems are reported in
+        "_schedule", "_treatments_by_split", "_layers_by_treatment", "_pretrained_source", "_network_units",
+        "_skip_needs_tiny_imagenet", "_scores_need_decoded_images", "_shift_needs_decoded_images",
+        "_base_iterations_fit", "_shift_iterations_fit", "_block_shuffle_fits", "_holdout_fits",
+        "_halves_take_a_list"]
+    keys = {f.name for f in dataclasses.fields(Params)} - {"file"}
+    for rule in RULES:
+        assert rule.__doc__ and rule.reads and set(rule.reads) <= keys, rule.__name__
+
+
+HALVES = {"A": ["apple", "bus"], "B": ["cat", "dog"]}
+SKIPS = [  # (rule, a key it reads, given, the keys of the problems): without the skip, one more problem
+    ("_schedule", "epochs", {"epochs": "10"}, ["epochs"]),
+    ("_treatments_by_split", "splits", {"splits": [1, -1], "treatments": {1: ["AnB"]}}, ["splits"]),
+    ("_layers_by_treatment", "treatments", {"treatments": ["AnB", "AnBB"], "layers": {"AnB": [1]}}, ["treatments"]),
+    ("_pretrained_source", "source_network", {"source_network": 5, "source_units": ["a"]}, ["source_network"]),
+    ("_network_units", "network", {"network": "resnet19", "layers": [8]}, ["network"]),
+    ("_skip_needs_tiny_imagenet", "dataset", {"dataset": 5, "skip_bad_images": True}, ["dataset"]),
+    ("_shift_needs_decoded_images", "target_shift",
+     {"dataset": "imagenet2012", "epochs": None, "iterations": 60, "val_every": 6, "image_size": 227,
+      "source_network": "s.keras", "target_shift": ["noise"]}, ["target_shift", "source_network"]),
+    ("_base_iterations_fit", "iterations", {"epochs": None, "iterations": "x", "val_every": 6, "base_iterations": 12},
+     ["iterations"]),
+    ("_shift_iterations_fit", "val_every", {"epochs": None, "iterations": 60, "val_every": -1, "shift_iterations": 24},
+     ["val_every"]),
+    ("_block_shuffle_fits", "image_size", {"image_size": "big", "block_shuffle": [5]}, ["image_size"]),
+    ("_halves_take_a_list", "halves", {"halves": HALVES, "splits": [0], "treatments": {0: ["AnB"]}}, ["halves"]),
+]
+
+
+@pytest.mark.parametrize("name, key, given, keys", SKIPS, ids=[s[0] for s in SKIPS])
+def test_a_problem_in_a_key_skips_the_rules_that_read_it(name, key, given, keys, monkeypatch):
+    def problems():
+        with pytest.raises(ParamsError) as e:
+            Params.from_dict({**MINIMAL, **given})
+        return e.value.problems
+    assert [p.partition(":")[0] for p in problems()] == keys
+    rule = next(r for r in RULES if r.__name__ == name)
+    monkeypatch.setattr(rule, "reads", tuple(k for k in rule.reads if k != key))
+    assert len(problems()) == len(keys) + 1  # undeclared, the rule judges the refused value too
 
 
 def test_yaml_errors_name_file_and_line(tmp_path):

@@ -3,7 +3,8 @@
 A params file opens with a comment block (what study, the command, time and machine) and then
 sets some of the keys of ``Params``; the rest keep their defaults. ``parameters.STUDY`` declares
 each key: its type, check, default and comment. Unknown keys,
-wrong types and values out of range raise one ``ParamsError`` that lists every problem found.
+wrong types and values out of range raise one ``ParamsError`` that lists every problem found;
+checks across keys are the named rules of ``RULES``.
 Checks that need the dataset's class list (class ids, empty halves) happen in ``grid.expand``.
 """
 
@@ -44,35 +45,9 @@ class _Study:
                 values[key] = _CHECKS[key](d[key])
             except Invalid as e:
                 problems.append(f"{key}: {e}")
-        if not {p.partition(":")[0] for p in problems} & {"epochs", "iterations", "val_every"}:
-            problems += _schedule_problems(values)
-        if not {p.partition(":")[0] for p in problems} & {"splits", "treatments"}:
-            problems += _treatments_problems(values)
-        if not {p.partition(":")[0] for p in problems} & {"layers", "treatments"}:
-            problems += _layers_problems(values)
-        if not {p.partition(":")[0] for p in problems} & {"source_network", "treatments", "directions"}:
-            problems += _pretrained_problems(values, d)
-        if not {p.partition(":")[0] for p in problems} & {"network", "network_units", "image_size", "layers",
-                                                          "reduced_layers", "halves", "splits", "source_network"}:
-            problems += _unit_problems(values, d)
-        if values.get("skip_bad_images") and values.get("dataset") != "tiny_imagenet":
-            problems.append("skip_bad_images: only Tiny ImageNet's decoding can leave images out; "
-                            "remove or replace the unreadable images instead, or drop the key")
-        if values.get("transfer_scores") and values.get("dataset") in STREAMED:
-            problems.append(f"transfer_scores: {values['dataset']} is read as records, and the scores need its "
-                            "images decoded; drop the key (or set it false)")
-        if values.get("target_shift") and values.get("dataset") in STREAMED:
-            problems.append(f"target_shift: {values['dataset']} is read as records, and a shift needs its images "
-                            "decoded; drop the key (or give [])")
-        for key in ("base_iterations", "shift_iterations"):  # other cells' lengths, on the same validations
-            if values.get(key) and not (values.get("iterations") and values.get("val_every")
-                                        and values[key] % values["val_every"] == 0):
-                problems.append(f"{key}: {values[key]} needs iterations and a val_every that divides it "
-                                f"(val_every: {values.get('val_every')}); drop it or fix val_every")
-        problems += _block_problems(values) + _holdout_problems(values)
-        if values.get("halves") is not None and values.get("treatments") and isinstance(values["treatments"][0], tuple):
-            problems.append("treatments: a mapping by split goes with splits, not with your own halves; "
-                            "give a list of treatments")
+        problems += _problems_of(RULES_ON_GIVEN, values, d, problems)
+        _complete(values, d)
+        problems += _problems_of(RULES_ON_COMPLETED, values, d, problems)
         if problems:
             raise ParamsError(file, problems)
         if values.get("data_dir") is not None:
@@ -108,38 +83,6 @@ class _Study:
         if self.treatments and isinstance(self.treatments[0], tuple):
             return dict(self.treatments)[split]
         return self.treatments
-
-
-def _block_problems(values):
-    """``block_shuffle``'s sides must cut the stored images into whole blocks, decoded arrays."""
-    given = values.get("block_shuffle")
-    if not given:
-        return []
-    if values.get("dataset") in STREAMED:
-        return [f"block_shuffle: {values['dataset']} is read as records, and shuffling needs its images "
-                "decoded; drop the key"]
-    side = stored_size(values.get("image_size", _DEFAULTS["image_size"]))
-    bad = [b for b in given if side % b]
-    if bad:
-        return [f"block_shuffle: {', '.join(map(str, bad))} do not divide the {side} px side at which "
-                f"{values.get('image_size', _DEFAULTS['image_size'])} px crops are stored; choose from "
-                f"{', '.join(map(str, block_shuffle.sizes(side)))}"]
-    return []
-
-
-def _holdout_problems(values):
-    """``val_holdout`` takes decoded training images, and leaves each class some to train on
-    (known here for Tiny ImageNet; elsewhere ``data.holdout.held_out`` refuses it before training)."""
-    k, dataset = values.get("val_holdout"), values.get("dataset")
-    if not k:
-        return []
-    if dataset in STREAMED:
-        return [f"val_holdout: {dataset} is read as records, and holding out training images needs them "
-                "decoded; drop the key (or set it 0)"]
-    if dataset == tiny_imagenet.NAME and k >= tiny_imagenet.TRAIN_PER_CLASS:
-        return [f"val_holdout: {k} of Tiny ImageNet's {tiny_imagenet.TRAIN_PER_CLASS} training images per "
-                f"class leave none to train on; give fewer (such as {tiny_imagenet.TRAIN_PER_CLASS // 5})"]
-    return []
 
 
 class ParamsError(ValueError):
@@ -216,37 +159,34 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:float",
                               list("-+0123456789."))
 
 
-def _treatments_problems(values):
-    """A treatments mapping names each of the study's splits once."""
-    treatments = values.get("treatments", ())
-    if not treatments or not isinstance(treatments[0], tuple):
-        return []
-    named, splits = [s for s, _ in treatments], list(values.get("splits", Params.splits))
-    if sorted(map(str, named)) != sorted(map(str, splits)):
-        return [f"treatments: names the splits {named}; give the treatments of each of the "
-                f"splits {splits}, once"]
-    return []
+# --- rules across keys ------------------------------------------------------------------------
+# Each rule is a function of the checked values and the mapping given that returns its problems
+# ("key: what is wrong") and changes nothing; ``_reads`` declares the keys it reads, and a rule is
+# skipped when one of them already has a problem (its verdict would rest on a refused value).
+# ``RULES_ON_GIVEN`` read the values as given, ``_complete`` then sets the values other keys
+# imply, and ``RULES_ON_COMPLETED`` read those; problems are reported in the order of ``RULES``.
+
+def _reads(*keys):
+    """Declare the keys a rule reads: a problem already found in one of them skips the rule."""
+    def declare(rule):
+        rule.reads = keys
+        return rule
+    return declare
 
 
-def _layers_problems(values):
-    """A layers mapping gives the n of the study's treatments, and of no other."""
-    layers = values.get("layers", ())
-    if layers == "all" or not layers or not isinstance(layers[0], tuple):
-        return []
-    treatments = values.get("treatments", Params.treatments)
-    study = {t for _, ts in treatments for t in ts} if treatments and isinstance(treatments[0], tuple) else set(treatments)
-    mapped = {t for t, _ in layers}
+def _problems_of(rules, values, given, found):
+    """The problems of ``rules`` in order, each rule skipped when a key it reads already has a
+    problem, in ``found`` or from an earlier rule."""
     problems = []
-    if mapped - study:
-        problems.append(f"layers: gives n for {', '.join(sorted(mapped - study))}, not among the treatments "
-                        f"{', '.join(sorted(study)) or '(none)'}; add it to treatments or drop it from layers")
-    if study - mapped:
-        problems.append(f"layers: gives no n for {', '.join(sorted(study - mapped))} of the treatments; give "
-                        "each treatment its list of n, or one list of n for all")
+    for rule in rules:
+        refused = {p.partition(":")[0] for p in found + problems}  # each problem starts "key: "
+        if refused.isdisjoint(rule.reads):
+            problems += rule(values, given)
     return problems
 
 
-def _schedule_problems(values):
+@_reads("epochs", "iterations", "val_every")
+def _schedule(values, given):
     """How long networks train: epochs, or iterations with val_every dividing them."""
     epochs, iterations, every = (values.get(k) for k in ("epochs", "iterations", "val_every"))
     if epochs is None and iterations is None:
@@ -265,16 +205,48 @@ def _schedule_problems(values):
     return []
 
 
+@_reads("splits", "treatments")
+def _treatments_by_split(values, given):
+    """A treatments mapping names each of the study's splits once."""
+    treatments = values.get("treatments", ())
+    if not treatments or not isinstance(treatments[0], tuple):
+        return []
+    named, splits = [s for s, _ in treatments], list(values.get("splits", Params.splits))
+    if sorted(map(str, named)) != sorted(map(str, splits)):
+        return [f"treatments: names the splits {named}; give the treatments of each of the "
+                f"splits {splits}, once"]
+    return []
+
+
+@_reads("layers", "treatments")
+def _layers_by_treatment(values, given):
+    """A layers mapping gives the n of the study's treatments, and of no other."""
+    layers = values.get("layers", ())
+    if layers == "all" or not layers or not isinstance(layers[0], tuple):
+        return []
+    treatments = values.get("treatments", Params.treatments)
+    study = {t for _, ts in treatments for t in ts} if treatments and isinstance(treatments[0], tuple) else set(treatments)
+    mapped = {t for t, _ in layers}
+    problems = []
+    if mapped - study:
+        problems.append(f"layers: gives n for {', '.join(sorted(mapped - study))}, not among the treatments "
+                        f"{', '.join(sorted(study)) or '(none)'}; add it to treatments or drop it from layers")
+    if study - mapped:
+        problems.append(f"layers: gives no n for {', '.join(sorted(study - mapped))} of the treatments; give "
+                        "each treatment its list of n, or one list of n for all")
+    return problems
+
+
 _NOT_WITH_SOURCE = ("network", "network_units", "width", "init", "halves", "all_classes",
                     "reduced_images_per_class", "block_shuffle", "target_shift")
 _PRETRAINED_ONLY = ("source_weights", "source_units", "source_preprocess", "source_bn_update")
 
 
-def _pretrained_problems(values, given):
+@_reads("source_network", "treatments", "directions")
+def _pretrained_source(values, given):
     """A study of a pretrained ``source_network``: its network is the source's architecture, its
     target all the study's classes (direction AnB), its replicates the splits' seeds, and its
-    treatments AnB, AnB+, AnBcut and AnBcut+ (all of them, at every n, unless given). The
-    defaults this implies are set here."""
+    treatments of AnB, AnB+, AnBcut and AnBcut+; the keys that go with a source only with one."""
     cut = [t for t in _treatment_names(values.get("treatments", ())) if t.startswith("AnBcut")]
     if not values.get("source_network"):
         return ([f"treatments: {', '.join(cut)} copy a pretrained source_network; give source_network "
@@ -296,9 +268,6 @@ def _pretrained_problems(values, given):
                         f"{', '.join(PRETRAINED_TREATMENTS)}")
     if "BnA" in values.get("directions", ()) and "directions" in given:
         problems.append("directions: with source_network the target is the study's classes (AnB); drop BnA")
-    values["directions"] = ("AnB",)
-    values.setdefault("treatments", PRETRAINED_TREATMENTS)
-    values.setdefault("layers", "all")
     return problems
 
 
@@ -309,10 +278,27 @@ def _treatment_names(treatments):
     return list(treatments)
 
 
-def _unit_problems(values, given):
-    """What depends on the model: its image sizes, and n within its units (1..K-1); a user's
-    function's or a pretrained source's units are known only once built, so ``grid.expand``
-    checks those n."""
+def _complete(values, given):
+    """Set the values that other keys imply, after the rules that read them as given and before
+    those that read them completed: a pretrained source's study is AnB, of its four treatments
+    at every n unless given; another network than the caffenet copies every n unless ``layers``
+    is given; your own halves stand for the splits."""
+    if values.get("source_network"):
+        values["directions"] = ("AnB",)
+        values.setdefault("treatments", PRETRAINED_TREATMENTS)
+        values.setdefault("layers", "all")
+    elif "layers" not in given and values.get("network", CAFFENET) != CAFFENET:
+        values["layers"] = "all"
+    if values.get("halves") is not None:
+        values["splits"] = ()
+
+
+@_reads("network", "network_units", "image_size", "layers", "reduced_layers", "halves", "splits",
+        "source_network")
+def _network_units(values, given):
+    """What depends on the model: its image sizes, halves or splits, and n within its units
+    (1..K-1); a user's function's or a pretrained source's units are known only once built, so
+    ``grid.expand`` checks those n."""
     if values.get("source_network"):
         return []
     model, problems = values.get("network", CAFFENET), []
@@ -320,12 +306,8 @@ def _unit_problems(values, given):
         problems.append(f"image_size: got {values['image_size']!r}; expected one of "
                         f"{', '.join(map(str, IMAGE_SIZES))} for the caffenet (ResNets and your own "
                         "networks take any size >= 16)")
-    if "layers" not in given and model != CAFFENET:
-        values["layers"] = "all"
-    if values.get("halves") is not None:
-        if "splits" in given:
-            problems.append("halves: given with splits; give your own halves or splits, not both")
-        values["splits"] = ()
+    if values.get("halves") is not None and "splits" in given:
+        problems.append("halves: given with splits; give your own halves or splits, not both")
     if is_function(model):
         return problems
     names = unit_names(model, values.get("network_units", _DEFAULTS["network_units"]))
@@ -343,6 +325,103 @@ def _unit_problems(values, given):
                             f"{', '.join(names)}; {names[-1]} is never copied)")
     return problems
 
+
+@_reads("skip_bad_images", "dataset")
+def _skip_needs_tiny_imagenet(values, given):
+    """Only Tiny ImageNet's decoding leaves unreadable images out."""
+    if values.get("skip_bad_images") and values.get("dataset") != "tiny_imagenet":
+        return ["skip_bad_images: only Tiny ImageNet's decoding can leave images out; "
+                "remove or replace the unreadable images instead, or drop the key"]
+    return []
+
+
+@_reads("transfer_scores", "dataset")
+def _scores_need_decoded_images(values, given):
+    """``transfer_scores`` need the images decoded, not read as records."""
+    if values.get("transfer_scores") and values.get("dataset") in STREAMED:
+        return [f"transfer_scores: {values['dataset']} is read as records, and the scores need its "
+                "images decoded; drop the key (or set it false)"]
+    return []
+
+
+@_reads("target_shift", "dataset")
+def _shift_needs_decoded_images(values, given):
+    """A ``target_shift`` needs the images decoded, not read as records."""
+    if values.get("target_shift") and values.get("dataset") in STREAMED:
+        return [f"target_shift: {values['dataset']} is read as records, and a shift needs its images "
+                "decoded; drop the key (or give [])"]
+    return []
+
+
+@_reads("base_iterations", "iterations", "val_every")
+def _base_iterations_fit(values, given):
+    """The bases' own length goes with iterations, on the same validations."""
+    return _length_problems("base_iterations", values)
+
+
+@_reads("shift_iterations", "iterations", "val_every")
+def _shift_iterations_fit(values, given):
+    """The shifted targets' own length goes with iterations, on the same validations."""
+    return _length_problems("shift_iterations", values)
+
+
+def _length_problems(key, values):
+    """``key``, the length of some cells, needs iterations and a val_every that divides it."""
+    if values.get(key) and not (values.get("iterations") and values.get("val_every")
+                                and values[key] % values["val_every"] == 0):
+        return [f"{key}: {values[key]} needs iterations and a val_every that divides it "
+                f"(val_every: {values.get('val_every')}); drop it or fix val_every"]
+    return []
+
+
+@_reads("block_shuffle", "dataset", "image_size")
+def _block_shuffle_fits(values, given):
+    """``block_shuffle``'s sides must cut the stored images into whole blocks, decoded arrays."""
+    sides = values.get("block_shuffle")
+    if not sides:
+        return []
+    if values.get("dataset") in STREAMED:
+        return [f"block_shuffle: {values['dataset']} is read as records, and shuffling needs its images "
+                "decoded; drop the key"]
+    side = stored_size(values.get("image_size", _DEFAULTS["image_size"]))
+    bad = [b for b in sides if side % b]
+    if bad:
+        return [f"block_shuffle: {', '.join(map(str, bad))} do not divide the {side} px side at which "
+                f"{values.get('image_size', _DEFAULTS['image_size'])} px crops are stored; choose from "
+                f"{', '.join(map(str, block_shuffle.sizes(side)))}"]
+    return []
+
+
+@_reads("val_holdout", "dataset")
+def _holdout_fits(values, given):
+    """``val_holdout`` takes decoded training images, and leaves each class some to train on
+    (known here for Tiny ImageNet; elsewhere ``data.holdout.held_out`` refuses it before training)."""
+    k, dataset = values.get("val_holdout"), values.get("dataset")
+    if not k:
+        return []
+    if dataset in STREAMED:
+        return [f"val_holdout: {dataset} is read as records, and holding out training images needs them "
+                "decoded; drop the key (or set it 0)"]
+    if dataset == tiny_imagenet.NAME and k >= tiny_imagenet.TRAIN_PER_CLASS:
+        return [f"val_holdout: {k} of Tiny ImageNet's {tiny_imagenet.TRAIN_PER_CLASS} training images per "
+                f"class leave none to train on; give fewer (such as {tiny_imagenet.TRAIN_PER_CLASS // 5})"]
+    return []
+
+
+@_reads("halves", "treatments")
+def _halves_take_a_list(values, given):
+    """Your own halves take a list of treatments, not a mapping by split."""
+    if values.get("halves") is not None and values.get("treatments") and isinstance(values["treatments"][0], tuple):
+        return ["treatments: a mapping by split goes with splits, not with your own halves; "
+                "give a list of treatments"]
+    return []
+
+
+RULES_ON_GIVEN = (_schedule, _treatments_by_split, _layers_by_treatment, _pretrained_source)
+RULES_ON_COMPLETED = (_network_units, _skip_needs_tiny_imagenet, _scores_need_decoded_images,
+                      _shift_needs_decoded_images, _base_iterations_fit, _shift_iterations_fit,
+                      _block_shuffle_fits, _holdout_fits, _halves_take_a_list)
+RULES = RULES_ON_GIVEN + RULES_ON_COMPLETED
 
 _DEFAULTS = {p.name: p.default for p in STUDY}
 _CHECKS = {p.name: p.check for p in STUDY}
