@@ -14,12 +14,12 @@ import numpy as np
 from tqdm.keras import TqdmCallback
 
 from ..atomic import write_atomic, write_text_atomic
-from ..parameters import MOMENTUM, PAPER_LR_DROPS, WEIGHT_DECAY
+from ..parameters import MOMENTUM, PAPER_LR_DROPS, STUDY, WEIGHT_DECAY
 from ..records.curves import last_k
 from . import progress as bars
 from .data import Repeated
 
-# Caffe's reference solver: lr / 10 every 100,000 of 450,000 iterations.
+LR = next(p.default for p in STUDY if p.name == "lr")  # the paper's, as the lr key declares it
 BEST_OF = 10  # the paper reports the mean of the 10 best validation top-1 values
 
 
@@ -146,7 +146,7 @@ class _TensorBoardLog(keras.callbacks.Callback):
         self.log.validation((epoch + 1) * self.steps_per_round, {**logs, "learning_rate": rate})
 
 
-def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=None, lr=0.01,
+def train(model, train_ds, val_ds, *, epochs=None, iterations=None, val_every=None, lr=LR,
           lr_drops=PAPER_LR_DROPS, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY, seed=0, jit_compile=False,
           checkpoint_dir=None, tensorboard=None, progress=True, print_fn=print):
     """Train ``model`` for ``epochs`` of ``train_ds`` (validating after each), or for
