@@ -15,7 +15,7 @@ import pytest
 
 from transferlib import atomic
 from transferlib.records import table as results_table, vocabulary
-from transferlib.summary import findings, metrics, paper
+from transferlib.summary import findings, inference, metrics, paper
 from transferlib.summary import stats as summary
 
 # Relative change of each treatment from its base per n = 1..7 (paper-like shapes).
@@ -257,11 +257,12 @@ def test_from_base_is_a_difference_in_accuracy(study):
     assert not math.isnan(orphan.loc["r1-A7B+", "difference"])
 
 
-def test_intervals_over_replicates():
-    mean, low, high = summary.interval([0.4, 0.5, 0.6])
+def test_intervals_over_replicates():  # the one interval: stats' error bars are inference's
+    mean, low, high = inference.one_sample([0.4, 0.5, 0.6], ("above", 0.0))[:3]
     assert (mean, high - mean) == pytest.approx((0.5, 4.302653 * 0.1 / math.sqrt(3)))  # t(.975, 2)
     assert mean - low == pytest.approx(high - mean)
-    assert summary.interval([0.4])[0] == 0.4 and math.isnan(summary.interval([0.4])[1])
+    single = inference.one_sample([0.4], ("above", 0.0))
+    assert single.mean == 0.4 and math.isnan(single.low)
 
 
 def test_summary_stats_mean_and_ci():

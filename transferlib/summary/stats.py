@@ -1,6 +1,7 @@
 """The statistics of a results table: per-treatment means with confidence intervals,
 differences from the base in accuracy points, Table 1, generality scores and the reduced-data
-gains. Pure pandas (scipy for the t quantiles); the metric is a column (summary.metrics).
+gains. Pure pandas (the intervals are ``inference.one_sample``'s); the metric is a column
+(summary.metrics).
 
 The intervals here count each network once (the figures' error bars); the verdicts count a split
 once (findings). Every "relative to base" quantity is a difference of accuracies (0.01 = 1
@@ -11,9 +12,9 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from ..records.vocabulary import POOLED, is_caffenet, label, paper_grid, tasks, treatment, units
+from . import inference
 from .metrics import NAMES
 from .paper import PAPER_REFERENCE
 
@@ -52,18 +53,6 @@ def from_base(df, metric="top1"):
     return out.assign(difference=out[metric] - out["base"])
 
 
-def interval(values):
-    """(mean, low, high) of the 95% t-interval of the mean of `values` (one per replicate);
-    low and high NaN under 2 values."""
-    v = np.asarray(values, dtype=float)
-    if len(v) < 2:
-        return (v.mean() if len(v) else math.nan), math.nan, math.nan
-    if v.std() == 0:
-        return v.mean(), v.mean(), v.mean()
-    low, high = scipy_stats.ttest_1samp(v, 0.0).confidence_interval(0.95)
-    return v.mean(), float(low), float(high)
-
-
 def summary_stats(df, metric="top1", difference=False):
     """Per tasks, pooled treatment and n: networks (each its own replicate), mean, std and ci95
     (half-width of the 95% confidence interval of the mean, t-distribution over networks; NaN
@@ -77,10 +66,10 @@ def summary_stats(df, metric="top1", difference=False):
     data = data.dropna(subset=["value"])
     rows = []
     for (group, pooled, n), g in data.groupby(["tasks", "pooled", "n"], sort=False):
-        mean, low, _ = interval(g.value)
+        test = inference.one_sample(g.value, ("above", 0.0))  # its interval; the claim is not read
         rows.append({"tasks": group, "treatment": pooled, "n": int(n), "networks": len(g),
-                     "mean": mean, "std": g.value.std(ddof=1) if len(g) > 1 else math.nan,
-                     "ci95": mean - low})
+                     "mean": test.mean, "std": g.value.std(ddof=1) if len(g) > 1 else math.nan,
+                     "ci95": 0.0 if test.sd == 0 else test.mean - test.low})
     out = pd.DataFrame(rows, columns=["tasks", "treatment", "n", "networks", "mean", "std", "ci95"])
     order = {t: i for i, t in enumerate(POOLED)}
     return (out.sort_values(["tasks", "treatment", "n"], key=lambda s: s.map(order)
