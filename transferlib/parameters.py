@@ -17,6 +17,7 @@ from pathlib import Path
 from . import checks as c
 from .nets.units import CAFFENET, MODELS, UNIT_CHOICES
 from .records.curves import BASE_RISE_LIMIT
+from .solver import MOMENTUM, PAPER_LR_DROPS, WEIGHT_DECAY
 from .records.vocabulary import METRIC_COLUMNS
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
@@ -99,8 +100,6 @@ _N = c.integer(lambda v: True, "an integer n")
 _SEED = c.integer(lambda v: 0 <= v < 2**32, "an integer in 0..2**32-1")
 _COUNT = c.either(c.integer(lambda v: v >= 1, "an integer >= 1"), c.NULL)
 _TREATMENTS = c.listed(c.one_of(TREATMENT_NAMES), empty_ok=True)
-PAPER_LR_DROPS = (2 / 9, 4 / 9, 6 / 9, 8 / 9)  # lr / 10 every 100,000 of 450,000 iterations
-MOMENTUM, WEIGHT_DECAY = 0.9, 5e-4  # Caffe's solver, the paper's
 
 PARAMETERS = (
     _study_only("study", str, c.text("a name of letters, digits, '.', '_' and '-' (the results subfolder)",

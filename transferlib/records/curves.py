@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 
+from ..solver import MOMENTUM
+
 BASE_RISE_LIMIT = 1.0  # points: a base whose curve rose more over its last fifth had not converged
 LAST_K = 10  # validations averaged by ``last_k``
 
@@ -57,7 +59,7 @@ def first_at_final_lr(validations, lr_drops):
     return min(validations - 1, math.floor(max(lr_drops) * validations + 1e-9) + 1)
 
 
-def transient_steps(momentum=0.9):
+def transient_steps(momentum=MOMENTUM):
     """How many steps after a learning-rate drop a network still falls: Caffe's update keeps its
     momentum history across the drop, so the weights coast on steps taken at the old rate until
     that history has decayed (to momentum ** 40 = 1.5% at 0.9, 4 / (1 - momentum) steps; the
@@ -66,7 +68,7 @@ def transient_steps(momentum=0.9):
     return math.ceil(4 / (1 - momentum))
 
 
-def first_settled(validations, lr_drops, steps_per_validation=None, momentum=0.9):
+def first_settled(validations, lr_drops, steps_per_validation=None, momentum=MOMENTUM):
     """Index (0-based) of the first validation at the final learning rate that ends after the
     last drop's transient (``transient_steps``); with ``steps_per_validation`` unknown (a
     schedule in epochs), the one after the first at the final rate. 0 without drops."""
@@ -82,7 +84,7 @@ def first_settled(validations, lr_drops, steps_per_validation=None, momentum=0.9
     return min(validations - 1, max(first, after))
 
 
-def last_k(history, lr_drops, k=LAST_K, steps_per_validation=None, momentum=0.9):
+def last_k(history, lr_drops, k=LAST_K, steps_per_validation=None, momentum=MOMENTUM):
     """The mean of the last ``k`` values of ``history`` trained wholly at the final learning
     rate and past the drop's transient (``first_settled``; all of those, if fewer than k; NaN for
     an empty history)."""
