@@ -171,6 +171,38 @@ def test_transfer_without_a_base_stops_saying_which_file(tmp_path, person, data_
         (tmp_path / "kept.keras").rename(repo / "results" / "notebooks" / "r0-baseA.keras")
 
 
+def test_the_summary_before_any_study_says_so_in_one_line_and_stops(person, data_cache):
+    """summary.ipynb run where only the notebooks have run (no study): its setup cell shows one
+    line, no traceback, naming where it looked as the person knows those folders and what to do,
+    and Run All stops there, no later cell run."""
+    from nbclient.exceptions import CellExecutionError
+    repo, _, _ = person
+    with pytest.raises(CellExecutionError):
+        run_as_a_person_would("summary.ipynb", repo, data_cache)
+    code = [c for c in nbformat.read(repo / "notebooks" / "summary.ipynb", 4).cells if c.cell_type == "code"]
+    shown, = [o for o in code[1].outputs if o.output_type == "error"]
+    assert shown.traceback == [shown.evalue]  # what JupyterLab shows of it: the message alone
+    assert shown.evalue.startswith("no finished study in notebooks/results/ or results/ (relative to the folder "
+                                   "JupyterLab started in). Run one from that folder (transferlib run quick")
+    assert "study_dir" in shown.evalue and str(repo) not in shown.evalue
+    assert not [c for c in code[2:] if c.outputs or c.execution_count]
+
+
+def test_a_run_by_hand_says_what_it_lacks_as_text(person):
+    """The transfer run by hand, without r0-baseB, says it was not trained here and how to train
+    it; no output is a quoted str, and with 4 validations no best-10 is shown."""
+    _, base, transfer = person
+    text = outputs_text(transfer)
+    assert "No baseline: **r0-baseB** was not trained in this folder" in text
+    assert "`cell = 'r0-baseB'`, `target = 'B'`" in text
+    assert "no layer similarity measured (cka_images is 0)\n" in text
+    for nb in (base, transfer):
+        shown = [o.data["text/plain"] for c in nb.cells for o in c.get("outputs", [])
+                 if o.output_type == "execute_result"]
+        assert not [s for s in shown if re.match(r"['\"]", s)], "a str shown as its repr"
+        assert "best-10" not in outputs_text(nb)
+
+
 PROGRESS = re.compile(r"^[^|]*\d+%\|[^|]*\| *[\d.]+[kM]?/[\d.?]+[kM]? \[[^\]]*\]\s*$")  # a tqdm bar's line
 
 
