@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from transferlib.records import table
-from transferlib.summary import findings, metrics, plots, stats
+from transferlib.summary import findings_text, metrics, plots, stats
 
 OFFICIAL = Path(__file__).resolve().parents[2] / "shared" / "paper" / "official_networks.csv"
 pytestmark = pytest.mark.skipif(not OFFICIAL.exists(), reason=f"{OFFICIAL} is absent")
@@ -119,7 +119,7 @@ def test_the_papers_findings_on_its_own_networks(paper):
     over 2 splits, p 0.016, but its control, AnB+ - BnB+ each against its own base, -0.0
     [-0.9, +0.8], is not yet within ±0.5 point over 2 splits;
     7 (random weights): inconclusive, one random network per n (the 1000-class ones)."""
-    found = {f.number: f for f in findings.findings(paper, "best10_top1")}
+    found = {f.number: f for f in findings_text.findings(paper, "best10_top1")}
     assert {k: f.verdict for k, f in found.items()} == {
         2: "supported", 3: "inconclusive", 4: "supported", 5: "inconclusive", 6: "supported",
         7: "inconclusive"}

@@ -181,7 +181,7 @@ def test_no_tensorflow_import():
 
 
 def test_layer_axes_are_labelled_with_the_units_and_table1_spans_them(tmp_path):
-    from transferlib.summary import findings, stats
+    from transferlib.summary import findings, findings_text, stats
     names = ("stem", "stage1", "stage2", "stage3", "stage4")
     df = pd.DataFrame(study_rows(splits=("r0",), ns=range(1, 6), random=False))
     df["unit"] = [names[n - 1] if n else "" for n in df.n]
@@ -192,7 +192,7 @@ def test_layer_axes_are_labelled_with_the_units_and_table1_spans_them(tmp_path):
     assert gen.axes[0].get_xlim() == (0.5, 5.5)
     _save(fig, tmp_path / "figure2.png")
     assert [k for k in stats.table1(df).index if "-" in k] == ["1-5", "3-5", "5-5"]
-    assert {f.verdict for f in findings.findings(df)} == {findings.NOT_JUDGED}
+    assert {f.verdict for f in findings_text.findings(df)} == {findings.NOT_JUDGED}
     caffenet = pd.DataFrame(study_rows(splits=("r0",), random=False))  # no unit column: conv1..
     assert [t.get_text() for t in plots.figure2(caffenet).axes[1].get_xticklabels()][1:3] == ["1\nconv1", "2\nconv2"]
     assert [k for k in stats.table1(caffenet).index if "-" in k] == ["1-7", "3-7", "5-7"]

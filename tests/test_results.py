@@ -15,7 +15,7 @@ import pytest
 
 from transferlib import atomic
 from transferlib.records import table as results_table, vocabulary
-from transferlib.summary import findings, inference, metrics, paper
+from transferlib.summary import findings, findings_text, inference, metrics, paper
 from transferlib.summary import stats as summary
 
 # Relative change of each treatment from its base per n = 1..7 (paper-like shapes).
@@ -112,7 +112,7 @@ def test_read_a_table_without_rows(tmp_path):
     (tmp_path / "results.csv").write_text(",".join(results_table.COLUMNS) + "\n")
     df = results_table.read(tmp_path)
     assert len(df) == 0 and df.fine_tuned.dtype == bool and df.n.dtype == np.int64
-    assert {f.verdict for f in findings.findings(df, "top1")} == {findings.INCONCLUSIVE}
+    assert {f.verdict for f in findings_text.findings(df, "top1")} == {findings.INCONCLUSIVE}
 
 
 def test_a_table_with_the_old_epochs_column_reads_and_grows(tmp_path):
@@ -287,7 +287,7 @@ def test_summary_stats_difference_is_the_mean_of_differences_from_base(study):
 
 
 def _verdicts(df):
-    return {f.number: f.verdict for f in findings.findings(df, "top1")}
+    return {f.number: f.verdict for f in findings_text.findings(df, "top1")}
 
 
 FOUR_SPLITS = ("r0", "r1", "r2", "r3", "mmn")
@@ -300,7 +300,7 @@ def four_splits(tmp_path_factory):
 
 
 def test_findings_support_a_paper_like_study(four_splits):
-    found = findings.findings(four_splits, "top1")
+    found = findings_text.findings(four_splits, "top1")
     assert [f.number for f in found] == [2, 3, 4, 5, 6, 7]
     assert all(f.verdict == findings.SUPPORTED for f in found), found
     text = {f.number: f.text for f in found}
@@ -320,7 +320,7 @@ def test_two_splits_cannot_decide_what_four_do(tmp_path):
         if row["kind"] == "transfer" and not row["fine_tuned"] and row["n"] in (1, 2):
             base = next(r["top1"] for r in rows if r["cell"] == f"{row['split']}-base{row['target']}")
             row["top1"] = base + (0.005 if row["split"] == "r0" else -0.003)
-    found = {f.number: f for f in findings.findings(write(tmp_path / "results.csv", rows), "top1")}
+    found = {f.number: f for f in findings_text.findings(write(tmp_path / "results.csv", rows), "top1")}
     assert found[4].verdict == findings.INCONCLUSIVE
     assert re.search(r"drops at n=4-7: supported; equal at n=1, 2: undecided, needs about \d+ splits "
                      r"\(\d+ to (\d+|more than 1000) within the spread's 95% interval\) of both directions "
@@ -329,7 +329,7 @@ def test_two_splits_cannot_decide_what_four_do(tmp_path):
 
 def test_one_replicate_is_never_supported(tmp_path):
     df = write(tmp_path / "results.csv", study_rows(splits=("r0", "mmn"), targets="B"))
-    found = findings.findings(df, "top1")
+    found = findings_text.findings(df, "top1")
     assert {f.verdict for f in found} == {findings.INCONCLUSIVE}
     for f in found:
         assert "no interval" in f.text and re.search(r"from 1 (split|\w+ and 1 \w+ replicates|replicate)\b",
@@ -349,7 +349,7 @@ def test_an_interval_across_the_bound_is_inconclusive(tmp_path):
 
 def test_findings_unmeasured_without_mmn_and_random(four_splits):
     df = four_splits[(four_splits.split != "mmn") & (four_splits.kind != "random")]
-    found = {f.number: f for f in findings.findings(df, "top1")}
+    found = {f.number: f for f in findings_text.findings(df, "top1")}
     assert found[6].text == ("Finding 6 (AnB falls faster with n on dissimilar tasks): "
                              "inconclusive: not measured: the study has no AnB (dissimilar) at n=7.")
     assert found[7].verdict == findings.INCONCLUSIVE
@@ -367,7 +367,7 @@ def test_findings_contradict_what_the_numbers_contradict(four_splits, tmp_path):
 
 def test_findings_partial_grid(tmp_path):
     df = write(tmp_path / "results.csv", study_rows(splits=FOUR_SPLITS[:4], ns=(1, 2), random=False))
-    found = {f.number: f for f in findings.findings(df, "top1")}
+    found = {f.number: f for f in findings_text.findings(df, "top1")}
     assert found[2].text.endswith("not measured: the study has no BnB at n=4, 5, 7.")
     assert found[4].verdict == findings.INCONCLUSIVE
     assert found[4].parts == ("drops at n=4-7: not measured; equal at n=1, 2: supported; below BnB at n=4-7: "
@@ -376,15 +376,15 @@ def test_findings_partial_grid(tmp_path):
 
 
 def test_verdict_table_names_the_metric(four_splits):
-    table = findings.verdict_table(findings.findings(four_splits, "top1"), "top1",
-                                   {"best10_top1": findings.findings(four_splits, "best10_top1")})
+    table = findings_text.verdict_table(findings_text.findings(four_splits, "top1"), "top1",
+                                   {"best10_top1": findings_text.findings(four_splits, "best10_top1")})
     assert list(table.index) == [2, 3, 4, 5, 6, 7]
     assert list(table.columns) == ["claim", "verdict", "parts", "evidence",
                                    "verdict, top-1, mean of the 10 best validations"]
     assert table.columns.name == "final top-1" and (table.verdict == "supported").all()
-    assert findings.metric_changes(table) == "No verdict changes with the metric."
+    assert findings_text.metric_changes(table) == "No verdict changes with the metric."
     changed = table.assign(**{"verdict, top-1, mean of the 10 best validations": "inconclusive"})
-    assert findings.metric_changes(changed).startswith(
+    assert findings_text.metric_changes(changed).startswith(
         "Verdicts that change with the metric: finding 2: supported here, inconclusive with the "
         "top-1, mean of the 10 best validations;")
 
@@ -438,7 +438,7 @@ def test_reduced_cells_stay_out_of_the_papers_numbers(study, tmp_path):
     both = write(tmp_path / "results.csv", study_rows() + reduced_rows())
     pd.testing.assert_frame_equal(summary.table1(both), summary.table1(study))
     pd.testing.assert_frame_equal(summary.generality(both), summary.generality(study))
-    assert findings.findings(both, "top1") == findings.findings(study, "top1")
+    assert findings_text.findings(both, "top1") == findings_text.findings(study, "top1")
     assert len(vocabulary.label(both)) == len(study)
     assert len(summary.reduced_data(study)) == 0
     assert metrics.choose(both) == metrics.choose(study)
