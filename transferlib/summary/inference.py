@@ -232,14 +232,3 @@ def spearman(x, y):
 def _unit(ranks):
     centred = ranks - ranks.mean()
     return centred / np.linalg.norm(centred)
-
-
-def _reading(row):
-    if math.isnan(row.p):
-        return "not measured: fewer than 3 layers, or a score or curve that does not vary"
-    if row.p_holm <= 0.05:
-        return f"{'agrees' if row.rho > 0 else 'disagrees'} beyond chance (Holm-adjusted p <= 0.05)"
-    if math.isnan(row.needed_rho):
-        return f"cannot decide: no rank correlation over {row.layers} layers reaches p <= 0.05"
-    return (f"cannot decide: {row.layers} layers would need |rho| >= {row.needed_rho:.2f} for p <= 0.05 alone"
-            + (", and more after Holm" if row.p <= 0.05 else ""))
