@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from test_results import reduced_rows, study_rows
+from transferlib.cell.conv1_figure import conv1_filters
 from transferlib.records import vocabulary
 from transferlib.summary import metrics, plots, stats
 
@@ -105,7 +106,7 @@ def test_figure2_plots_the_summary_tables_numbers(metric):
         else:
             assert list(line.get_xdata()) == [0] + ns
             assert list(line.get_ydata()) == pytest.approx([base] + means, abs=1e-15)
-        labelled = plots.vocabulary.label(data)
+        labelled = vocabulary.label(data)
         rows = labelled[labelled.pooled == t]
         assert sorted(_lines(top)[style["label"]].get_ydata()) == sorted(rows[metric])
 
@@ -159,7 +160,7 @@ def test_conv1_filters_normalises_each_filter(tmp_path):
     w = np.random.default_rng(0).normal(size=(5, 5, 3, 10))
     w[..., 3] = 7.0  # a constant filter shows grey
     w[..., 4] *= 100
-    fig = plots.conv1_filters(w, "conv1 of baseA")
+    fig = conv1_filters(w, "conv1 of baseA")
     mosaic = fig.axes[0].images[0].get_array()
     assert mosaic.shape == (3 * 6 + 1, 4 * 6 + 1, 3)  # 10 filters: 3 x 4 grid, 1-pixel gaps
     for f, (r, c) in ((0, (0, 0)), (4, (1, 0))):
@@ -171,7 +172,7 @@ def test_conv1_filters_normalises_each_filter(tmp_path):
 
 def test_conv1_filters_rejects_other_shapes():
     with pytest.raises(ValueError, match=r"\[k, k, 3, filters\]"):
-        plots.conv1_filters(np.zeros((5, 5, 1, 4)))
+        conv1_filters(np.zeros((5, 5, 1, 4)))
 
 
 def test_no_tensorflow_import():

@@ -22,6 +22,7 @@ the shift's checks (``inference.family``), inconclusive otherwise, with the repl
 undecided check would need.
 Values are the study's metric in points of top-1; ``verdicts`` shows each shift's verdict under
 the other metrics beside it, and ``metric_changes`` names the verdicts that change with the metric.
+Its figure is ``plots.surgical``.
 """
 
 import re
@@ -248,33 +249,3 @@ def accuracy_table(labelled, metric, names):
     out = out.sort_values(["shift", "treatment", "k"], key=lambda s: s.map(order) if s.name == "treatment" else s)
     return out.drop(columns=["treatment", "k"]).rename(
         columns={"mean": "mean (%)", "std": "sd over splits (points)", "count": "splits"}).set_index(["shift", "network"])
-
-
-def figure(labelled, metric, names):
-    """Per shift, top-1 of each unit tuned alone (mean over splits, bars its range), beside full
-    fine-tuning, the linear probe and training from scratch (lines); None without surgical cells."""
-    import matplotlib.pyplot as plt
-
-    shifts = [s for s in LEVEL if s in set(labelled["shift"])]
-    if not shifts:
-        return None
-    fig, axes = plt.subplots(1, len(shifts), figsize=(3.6 * len(shifts), 3.2), squeeze=False, sharey=False)
-    for ax, shift in zip(axes[0], shifts):
-        rows = labelled[labelled["shift"] == shift]
-        per_split = rows.groupby(["treatment", "k", "split"])[metric].mean()
-        single = per_split.loc["unit"].groupby(level=0) if "unit" in per_split.index.get_level_values(0) else None
-        if single is not None:
-            mean, low, high = (100 * single.mean(), 100 * single.min(), 100 * single.max())
-            ax.errorbar(mean.index, mean, yerr=[mean - low, high - mean], fmt="o-", color="C0", capsize=2,
-                        label="one unit learning")
-        for i, (treatment, name) in enumerate((("full", "full fine-tuning"), ("probe", "linear probe"),
-                                               ("scratch", "from scratch"))):
-            if treatment in per_split.index.get_level_values(0):
-                ax.axhline(100 * per_split.loc[treatment].mean(), color=f"C{i + 1}", ls="--", label=name)
-        ax.set_xticks(range(1, len(names) + 1), names, rotation=60, fontsize=7)
-        ax.set_title(f"{shift} ({LEVEL[shift]}-level)", fontsize=9)
-        ax.set_ylabel("top-1 (%)")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    plt.close(fig)  # shown once, by report.figure
-    return fig
