@@ -12,7 +12,7 @@ The man-made/natural split and the all-classes networks are one partition each: 
 directions are the replicates, as said where they are used. A finding is supported when every
 check is, each at its own level (``inference.family``: an intersection-union test), contradicted
 when a check is at Holm's level across the finding's checks, inconclusive otherwise; its text
-shows each part, so a decided part is never hidden.
+(``findings_text``) shows each part, so a decided part is never hidden.
 
 A contrast whose terms' weights sum to zero compares networks of the same target half and split,
 so their base cancels (``Contrast.base_free``): it stands while the bases still learn. Where they

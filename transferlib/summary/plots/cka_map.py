@@ -1,5 +1,4 @@
-"""A heat map of linear CKA, layer by layer (``transferlib.cka_figure``).
-"""
+"""A heat map of linear CKA, layer by layer (``transferlib.cka_figure``)."""
 
 from matplotlib.figure import Figure
 

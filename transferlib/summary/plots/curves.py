@@ -1,5 +1,4 @@
-"""Every network's learning curve: validation top-1 at each validation, per treatment.
-"""
+"""Every network's learning curve: validation top-1 at each validation, per treatment."""
 
 import math
 

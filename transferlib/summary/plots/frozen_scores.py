@@ -1,5 +1,4 @@
-"""Scores of each base's frozen features per layer beside the transfers measured.
-"""
+"""Scores of each base's frozen features per layer beside the transfers measured."""
 
 import math
 

@@ -1,5 +1,4 @@
-"""How general each layer is: the ratios and the drop split into co-adaptation and specificity.
-"""
+"""How general each layer is: the ratios and the drop split into co-adaptation and specificity."""
 
 import numpy as np
 from matplotlib.figure import Figure

@@ -1,5 +1,4 @@
-"""Layer similarity (linear CKA) next to the transfer curves.
-"""
+"""Layer similarity (linear CKA) next to the transfer curves."""
 
 from matplotlib.figure import Figure
 

@@ -1,12 +1,12 @@
-"""The paper's Figure 2: the similar-task networks against n.
-"""
+"""The paper's Figure 2: the similar-task networks against n."""
 
 from matplotlib.figure import Figure
 
 from ...records import vocabulary
 from .. import metrics, paper
 from .. import stats as statistics
-from .style import FIGURE2, MIN_CI, REFERENCE, STYLE, base_mean, chosen_metric, fit_y, layer_axis, mean_lines, scatter, suptitle
+from .style import (FIGURE2, MIN_CI, REFERENCE, STYLE, base_mean, chosen_metric, fit_y, layer_axis,
+                    mean_lines, scatter, suptitle)
 
 
 def figure2(df, reference=False, metric=None):

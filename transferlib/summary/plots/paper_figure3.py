@@ -1,6 +1,5 @@
 """The paper's Figure 3: dissimilar tasks, random frozen weights and every treatment's difference
-from its base, the panels the study has networks for.
-"""
+from its base, the panels the study has networks for."""
 
 import math
 

@@ -1,5 +1,4 @@
-"""The networks trained on the first k images per class, and the gain of transfer there.
-"""
+"""The networks trained on the first k images per class, and the gain of transfer there."""
 
 from matplotlib.figure import Figure
 

@@ -1,5 +1,4 @@
-"""Block-shuffled targets against the block side: the networks and the gain of transfer.
-"""
+"""Block-shuffled targets against the block side: the networks and the gain of transfer."""
 
 import numpy as np
 from matplotlib.figure import Figure
