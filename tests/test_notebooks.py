@@ -49,10 +49,13 @@ def test_parameters_cells_fit_the_width_jupyterlab_shows(notebook):
     assert max(map(len, cell.source.splitlines())) <= parameters.WIDTH
 
 
-def test_the_grid_injects_every_declared_parameter():
+def test_the_grid_injects_every_declared_parameter(monkeypatch):
     """Every cell of every bundled study gets each parameter of its notebook (none left to the
-    notebook's default), and the runner adds exactly the paths."""
+    notebook's default), and the runner adds exactly the paths. A pretrained source's units are
+    those its study lists (building it to learn them is tests/test_grid.py's, in the slow tier)."""
     from transferlib.driver.loaded_study import Study
+    from transferlib.nets import units
+    monkeypatch.setattr(units, "source_unit_names", lambda source, size, weights, listed, preprocess: (*listed, "head"))
     classes = (ROOT / "transferlib" / "resources" / "tiny_imagenet_wnids.txt").read_text().split()
     runner_set = {"params_hash", "metrics_path", "model_path", "source_model_path", "checkpoint_dir",
                   "tensorboard_dir"}
