@@ -29,7 +29,8 @@ def treatment(row, pooled=False):
     """The paper's name of a row's network: baseA/baseB, BnB/AnA, AnB/BnA (+ if fine-tuned) or
     random; with pooled=True the name of direction AnB: base, BnB(+), AnB(+), random."""
     kind, target = row["kind"], row["target"]
-    plus = ("cut" if row.get("cut") else "") + ("+" if row["fine_tuned"] else "")
+    cut = row.get("cut")  # absent, or missing (NaN) in a table made by hand: not cut
+    plus = ("cut" if isinstance(cut, (bool, np.bool_)) and cut else "") + ("+" if row["fine_tuned"] else "")
     if kind == "random":
         return "random"
     if kind == "base":
