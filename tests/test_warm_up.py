@@ -7,15 +7,16 @@ import os
 import subprocess
 import sys
 
-from conftest import SHARED_DATASETS, TINY_32PX
 import pytest
+
+from conftest import SHARED_DATASETS, TINY_32PX
+
+# Every test here starts processes or trains: the slow tier.
+pytestmark = pytest.mark.slow
 
 CELL = """
 import hashlib, json, sys
 from transferlib.cell import devices, networks, notebook_calls, train
-
-# Every test here starts processes or trains: the slow tier.
-pytestmark = pytest.mark.slow
 if sys.argv[1] == "warm":
     notebook_calls.warm_up()
 devices.setup(seed=3)
