@@ -105,8 +105,7 @@ def _application(source, image_size, weights):
         known = sorted(k for k, v in vars(keras.applications).items() if callable(v) and k[0].isupper())
         raise ValueError(f"source {source}: keras.applications has no network {name!r}; it has "
                          f"{', '.join(known)}")
-    if weights not in (None, "imagenet") and not Path(weights).is_file():
-        raise ValueError(f"source_weights: {weights} is not a file (give a weights file or imagenet)")
+    _check_weights(weights)
     try:
         return constructor(weights=weights, include_top=False, input_shape=(image_size, image_size, 3))
     except ValueError as e:
@@ -305,9 +304,14 @@ def check(source, image_size, weights="imagenet", source_units=None, source_prep
     """The unit names of ``source`` at ``image_size`` (its network's, the head last), built with
     fresh weights; ValueError, before any training, for a source that cannot be built there,
     weights that are not there, or fewer than two units."""
+    _check_weights(weights)
+    return network(source, 2, image_size, source_units=source_units, source_preprocess=source_preprocess).names
+
+
+def _check_weights(weights):
+    """ValueError for ``weights`` that name a file not there (None and "imagenet" name none)."""
     if weights not in (None, "imagenet") and not Path(weights).is_file():
         raise ValueError(f"source_weights: {weights} is not a file (give a weights file or imagenet)")
-    return network(source, 2, image_size, source_units=source_units, source_preprocess=source_preprocess).names
 
 
 def _as_they_are(images):

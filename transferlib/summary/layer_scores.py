@@ -91,9 +91,7 @@ def score_table(study_dir, params, root=None):
             continue
         if decoded is None:
             halves = json.loads((study / layout.HALVES).read_text())
-            decoded = datasets.load(params.dataset, datasets.stored_size(params.image_size),
-                                    data_dir=resolve(params.data_dir) if params.data_dir else None,
-                                    skip_bad_images=params.skip_bad_images, val_fraction=params.val_fraction)
+            decoded = study_data(vars(params))
         started = time.perf_counter()
         half = data.select(decoded, halves[split][target], holdout=params.val_holdout, data_seed=params.seed)
         scored = base_scores(load_model(saved), half, ns, params)
@@ -102,6 +100,14 @@ def score_table(study_dir, params, root=None):
     out = pd.DataFrame(rows, columns=SCORE_COLUMNS)
     write_text_atomic(path, out.to_csv(index=False))
     return out
+
+
+def study_data(params):
+    """The study's dataset decoded at its stored size, as its cells read it; ``params`` a
+    mapping with every key (``parameters.completed``)."""
+    return datasets.load(params["dataset"], datasets.stored_size(params["image_size"]),
+                         data_dir=resolve(params["data_dir"]) if params["data_dir"] else None,
+                         skip_bad_images=params["skip_bad_images"], val_fraction=params["val_fraction"])
 
 
 def base_scores(model, half, ns, params):

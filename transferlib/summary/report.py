@@ -40,12 +40,12 @@ def identity(params, df, halves, metric_name, command="", made=None):
     code and command the report was drawn (``made``, a datetime; default: now, UTC). ``df`` is
     the study's table, ``halves`` its halves.json."""
     made = made or datetime.datetime.now(datetime.timezone.utc)
-    sizes = sorted({len(classes) for h in halves.values() for classes in h.values()})
+    sizes = sorted({len(classes) for h in halves.values() for classes in h.values() if classes})  # A: [] of a source
     per_half = " or ".join(map(str, sizes)) if sizes else "unknown (no halves.json)"
     splits = sorted(set(df.split) - {"all"}, key=str)
     width = "" if params["network"] != "caffenet" and params.get("width", 1) == 1 else f", width {params['width']:g}"
     if params.get("source_network"):  # a pretrained source: the target is all the study's classes
-        data = f"{params['dataset']}, {per_half.split(' or ')[-1]} classes, {params['image_size']} px"
+        data = f"{params['dataset']}, {per_half} classes, {params['image_size']} px"
         network = (f"pretrained {params['source_network']}"
                    + (f" (weights {params['source_weights']})" if "applications" in params["source_network"] else "")
                    + f", BatchNorm {'updated' if params.get('source_bn_update') else 'kept'} when fine-tuned")

@@ -18,11 +18,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import data as datasets
+from ..atomic import write_text_atomic
 from ..cell import data, pretrained
 from ..cell.progress import bar_class
-from ..data.paths import resolve
 from ..records import layout
-from ..atomic import write_text_atomic
 from . import layer_scores, transferability
 
 SCORES = "source_scores.csv"  # a study's, in its folder
@@ -81,14 +80,11 @@ def study_scores(study_dir, params):
             return earlier
     classes = next(iter(json.loads((study / layout.HALVES).read_text()).values()))["B"]
     try:
-        decoded = datasets.load(params["dataset"], datasets.stored_size(params["image_size"]),
-                                data_dir=resolve(params["data_dir"]) if params.get("data_dir") else None,
-                                skip_bad_images=params.get("skip_bad_images", False),
-                                val_fraction=params.get("val_fraction", 0.1))
+        decoded = layer_scores.study_data(params)
     except datasets.DataNotFoundError as e:
         print(f"no scores of the source's units: its target's images are not here ({e}), nor {SCORES}")
         return pd.DataFrame(columns=COLUMNS)
-    target = data.select(decoded, classes, holdout=params.get("val_holdout", 0), data_seed=params["seed"])
+    target = data.select(decoded, classes, holdout=params["val_holdout"], data_seed=params["seed"])
     scores = source_scores(params["source_network"], params["image_size"], target, weights=params["source_weights"],
                            source_units=tuple(params["source_units"]) or None,
                            source_preprocess=params["source_preprocess"], seed=params["seed"], progress=False)
