@@ -30,17 +30,23 @@ FIGURES = {"surgical": ("surgical.png",)}  # where not figures 2 and 3 (a study 
 REDRAWN_FROM = ("results.csv", "params.yaml", "halves.json")  # what the summary reads
 
 
+def redrawn(published, names, folder):
+    """Redraw into ``folder`` the report of the ``published`` study folder from its files
+    ``names``, as ``transferlib summary`` does with no data, training or saved networks."""
+    for name in names:
+        shutil.copy(published / name, folder / name)
+    done = subprocess.run([sys.executable, "-m", "transferlib", "summary", str(folder)], cwd=folder,
+                          env={**{k: v for k, v in os.environ.items() if not k.startswith("TRANSFER_")},
+                               "TRANSFER_CACHE_DIR": str(folder / "no-data")},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("study", RUNS)
 def test_the_published_report_redraws_from_the_published_table(tmp_path, study):
     published = ROOT / "docs" / study
-    for name in REDRAWN_FROM:
-        shutil.copy(published / name, tmp_path / name)
-    done = subprocess.run([sys.executable, "-m", "transferlib", "summary", str(tmp_path)], cwd=tmp_path,
-                          env={**{k: v for k, v in os.environ.items() if not k.startswith("TRANSFER_")},
-                               "TRANSFER_CACHE_DIR": str(tmp_path / "no-data")},
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
+    redrawn(published, REDRAWN_FROM, tmp_path)
     for name in ("verdicts.csv", "table1.csv", *REDRAWN.get(study, ())):
         assert (tmp_path / name).read_text() == (published / name).read_text(), f"{name} differs"
     report = (tmp_path / "summary.html").read_text()

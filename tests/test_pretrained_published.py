@@ -2,15 +2,13 @@
 report redraws from its own table with no data, training or networks, and every number the
 page and the README quote is the one its tables hold."""
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from test_findings_published import redrawn
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = ROOT / "docs" / "pretrained-fer"
@@ -48,13 +46,7 @@ def test_the_table_of_the_page_is_the_run_s_means():
 
 @pytest.mark.slow
 def test_the_report_redraws_from_the_published_table(tmp_path):
-    for name in KEPT:
-        shutil.copy(PUBLISHED / name, tmp_path / name)
-    done = subprocess.run([sys.executable, "-m", "transferlib", "summary", str(tmp_path)], cwd=tmp_path,
-                          env={**{k: v for k, v in os.environ.items() if not k.startswith("TRANSFER_")},
-                               "TRANSFER_CACHE_DIR": str(tmp_path / "no-data")},
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
+    redrawn(PUBLISHED, KEPT, tmp_path)
     for name in ("freeze_depth.csv", "source_scores.csv", "source_correlations.csv"):
         assert (tmp_path / name).read_text() == (PUBLISHED / name).read_text(), f"{name} differs"
     assert "Freeze nothing: fine-tune the whole source" in (tmp_path / "summary.html").read_text()
