@@ -5,6 +5,10 @@ REAL_DATA) or is marked ``slow`` where it is: by test, or for a whole module (``
 whose every test starts the runner, kernels or other processes, or trains."""
 
 import os
+import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REAL_DATA = {"tiny_imagenet", "fake_imagenet", "data_cache"}
 
-SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 TINY_32PX = SHARED_DATASETS / "tiny-imagenet-200-32px.tar.gz"
 
 
@@ -62,6 +67,31 @@ def fake_imagenet(tmp_path_factory):
     wnids = write_fake_imagenet(data_dir / "downloads" / "manual")
     data.load("imagenet2012", 256, data_dir=data_dir)
     return data_dir, wnids
+
+
+def readme_run_command():
+    """The README's first command's last step (the run), as written."""
+    readme = (ROOT / "README.md").read_text()
+    first = re.search(r"Run the quick study.*?\n\n    (.+?)\n", readme, re.S)[1]
+    return first.split("&&")[-1].strip()
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, data_cache, tiny_imagenet):
+    """The smoke study, run once per test session by the README's first command as written
+    (from the repository root, its relative TRANSFER_DATA_DIR), with ``smoke`` for ``quick`` and
+    a results folder of its own: (the finished process, the study folder). The tests that only
+    read a finished study read this one."""
+    words = shlex.split(readme_run_command())
+    words[words.index(".venv/bin/transferlib")] = str(Path(sys.executable).parent / "transferlib")
+    words[-1] = "smoke"
+    out = tmp_path_factory.mktemp("results")
+    env = {k: v for k, v in os.environ.items() if k != "TRANSFER_DATA_DIR"}
+    done = subprocess.run(shlex.join(words) + f" --results {shlex.quote(str(out))}", shell=True, cwd=ROOT,
+                          env={**env, "TRANSFER_CACHE_DIR": str(data_cache)}, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done, out / "smoke"
 
 
 def pytest_collection_modifyitems(items):

@@ -16,7 +16,7 @@ import psutil
 import pytest
 import yaml
 
-from conftest import SHARED_DATASETS, TINY_32PX
+from conftest import SHARED_DATASETS, TINY_32PX, readme_run_command
 from transferlib.records import table
 
 # Every test here starts processes or trains: the slow tier.
@@ -62,24 +62,16 @@ def wait_for(condition, process, what, seconds=300):
 
 
 @needs_tiny
-def test_readme_first_command_as_written(tmp_path, data_cache, tiny_imagenet):
+def test_readme_first_command_as_written(smoke_run):
     """The README's first command, from the repository root with its relative TRANSFER_DATA_DIR,
-    on the smoke study instead of the quick one (and this test's results folder)."""
-    readme = (ROOT / "README.md").read_text()
-    first = re.search(r"Run the quick study.*?\n\n    (.+?)\n", readme, re.S)[1]
-    run = first.split("&&")[-1].strip()
+    on the smoke study instead of the quick one (and a results folder of its own): ``smoke_run``."""
+    run = readme_run_command()
     assert run.startswith("TRANSFER_DATA_DIR=../shared/datasets ") and run.endswith(" run quick"), run
-    words = shlex.split(run)
-    words[words.index(".venv/bin/transferlib")] = str(Path(sys.executable).parent / "transferlib")
-    words[-1] = "smoke"
-    env = {k: v for k, v in os.environ.items() if k != "TRANSFER_DATA_DIR"}
-    done = subprocess.run(shlex.join(words) + f" --results {shlex.quote(str(tmp_path))}", shell=True,
-                          cwd=ROOT, env={**env, "TRANSFER_CACHE_DIR": str(data_cache)},
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert len(table.read(tmp_path / "smoke")) == 9
-    assert (tmp_path / "smoke" / "summary.html").is_file()
-    assert not list((tmp_path / "smoke").glob("*.lock")) and not (tmp_path / "smoke" / ".runner.lock").exists()
+    assert shlex.split(run)[1] == ".venv/bin/transferlib", run
+    _, study = smoke_run
+    assert len(table.read(study)) == 9
+    assert (study / "summary.html").is_file()
+    assert not list(study.glob("*.lock")) and not (study / ".runner.lock").exists()
 
 
 @needs_tiny

@@ -42,10 +42,11 @@ def test_the_gpu_benchmark_runs_end_to_end_on_the_cpu(tmp_path, data_cache, tiny
         assert (row["torch"]["img_s"] > 0) if has_torch else "torch" not in row
     assert set(results["packing"]) == {"1", "2"}
     assert results["packing"]["2"]["cells"][0]["mem_fraction"] == "0.450"  # each of 2 cells: its share
-    for name in ("findings-gpu", "gpu-quick"):
-        study = results["studies"][name]
-        assert study["exit"] == 0, study["output_tail"]
-        assert study["cells"] == 3 and study["overhead_per_cell_s"] > 0
+    trained, planned = results["studies"]["findings-gpu"], results["studies"]["gpu-quick"]
+    assert trained["exit"] == 0, trained["output_tail"]
+    assert trained["cells"] == 3 and trained["overhead_per_cell_s"] > 0
+    assert planned["exit"] == 0 and "to run: 3 cells" in planned["output_tail"], planned["output_tail"]
+    assert "`gpu-quick`: a dry run" in report
     with tarfile.open(tmp_path / "out" / "findings-gpu.tar.gz") as tar:  # the report to publish, less its models
         names = tar.getnames()
     assert {"findings-gpu/results.csv", "findings-gpu/summary.html", "findings-gpu/cells/r0-A1B.ipynb"} <= set(names)

@@ -37,8 +37,9 @@ def test_the_wheel_holds_the_notebooks_the_studies_and_the_resources(wheel):
 def test_installed_wheel_runs_the_smoke_study_from_another_folder(wheel, tmp_path, data_cache, tiny_imagenet):
     """``pip install <wheel>`` alone, into a fresh virtual environment: pyproject's dependencies
     come from the package index (pip's cache, after the README's install), and the console
-    script ``transferlib`` lists the studies, runs the smoke study from another folder and
-    redraws its summary without data."""
+    script ``transferlib`` lists the studies, runs the smoke study from another folder (three of
+    its cells: a base of each half and a transfer, so that both cell notebooks and the summary
+    run from the installed copy) and redraws its summary without data."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
@@ -57,10 +58,12 @@ def test_installed_wheel_runs_the_smoke_study_from_another_folder(wheel, tmp_pat
     listed = subprocess.run([script, "studies"], cwd=elsewhere, env=env, capture_output=True, text=True,
                             timeout=120)
     assert "quick" in listed.stdout and "smoke" in listed.stdout and "Measured" in listed.stdout
-    run = subprocess.run([script, "run", "smoke"], cwd=elsewhere, env=env, capture_output=True, text=True,
-                         timeout=1200)
+    run = subprocess.run([script, "run", "smoke", "treatments=[AnB]", "reduced_images_per_class=[]"],
+                         cwd=elsewhere, env=env, capture_output=True, text=True, timeout=1200)
     assert run.returncode == 0, run.stdout + run.stderr
     assert (elsewhere / "results" / "smoke" / "summary.html").is_file()
+    assert sorted(p.name for p in (elsewhere / "results" / "smoke" / "cells").glob("*.json")) == [
+        "r0-A2B.json", "r0-baseA.json", "r0-baseB.json"]
     redrawn = subprocess.run([script, "summary", "results/smoke"], cwd=elsewhere,
                              env={**env, "TRANSFER_DATA_DIR": "/nowhere"}, capture_output=True, text=True,
                              timeout=600)

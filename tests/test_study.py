@@ -49,13 +49,10 @@ def mtimes(study):
     return {p.name: p.stat().st_mtime_ns for p in (study / "cells").glob("*.ipynb")}
 
 
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory, data_cache, tiny_imagenet):
-    """The smoke study run once; ``tiny_imagenet`` decodes the archive into the shared cache."""
-    out = tmp_path_factory.mktemp("results")
-    done = cli(SMOKE, "--results", out, cache=data_cache)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return out / "smoke"
+@pytest.fixture
+def smoke(smoke_run):
+    """The smoke study's folder, run once per session (conftest's ``smoke_run``)."""
+    return smoke_run[1]
 
 
 def test_smoke_study_leaves_every_file(smoke):
@@ -92,14 +89,14 @@ def test_the_report_and_the_records_say_what_ran_in_points_and_name_no_machine_p
     machine = [str(smoke.parent), str(ROOT), str(SHARED_DATASETS), "/tmp/"]
     report = (smoke / "summary.html").read_text()
     for said in ("smoke: study summary", "tiny_imagenet, 2 classes per half, 32 px", "caffenet, width",
-                 "1 epoch; batch", "reported metric", "transferlib 0.1.0", "python -m transferlib run"):
+                 "1 epoch; batch", "reported metric", "transferlib 0.1.0", "transferlib run smoke"):
         assert said in report, said
     assert report.index("smoke: study summary") < report.index("What this summary holds")
     summary = nbformat.read(smoke / "summary.ipynb", 4)
     records = {cell: nbformat.read(smoke / "cells" / f"{cell}.ipynb", 4) for cell in SMOKE_CELLS}
     for name, nb in [("summary", summary), *records.items()]:
         html, _ = HTMLExporter().from_notebook_node(nb)
-        html = re.sub(r"python -m transferlib run [^<\"`]*", "", html)  # the command, as the test typed it
+        html = re.sub(r"transferlib run [^<\"`]*", "", html)  # the command, as the test typed it
         assert not [path for path in machine if path in html], name
     transfer = outputs(records["r0-A2B+"])
     assert ("**r0-A2B+**: caffenet" in transfer and "units 1..2 (conv1, conv2) copied from **r0-baseA**"

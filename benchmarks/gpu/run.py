@@ -161,10 +161,11 @@ class Run:
                 packed[k] = {"total_img_s": sum(r["images"] for r in runs) / span, "cells": runs}
                 self.log(f"packing {k}: {packed[k]['total_img_s']:.0f} img/s in all")
 
-    def study(self, name, workers, reserve):
+    def study(self, name, workers, reserve, dry_run=False):
         """The study ``name`` through the runner, ``reserve`` seconds of the budget kept for what
         follows (the tiny run: three small cells of it); its folder goes to ``--results``, so a
-        second call resumes it, and, less its models, into ``OUT/<name>.tar.gz``."""
+        second call resumes it, and, less its models, into ``OUT/<name>.tar.gz``. ``dry_run``:
+        only planned (``--dry-run``: its params checked and its cells listed)."""
         params = STUDIES / f"{name}.yaml"
         if self.s.tiny:
             values = {**yaml.safe_load(params.read_text()), "classes": 8, "width": self.s.width, "batch_size": 16,
@@ -181,7 +182,8 @@ class Run:
         self.log(f"study {name}: --workers {workers}, {allowed:.0f} s allowed")
         start = time.perf_counter()
         run = subprocess.Popen([sys.executable, "-m", "transferlib", "run", str(params), "--results",
-                                str(self.results_dir), "--workers", str(workers)], cwd=ROOT, env=self.env,
+                                str(self.results_dir), "--workers", str(workers), *["--dry-run"] * dry_run],
+                               cwd=ROOT, env=self.env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
             output, _ = run.communicate(timeout=allowed)
@@ -195,7 +197,8 @@ class Run:
                 output, _ = run.communicate()
             code = "killed at its time allowance"
         wall = time.perf_counter() - start
-        out = {"params": name, "wall_s": wall, "exit": code, "workers": workers, "output_tail": output[-3000:]}
+        out = {"params": name, "wall_s": wall, "exit": code, "workers": workers, "output_tail": output[-3000:],
+               "dry_run": dry_run}
         self.results.setdefault("studies", {})[name] = out
         folder = self.results_dir / name
         table = folder / "results.csv"
@@ -239,7 +242,9 @@ class Run:
         self.throughput(32, "float32")
         self.throughput(32, "mixed_bfloat16")
         self.throughput(227, "mixed_bfloat16")
-        self.study("gpu-quick", self.s.workers, reserve=0 if self.s.tiny else 30)
+        # The tiny run trains one study through the runner; gpu-quick's only difference there
+        # (epochs, not iterations) is its params file, which a dry run checks.
+        self.study("gpu-quick", self.s.workers, reserve=0 if self.s.tiny else 30, dry_run=self.s.tiny)
         if not self.s.tiny and self.left() > 75:  # a cell's start-up, compilation cache off / empty / warm
             from benchmarks.gpu import startup
             try:
@@ -371,6 +376,10 @@ def markdown(results, args):
                      f"{verdict(packed[4]['total_img_s'] / one >= TARGETS['packing_4'])}).")
     lines += ["", "## Studies through the runner\n"]
     for st in results.get("studies", {}).values():
+        if st.get("dry_run"):
+            lines += [f"`{st['params']}`: a dry run (`--dry-run`: its params checked, its cells listed), "
+                      f"exit {st['exit']}.", ""]
+            continue
         lines += [f"`{st['params']}` with `--workers {st['workers']}` (papermill notebooks, warm kernels, summary): "
                   f"**{st['wall_s']:.0f} s** wall, exit {st['exit']}, {st.get('cells', 0)} cells done; "
                   f"per-cell overhead (cell wall minus training) {fmt(st.get('overhead_per_cell_s'), '{:.1f}')} s; "

@@ -59,8 +59,9 @@ def label(df):
     """The rows of `df` in the paper's grid (``paper_grid``), with the columns treatment, pooled
     and tasks."""
     out = paper_grid(df).copy()
-    out["treatment"] = [treatment(r) for r in out.to_dict("records")]
-    out["pooled"] = [treatment(r, pooled=True) for r in out.to_dict("records")]
+    rows = out[[c for c in ("kind", "target", "fine_tuned", "cut") if c in out]].to_dict("records")
+    out["treatment"] = [treatment(r) for r in rows]
+    out["pooled"] = [treatment(r, pooled=True) for r in rows]
     out["tasks"] = tasks(out.split)
     return out
 
