@@ -34,6 +34,8 @@ def learning_curves(df):
     fig = Figure(figsize=(4.5 * cols, 3.5 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, sharey=True, squeeze=False).ravel()
     bases = data.history[(data.pooled == "base") & (data.tasks == "similar")].tolist()
+    names = sorted(set(data.treatment[data.pooled == "base"]))  # a source's study: baseB alone
+    base_names = [n for n in names if n != "baseAB"] or names  # the halves' bases, as drawn in solid
     for ax, t in zip(axes, treatments):
         color = STYLE[t]["color"]
         if bases and t != "base":
@@ -50,7 +52,7 @@ def learning_curves(df):
             ax.plot(range(1, len(mean) + 1), mean, color=color, lw=2.2, ls=style["ls"],
                     marker=STYLE[t]["marker"], ms=4, mfc=STYLE[t]["mfc"],
                     label=f"mean of {len(curves)}{style['suffix']}")
-        ax.set_title(STYLE[t]["label"])
+        ax.set_title(", ".join(base_names) if t == "base" else STYLE[t]["label"])
         ax.set_xlabel("validation")
         ax.set_ylabel("validation top-1")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
