@@ -60,7 +60,6 @@ def transfer_network(source, n, num_classes, *, fine_tuned, seed, random_first=F
     if named:
         net = pretrained.network(source, num_classes, image_size, seed=seed, source_units=source_units,
                                  source_preprocess=source_preprocess, cut=n if cut else None)
-        source = pretrained.backbone(source, image_size, weights, source_units) if n and not random_first else None
     else:
         net = networks.build(network, num_classes, image_size or source.input_shape[1], width=width, seed=seed,
                              network_units=network_units, init=init)
@@ -78,8 +77,9 @@ def transfer_network(source, n, num_classes, *, fine_tuned, seed, random_first=F
         if source.output_shape[-1] != num_classes:
             raise ValueError(f"n = {k} copies the classifier too, which needs the base's own "
                              f"{source.output_shape[-1]} classes; this network has {num_classes}")
-    copy_units(source, net, n, fine_tuned=fine_tuned, random_first=random_first,
-               bn_update=bn_update or not named)
+    if named and n and not random_first:
+        source = pretrained.backbone(source, image_size, weights, source_units)  # the weights, read once checked
+    copy_units(source, net, n, fine_tuned=fine_tuned, random_first=random_first, bn_update=bn_update or not named)
     if tuned_unit:
         for i, (_, members) in enumerate(net.units, 1):
             for name in members:
