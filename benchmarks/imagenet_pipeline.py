@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 from fake_imagenet import write_fake_imagenet  # noqa: E402
 from transferlib import data as datasets  # noqa: E402
-from transferlib.cell import data, models, train  # noqa: E402
+from transferlib.cell import architectures, data, train  # noqa: E402
 
 
 def pipeline_rate(data_dir, wnids, batch, batches):
@@ -42,7 +42,7 @@ def pipeline_rate(data_dir, wnids, batch, batches):
 
 def step_rate(batch, steps):
     """Training img/s of the full-width 227 px CaffeNet (1000 classes), float32."""
-    model = models.caffenet(1000, 227)
+    model = architectures.caffenet(1000, 227)
     train.compile_model(model, lr=0.01, lr_drops=(), total_steps=steps)
     x = np.random.default_rng(0).normal(0, 50, (batch, 227, 227, 3)).astype(np.float32)
     y = np.arange(batch) % 1000

@@ -47,11 +47,11 @@ def subset_and_stats():
 
 def measure_transferlib(kind):
     """Training img/s of transferlib (TensorFlow backend, tf.data) after warm-up."""
-    from transferlib.cell import data, models, train  # first: its settings precede TensorFlow's start
+    from transferlib.cell import architectures, data, train  # first: its settings precede TensorFlow's start
     import keras
     subset, _ = subset_and_stats()
     train_ds, _ = data.pipelines(subset, image_size=32, batch_size=BATCH, seed=0, kind=kind)
-    model = models.caffenet(CLASSES, 32, WIDTH)
+    model = architectures.caffenet(CLASSES, 32, WIDTH)
     train.compile_model(model, lr=0.01, lr_drops=(), total_steps=1)
     marks = {}
 
@@ -72,11 +72,11 @@ def measure_torch():
     """Training img/s of the idiomatic PyTorch loop on the same data."""
     import torch
     from benchmarks import torch_caffenet
-    from transferlib.cell import models
+    from transferlib.cell import architectures
     torch.set_num_threads(os.cpu_count())
     subset, (mean, std) = subset_and_stats()
-    convs = tuple(models.scaled(f, WIDTH) for f in (96, 256, 384, 384, 256))
-    return torch_caffenet.images_per_second(subset, convs, models.scaled(1024, WIDTH), batch_size=BATCH,
+    convs = tuple(architectures.scaled(f, WIDTH) for f in (96, 256, 384, 384, 256))
+    return torch_caffenet.images_per_second(subset, convs, architectures.scaled(1024, WIDTH), batch_size=BATCH,
                                             warmup=WARMUP, steps=STEPS, mean=mean, std=std)
 
 
@@ -109,12 +109,12 @@ ENVIRONMENT = {"transferlib-eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"}}
 OVERHEAD_PARTS = (
     ("parameters", "parameters"),  # the cells tagged parameters and injected-parameters
     ("imports and devices.setup", "devices.setup("),
-    ("data (notebook_calls.load_data)", "notebook_calls.load_data("),
+    ("data (inputs.load_data)", "inputs.load_data("),
     ("model build", "model = "),
     ("compile, before the training loop", "train.train("),  # the cell's time less train_seconds
-    ("layer similarity (notebook_calls.layer_similarity)", "notebook_calls.layer_similarity("),
-    ("saving (notebook_calls.save)", "notebook_calls.save("),
-    ("first-layer filters figure", "notebook_calls.first_filters("),
+    ("layer similarity (layer_similarity.layer_similarity)", "layer_similarity.layer_similarity("),
+    ("saving (files.save)", "files.save("),
+    ("first-layer filters figure", "conv1_figure.first_filters("),
 )
 KERNEL = "kernel and papermill"
 

@@ -10,7 +10,7 @@ from torch import nn
 
 
 def caffenet32(num_classes, conv_filters, fc_units):
-    """transferlib.cell.models.caffenet(image_size=32) in PyTorch ("scaled" init: He-normal, zero biases)."""
+    """transferlib.cell.architectures.caffenet(image_size=32) in PyTorch ("scaled" init: He-normal, zero biases)."""
     f1, f2, f3, f4, f5 = conv_filters
     lrn = dict(size=5, alpha=1e-4, beta=0.75, k=1.0)  # PyTorch's alpha is Caffe's (divided by size)
     model = nn.Sequential(

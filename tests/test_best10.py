@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from transferlib.cell import data, train
-from transferlib.cell.models import caffenet
+from transferlib.cell.architectures import caffenet
 
 # 30 validations: 0.00 .. 0.29 in the shuffled order 7 i mod 30. The 10 best are 0.20 .. 0.29,
 # mean 0.245; the last 10 (0.20, 0.27, 0.04, 0.11, 0.18, 0.25, 0.02, 0.09, 0.16, 0.23) have

@@ -87,7 +87,7 @@ def test_each_b_adds_the_target_bases_and_top_anb_plus_and_leaves_every_other_ce
 
 
 def test_a_cell_loads_its_training_and_validation_images_cut_in_the_same_order(tmp_path):
-    from transferlib.cell import notebook_calls
+    from transferlib.cell import inputs
 
     rng = np.random.default_rng(0)
     for name in ("a", "b"):
@@ -97,8 +97,8 @@ def test_a_cell_loads_its_training_and_validation_images_cut_in_the_same_order(t
             for i in range(count):
                 Image.fromarray(rng.integers(0, 256, (SIDE, SIDE, 3), dtype=np.uint8)).save(folder / f"{i}.png")
     given = dict(image_size=32, batch_size=4, seed=0, data_dir=str(tmp_path))
-    plain, *_ = notebook_calls.load_data("folder", ["a", "b"], **given)
-    cut, train, val = notebook_calls.load_data("folder", ["a", "b"], **given, block_size=4, data_seed=9)
+    plain, *_ = inputs.load_data("folder", ["a", "b"], **given)
+    cut, train, val = inputs.load_data("folder", ["a", "b"], **given, block_size=4, data_seed=9)
     for name in ("train_images", "val_images"):
         assert np.array_equal(getattr(cut, name), block_shuffle.shuffled(getattr(plain, name), 4, seed=9))
     assert np.array_equal(cut.train_labels, plain.train_labels) and np.array_equal(cut.val_labels, plain.val_labels)

@@ -5,7 +5,7 @@ import tensorflow as tf
 from test_tensorboard import read
 from transferlib.cell import data, train
 from transferlib.records import tensorboard
-from transferlib.cell.models import caffenet
+from transferlib.cell.architectures import caffenet
 
 # Every test here starts processes or trains: the slow tier.
 pytestmark = pytest.mark.slow

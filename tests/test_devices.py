@@ -9,7 +9,7 @@ import tensorflow as tf
 import yaml
 
 from test_faults import SMOKE, THREE_CELLS
-from transferlib.cell import data, devices, models, train
+from transferlib.cell import architectures, data, devices, train
 from transferlib.driver.kernel_env import kernel_env
 from transferlib.driver.loaded_study import load_study
 from transferlib.driver.params import load_params
@@ -73,7 +73,7 @@ def test_the_options_applied_as_a_notebook_applies_them(study_with_devices, tmp_
     subset = data.Subset(("a", "b"), pictures, labels, pictures[:16], labels[:16])
     train_ds, val_ds = data.pipelines(subset, image_size=32, batch_size=p["batch_size"], seed=0)
     with strategy.scope():
-        model = models.caffenet(2, 32, p["width"], seed=0)
+        model = architectures.caffenet(2, 32, p["width"], seed=0)
         result = train.train(model, train_ds, val_ds, epochs=1, lr=p["lr"], lr_drops=[], seed=0,
                              jit_compile=p["jit_compile"], progress=False, print_fn=None)
     conv1 = model.get_layer("conv1")

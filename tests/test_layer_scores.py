@@ -13,7 +13,7 @@ import yaml
 from PIL import Image
 
 from transferlib import parameters
-from transferlib.cell import models
+from transferlib.cell import architectures
 from transferlib.records import table
 from transferlib.summary import inference, layer_scores, plots
 
@@ -25,7 +25,7 @@ COLOURS = np.array([[230, 30, 30], [30, 230, 30], [30, 30, 230], [230, 230, 30],
 
 def row(cell, kind, n=0, fine_tuned=False, source="", target="B", top1=0.5):
     return dict(cell=cell, split="r0", kind=kind, source=source, target=target, n=n,
-                unit=models.WEIGHT_LAYERS[n - 1] if n else "", fine_tuned=fine_tuned, images_per_class=0, block_size=0,
+                unit=architectures.WEIGHT_LAYERS[n - 1] if n else "", fine_tuned=fine_tuned, images_per_class=0, block_size=0,
                 top1=top1, top5=0.9, best10_top1=top1, validations=1, train_seconds=1.0, wall_seconds=1.0,
                 params_hash=f"hash-{cell}", history="[]")
 
@@ -48,7 +48,7 @@ def study(tmp_path_factory):
     folder = root / "study"
     (folder / "models").mkdir(parents=True)
     for seed, base in enumerate(("r0-baseA", "r0-baseB")):
-        models.caffenet(len(HALVES["r0"][base[-1]]), image_size=32, width=0.125, seed=seed).save(
+        architectures.caffenet(len(HALVES["r0"][base[-1]]), image_size=32, width=0.125, seed=seed).save(
             folder / "models" / f"{base}.keras")
     rows = [row("r0-baseA", "base", target="A"), row("r0-baseB", "base"),
             row("r0-A1B", "transfer", 1, source="r0-baseA"), row("r0-A2B+", "transfer", 2, True, "r0-baseA"),
@@ -76,7 +76,7 @@ def test_each_transfer_layer_of_the_source_base_is_scored_on_the_target_half(sco
     assert scores[["split", "source", "target", "n", "layer"]].values.tolist() == [
         ["r0", "r0-baseA", "B", 1, "conv1"], ["r0", "r0-baseA", "B", 2, "conv2"], ["r0", "r0-baseA", "B", 7, "fc7"]]
     # conv maps averaged over positions: one value per channel (96 and 256 filters, fc7's 1024 units, x 0.125)
-    assert scores.dimensions.tolist() == [models.scaled(96, 0.125), models.scaled(256, 0.125), models.scaled(1024, 0.125)]
+    assert scores.dimensions.tolist() == [architectures.scaled(96, 0.125), architectures.scaled(256, 0.125), architectures.scaled(1024, 0.125)]
     assert scores.fit_images.tolist() == [90] * 3 and scores.val_images.tolist() == [30] * 3  # half B's
     assert scores.probe_top1.iloc[0] == 1.0  # half B's three colours, told apart with their own labels
     assert np.isfinite(scores[["logme", "h_score"]].to_numpy()).all()

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import keras
 
-from transferlib.cell import models, transfer
-from transferlib.cell.models import WEIGHT_LAYERS, caffenet
+from transferlib.cell import architectures, transfer
+from transferlib.cell.architectures import WEIGHT_LAYERS, caffenet
 
 
 def weight_layers(model):
@@ -33,7 +33,7 @@ def test_small_variants_keep_the_eight_layers_and_their_kinds(size):
     for before, after in [("conv1", "pool1"), ("pool1", "norm1"), ("conv2", "pool2"),
                           ("pool2", "norm2"), ("conv5", "pool5"), ("fc6", "drop6"), ("fc7", "drop7")]:
         assert names.index(after) == names.index(before) + 1
-    assert all(isinstance(model.get_layer(n), models.GroupedConv2D) for n in ("conv2", "conv4", "conv5"))
+    assert all(isinstance(model.get_layer(n), architectures.GroupedConv2D) for n in ("conv2", "conv4", "conv5"))
     assert model.output_shape == (None, 10)
 
 
@@ -45,7 +45,7 @@ def test_width_scales_filters_and_units():
 
 def test_grouped_conv_computes_keras_grouped_convolution():
     x = np.random.default_rng(0).normal(size=(2, 8, 8, 6)).astype("float32")
-    ours = models.GroupedConv2D(4, 3, groups=2)
+    ours = architectures.GroupedConv2D(4, 3, groups=2)
     ours.build(x.shape)
     ours.bias.assign(np.arange(4, dtype="float32"))
     reference = keras.layers.Conv2D(4, 3, padding="same", groups=2, activation="relu")
@@ -60,9 +60,9 @@ def test_lrn_is_caffes_across_channel_normalisation(monkeypatch):
     padded = np.pad(x**2, [(0, 0)] * 3 + [(2, 2)])
     window = sum(padded[..., i:i + 16] for i in range(5))
     expected = x / (1 + 1e-4 / 5 * window) ** 0.75
-    np.testing.assert_allclose(models.LocalResponseNorm()(x), expected, rtol=1e-5)  # TF's fused kernel
+    np.testing.assert_allclose(architectures.LocalResponseNorm()(x), expected, rtol=1e-5)  # TF's fused kernel
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")  # the keras.ops path of other backends
-    np.testing.assert_allclose(models.LocalResponseNorm()(x), expected, rtol=1e-5)
+    np.testing.assert_allclose(architectures.LocalResponseNorm()(x), expected, rtol=1e-5)
 
 
 def test_paper_initialisation_at_227px():
@@ -85,7 +85,7 @@ def test_init_he_or_paper_at_32px():
         kernel, bias = (w.numpy() for w in paper.get_layer(name).weights)
         assert abs(kernel.std() - (0.005 if name in ("fc6", "fc7") else 0.01)) < 1e-3, name
         assert set(np.unique(bias)) == {1.0 if name in ("conv2", "conv4", "conv5", "fc6", "fc7") else 0.0}
-    copy = transfer.transfer_model(he, 2, 10, fine_tuned=True, seed=4, init="paper")
+    copy = transfer.transfer_network(he, 2, 10, fine_tuned=True, seed=4, init="paper").model
     assert set(np.unique(copy.get_layer("conv4").bias.numpy())) == {1.0}  # new layers: paper's
     with pytest.raises(ValueError, match="init must be one of"):
         caffenet(10, 32, init="scaled")

@@ -10,9 +10,20 @@ import numpy as np
 import pytest
 
 from transferlib.nets import units
-from transferlib.cell import networks, train, transfer
+from transferlib.cell import architectures, networks, train, transfer
 from transferlib.driver import grid
 from transferlib.driver.params import ParamsError, Params
+
+
+def test_one_registry_names_every_built_in_network():
+    """Each built-in network has a builder registered by name (``cell.architectures``) and an entry
+    of ``nets.units.NETWORKS``, and the units the driver reads there without a framework are the
+    ones its network has, the CaffeNet's included."""
+    assert set(architectures._BUILDERS) == set(units.NETWORKS)
+    for name in units.NETWORKS:
+        assert networks.build(name, 3, 32, width=0.125).names == units.unit_names(name)
+    with pytest.raises(ValueError, match="resnet19 has no entry in nets.units.NETWORKS"):
+        architectures.register("resnet19")
 
 
 def test_resnet_units_in_order_and_every_weight_in_one_unit():
@@ -85,8 +96,8 @@ def test_fresh_units_are_initialised_as_a_new_network_and_copied_ones_come_from_
     np.testing.assert_array_equal(net.model.get_layer("stage2_block1_conv1").kernel, base.get_layer("stage2_block1_conv1").kernel)
     np.testing.assert_array_equal(net.model.get_layer("stage3_block1_conv1").kernel, new.get_layer("stage3_block1_conv1").kernel)
     assert not net.model.get_layer("stage2_block2_bn1").trainable and net.model.get_layer("stage3_block1_bn1").trainable
-    with pytest.raises(ValueError, match=r"n must be in 0..5 \(head"):
-        transfer.transfer_network(base, 6, 4, fine_tuned=False, seed=0, network="resnet18", image_size=32, width=0.125)
+    with pytest.raises(ValueError, match=r"n must be in 0..5 \(head, the classifier, is copied only with every unit"):
+        transfer.transfer_network(base, 7, 4, fine_tuned=False, seed=0, network="resnet18", image_size=32, width=0.125)
 
 
 USER_MODULE = '''

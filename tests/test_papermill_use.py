@@ -42,7 +42,7 @@ def executed_notebook(path, given, metrics, duration=12.5):
     """An executed transfer.ipynb as papermill leaves it: ``given`` injected, ``metrics`` saved."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(parameters.parameters_cell("transfer"), metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell("notebook_calls.save(...)")]
+                nbformat.v4.new_code_cell("files.save(...)")]
     nb.cells[1].outputs = [nbformat.v4.new_output("display_data", {"text/plain": "saved"},
                                                   metadata={executed.RECORD: metrics})]
     nb.metadata["papermill"] = {"parameters": given, "duration": duration}

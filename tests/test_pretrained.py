@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from transferlib.cell import pretrained, train
+from transferlib.cell import pretrained, train, transfer
 
 RESNET50 = "keras.applications.ResNet50"
 MOBILENET = "keras.applications.MobileNetV2"
@@ -50,7 +50,7 @@ def saved(tmp_path):
 
 def test_keras_file_units_and_copied_units_bit_identical(saved):
     path, source = saved
-    net = pretrained.transfer_network(path, 2, 5, 32, fine_tuned=True, seed=1)
+    net = transfer.transfer_network(path, 2, 5, image_size=32, fine_tuned=True, seed=1)
     assert net.names == ("block1", "block2", "block3", "head")
     assert net.model.output_shape == (None, 5)
     copied = _layers(net, 2)
@@ -78,7 +78,7 @@ def test_application_from_a_local_weights_file(tmp_path, source, names):
                                                                    input_shape=(32, 32, 3))
     path = tmp_path / "w.weights.h5"
     weighted.save_weights(path)
-    net = pretrained.transfer_network(source, 1, 3, 32, fine_tuned=False, seed=1, weights=str(path))
+    net = transfer.transfer_network(source, 1, 3, image_size=32, fine_tuned=False, seed=1, weights=str(path))
     assert net.names == (*names, "head")
     members = [name for _, layers in net.units for name in layers]
     assert len(members) == len(set(members))  # no layer in two units
@@ -104,7 +104,7 @@ def test_function_source(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "my_source", raising=False)
     assert pretrained.check("my_source:backbone", 32) == ("stage1", "stage2", "head")
-    net = pretrained.transfer_network("my_source:backbone", 1, 4, 32, fine_tuned=True, seed=0)
+    net = transfer.transfer_network("my_source:backbone", 1, 4, image_size=32, fine_tuned=True, seed=0)
     assert net.model.get_layer("stage1_conv").trainable and net.model.output_shape == (None, 4)
 
 
@@ -175,7 +175,7 @@ def _train(model, steps=2):
 @pytest.mark.parametrize("fine_tuned, bn_update", [(False, False), (True, False), (True, True)])
 def test_batchnorm_kept_by_default_and_updated_when_asked(saved, fine_tuned, bn_update):
     path, source = saved
-    net = pretrained.transfer_network(path, 2, 3, 32, fine_tuned=fine_tuned, seed=1, bn_update=bn_update)
+    net = transfer.transfer_network(path, 2, 3, image_size=32, fine_tuned=fine_tuned, seed=1, bn_update=bn_update)
     _train(net.model)
     bn = ["block1_bn", "block2_bn"]
     stats = {k: v for k, v in _values(source, bn).items() if "moving" in k}
@@ -189,10 +189,10 @@ def test_batchnorm_kept_by_default_and_updated_when_asked(saved, fine_tuned, bn_
 
 
 def test_the_network_takes_0_to_255_rgb_and_applies_the_source_s_preprocessing_itself(tmp_path):
-    from transferlib.cell.notebook_calls import load_model
+    from transferlib.cell.files import load_model
 
     images = np.random.default_rng(1).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
-    net = pretrained.transfer_network(RESNET50, 1, 3, 32, fine_tuned=False, seed=0, weights=None)
+    net = transfer.transfer_network(RESNET50, 1, 3, image_size=32, fine_tuned=False, seed=0, weights=None)
     prepared = keras.Model(net.model.input, net.model.get_layer("preprocess").output)
     assert np.allclose(prepared(images), keras.applications.resnet50.preprocess_input(images.copy()), atol=1e-4)
     net.model.save(tmp_path / "net.keras")  # a saved network carries its preprocessing
@@ -202,9 +202,9 @@ def test_the_network_takes_0_to_255_rgb_and_applies_the_source_s_preprocessing_i
 
 def test_a_cut_network_is_units_1_to_n_then_a_new_head(saved):
     path, source = saved
-    net = pretrained.transfer_network(path, 2, 4, 32, fine_tuned=False, seed=0, cut=True)
+    net = transfer.transfer_network(path, 2, 4, image_size=32, fine_tuned=False, seed=0, cut=True)
     assert net.names == ("block1", "block2", "head")
     assert net.model.get_layer("head_pool").input.shape == source.get_layer("block2_relu").output.shape
     assert "block3_conv" not in {l.name for l in net.model.layers}
     with pytest.raises(ValueError, match="cut must be in 1..3"):
-        pretrained.transfer_network(path, 3 + 1, 4, 32, fine_tuned=False, seed=0, cut=True)
+        transfer.transfer_network(path, 3 + 1, 4, image_size=32, fine_tuned=False, seed=0, cut=True)

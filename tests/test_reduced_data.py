@@ -1,12 +1,12 @@
 """Reduced data (``reduced_images_per_class``): a cell trained on k images per class takes the
 first k training images of each class, in the dataset's order, the same k in every cell; the
-path the grid and the notebooks take (grid cell parameters -> ``notebook_calls.load_data``)
+path the grid and the notebooks take (grid cell parameters -> ``inputs.load_data``)
 included."""
 
 import numpy as np
 import pytest
 
-from transferlib.cell import data, notebook_calls
+from transferlib.cell import data, inputs
 from transferlib.driver import grid
 from transferlib.driver.params import Params
 
@@ -39,7 +39,7 @@ def test_a_k_above_the_class_size_keeps_every_image(tiny_imagenet):
 
 
 def test_every_reduced_cell_of_a_study_loads_the_same_first_k_images(tiny_imagenet, data_cache, monkeypatch):
-    """The grid's reduced cells, through ``notebook_calls.load_data`` as their notebooks call it (each
+    """The grid's reduced cells, through ``inputs.load_data`` as their notebooks call it (each
     cell with its own seed): the first k of each class of the half, the same in every cell."""
     monkeypatch.setenv("TRANSFER_CACHE_DIR", str(data_cache))
     params = Params(study="reduced", dataset="tiny_imagenet", image_size=32, classes=6, splits=[0, 1],
@@ -50,7 +50,7 @@ def test_every_reduced_cell_of_a_study_loads_the_same_first_k_images(tiny_imagen
     loaded = {}
     for cell in cells:
         p = cell.parameters
-        subset, train_ds, _ = notebook_calls.load_data(p["dataset"], p["classes"], image_size=p["image_size"],
+        subset, train_ds, _ = inputs.load_data(p["dataset"], p["classes"], image_size=p["image_size"],
                                               batch_size=p["batch_size"], seed=p["seed"],
                                               data_dir=SHARED_DATASETS,
                                               max_per_class=p["images_per_class"] or None)

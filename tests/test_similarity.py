@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from transferlib.cell import models, similarity
+from transferlib.cell import architectures, similarity
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +111,8 @@ def test_cka_needs_the_same_images_and_flags_a_dead_layer(features):
 
 @pytest.fixture(scope="module")
 def networks():
-    a = models.caffenet(5, image_size=32, width=0.125, seed=0)
-    b = models.caffenet(5, image_size=32, width=0.125, seed=1)
+    a = architectures.caffenet(5, image_size=32, width=0.125, seed=0)
+    b = architectures.caffenet(5, image_size=32, width=0.125, seed=1)
     images = np.random.default_rng(0).normal(size=(40, 32, 32, 3)).astype("float32")
     return a, b, images
 
@@ -139,7 +139,7 @@ def test_pooled_activations_average_each_channel_over_its_positions(networks):
 def test_cka_by_layer_of_a_network_with_itself_is_one(networks):
     a, b, images = networks
     same = similarity.cka_by_layer(a, a, images, batch_size=16)
-    assert list(same) == list(models.WEIGHT_LAYERS)
+    assert list(same) == list(architectures.WEIGHT_LAYERS)
     assert all(v == pytest.approx(1, abs=1e-6) for v in same.values())
     other = similarity.cka_by_layer(a, b, images, batch_size=16)
     assert all(0 <= v < 0.999 for v in other.values())

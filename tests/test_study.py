@@ -152,7 +152,7 @@ def test_layer_similarity_of_the_smoke_study(smoke):
 
 def test_cka_of_a_trained_network_with_itself_is_one(smoke, data_cache, monkeypatch):
     import keras
-    from transferlib.cell import notebook_calls
+    from transferlib.cell.layer_similarity import layer_similarity
     from transferlib.driver import grid
     from transferlib.driver.params import load_params
     monkeypatch.setenv("TRANSFER_DATA_DIR", str(SHARED_DATASETS))
@@ -160,9 +160,8 @@ def test_cka_of_a_trained_network_with_itself_is_one(smoke, data_cache, monkeypa
     params = load_params(smoke / "params.yaml")
     halves = grid.halves(params, grid.dataset_classes(params))["r0"]
     base_a = keras.models.load_model(smoke / "models" / "r0-baseA.keras", compile=False)
-    same = notebook_calls.layer_similarity(base_a, halves["A"], base_a, halves["A"],
-                                  classes=halves["A"] + halves["B"], count=params.cka_images,
-                                  dataset=params.dataset, image_size=params.image_size)
+    same = layer_similarity(base_a, halves["A"], base_a, halves["A"], classes=halves["A"] + halves["B"],
+                            count=params.cka_images, dataset=params.dataset, image_size=params.image_size)
     assert same == pytest.approx(dict.fromkeys(same, 1.0), abs=1e-6)
 
 

@@ -1,5 +1,5 @@
 """Surgical fine-tuning (issue 28, items 1, 2 and 6): shifted targets (``cell.shifts``), every unit
-copied with only unit k learning (``cell.surgical``) and the grid's "@<shift>" cells.
+copied with only unit k learning (``cell.transfer``) and the grid's "@<shift>" cells.
 
 Known truth: in a surgical cell only unit k changes; every other unit, BatchNorm's moving mean
 and variance included, stays bit-identical to the base (the CaffeNet and a ResNet). A shift is
@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from transferlib.cell import data, networks, shifts, surgical, train
+from transferlib.cell import data, networks, shifts, train, transfer
 from transferlib.driver import grid
 from transferlib.driver.params import Params, ParamsError
 
@@ -149,23 +149,23 @@ def _values(model, net):
 
 def test_n_equal_k_copies_every_unit_and_only_unit_k_learns():
     base = _base("resnet18")
-    net = surgical.transfer_network(base.model, 6, 3, fine_tuned=True, seed=2, tuned_unit=3, network="resnet18",
+    net = transfer.transfer_network(base.model, 6, 3, fine_tuned=True, seed=2, tuned_unit=3, network="resnet18",
                                     image_size=32, width=0.125)
     for mine, theirs in zip(_values(net.model, net), _values(base.model, net)):
         assert mine.keys() == theirs.keys() and all(np.array_equal(mine[k], theirs[k]) for k in mine)
     assert [all(net.model.get_layer(m).trainable for m in members) for _, members in net.units] == [
         False, False, True, False, False, False]
-    full = surgical.transfer_network(base.model, 6, 3, fine_tuned=True, seed=2, network="resnet18", image_size=32,
+    full = transfer.transfer_network(base.model, 6, 3, fine_tuned=True, seed=2, network="resnet18", image_size=32,
                                      width=0.125)
     assert all(layer.trainable for _, members in full.units for layer in map(full.model.get_layer, members))
     with pytest.raises(ValueError, match="needs the base's own 3 classes"):
-        surgical.transfer_network(base.model, 6, 4, fine_tuned=True, seed=2, tuned_unit=1, network="resnet18",
+        transfer.transfer_network(base.model, 6, 4, fine_tuned=True, seed=2, tuned_unit=1, network="resnet18",
                                   image_size=32, width=0.125)
     with pytest.raises(ValueError, match="tuned_unit must be in 0..6"):
-        surgical.transfer_network(base.model, 6, 3, fine_tuned=True, seed=2, tuned_unit=7, network="resnet18",
+        transfer.transfer_network(base.model, 6, 3, fine_tuned=True, seed=2, tuned_unit=7, network="resnet18",
                                   image_size=32, width=0.125)
     with pytest.raises(ValueError, match=r"needs every unit copied from a base: n = 6, got n = 3"):
-        surgical.transfer_network(base.model, 3, 3, fine_tuned=True, seed=2, tuned_unit=2, network="resnet18",
+        transfer.transfer_network(base.model, 3, 3, fine_tuned=True, seed=2, tuned_unit=2, network="resnet18",
                                   image_size=32, width=0.125)
 
 
@@ -178,7 +178,7 @@ def test_a_surgical_cell_changes_only_unit_k(network, k):
     included (Keras 3: a BatchNorm with trainable False runs in inference mode)."""
     base = _base(network)
     K = len(base.units)
-    net = surgical.transfer_network(base.model, K, 3, fine_tuned=True, seed=2, tuned_unit=k, network=network,
+    net = transfer.transfer_network(base.model, K, 3, fine_tuned=True, seed=2, tuned_unit=k, network=network,
                                     image_size=32, width=0.125)
     subset = shifts.apply(_subset(n=48, classes=3, seed=1), "noise", 5, seed=0)
     train_ds, val_ds = data.pipelines(subset, image_size=32, batch_size=16, seed=0)
@@ -198,26 +198,26 @@ def test_a_surgical_cell_changes_only_unit_k(network, k):
 
 
 def test_a_cell_loads_its_half_shifted_the_same_whatever_its_own_seed(monkeypatch):
-    """``notebook_calls.load_data``, as both notebooks call it: the selected images shifted from
+    """``inputs.load_data``, as both notebooks call it: the selected images shifted from
     data_seed, the cell's seed only ordering its batches; a bad shift refused before any data is read."""
     from types import SimpleNamespace
 
-    from transferlib.cell import notebook_calls
+    from transferlib.cell import inputs
 
     whole = _subset(n=40, classes=4, seed=2)
     fake = SimpleNamespace(name="fake", classes=whole.classes, train_images=whole.train_images,
                            train_labels=whole.train_labels, val_images=whole.val_images, val_labels=whole.val_labels)
-    monkeypatch.setattr(notebook_calls.datasets, "load", lambda *a, **k: fake)
+    monkeypatch.setattr(inputs.datasets, "load", lambda *a, **k: fake)
     classes = ["c1", "c3"]
     kw = dict(image_size=32, batch_size=8, shift="noise", shift_severity=3, data_seed=5)
-    one, *_ = notebook_calls.load_data("fake", classes, seed=1, **kw)
-    two, *_ = notebook_calls.load_data("fake", classes, seed=2, **kw)
+    one, *_ = inputs.load_data("fake", classes, seed=1, **kw)
+    two, *_ = inputs.load_data("fake", classes, seed=2, **kw)
     want = shifts.apply(data.select(fake, classes), "noise", 3, 5)
     for field in ("train_images", "val_images", "train_labels", "val_labels"):
         np.testing.assert_array_equal(getattr(one, field), getattr(want, field))
         np.testing.assert_array_equal(getattr(two, field), getattr(want, field))
-    plain, *_ = notebook_calls.load_data("fake", classes, seed=1, image_size=32, batch_size=8)
+    plain, *_ = inputs.load_data("fake", classes, seed=1, image_size=32, batch_size=8)
     assert not np.array_equal(plain.train_images, one.train_images)
-    monkeypatch.setattr(notebook_calls.datasets, "load", lambda *a, **k: pytest.fail("data read before the check"))
+    monkeypatch.setattr(inputs.datasets, "load", lambda *a, **k: pytest.fail("data read before the check"))
     with pytest.raises(ValueError, match="shift_severity: got 9"):
-        notebook_calls.load_data("fake", classes, seed=1, image_size=32, batch_size=8, shift="blur", shift_severity=9)
+        inputs.load_data("fake", classes, seed=1, image_size=32, batch_size=8, shift="blur", shift_severity=9)

@@ -106,7 +106,7 @@ def test_without_the_tensorboard_package_a_cell_says_its_logs_are_off(monkeypatc
     import sys
 
     import transferlib.records
-    from transferlib.cell import notebook_calls
+    from transferlib.cell import logs
     from transferlib.driver import runner
     for name in [m for m in sys.modules if m == "tensorboard" or m.startswith("tensorboard.")]:
         monkeypatch.setitem(sys.modules, name, None)  # any import of it fails, as where it is absent
@@ -114,7 +114,7 @@ def test_without_the_tensorboard_package_a_cell_says_its_logs_are_off(monkeypatc
     monkeypatch.delitem(sys.modules, "transferlib.records.tensorboard")
     monkeypatch.delattr(transferlib.records, "tensorboard")
     given = {k: v for k, v in A3B_PLUS.items() if k not in ("unit", "code_version")}  # the cell knows these
-    assert notebook_calls.tensorboard_log(None, None, **given, cell="r0-A3B+") is None
+    assert logs.tensorboard_log(None, None, **given, cell="r0-A3B+") is None
     assert capsys.readouterr().out.startswith("TensorBoard logs are off: ")
     said = []
     runner.write_experiment(None, said.append)  # the runner's experiment: the same line, nothing written

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from transferlib.cell import data, train
-from transferlib.cell.models import WEIGHT_LAYERS, caffenet
-from transferlib.cell.transfer import transfer_model
+from transferlib.cell.architectures import WEIGHT_LAYERS, caffenet
+from transferlib.cell.transfer import transfer_network
 
 
 def weights(model, name):
@@ -18,6 +18,11 @@ def same(a, b):
 @pytest.fixture(scope="module")
 def base():
     return caffenet(10, 32, width=0.25, seed=1)
+
+
+def transfer_model(base, n, num_classes, **given):
+    """The Keras model of ``transfer_network`` copying from the CaffeNet ``base``."""
+    return transfer_network(base, n, num_classes, network="caffenet", width=0.25, **given).model
 
 
 @pytest.mark.parametrize("n", [0, 1, 3, 7])
@@ -45,7 +50,9 @@ def test_random_first_layers_are_fresh_seeded_and_frozen(base):
 
 def test_n_outside_range_is_refused(base):
     with pytest.raises(ValueError, match="n must be in 0..7"):
-        transfer_model(base, 8, 10, fine_tuned=False, seed=0)
+        transfer_model(base, 9, 10, fine_tuned=False, seed=0)
+    with pytest.raises(ValueError, match="n = 8 copies the classifier too, which needs the base's own 10 classes"):
+        transfer_model(base, 8, 7, fine_tuned=False, seed=0)
 
 
 @pytest.mark.parametrize("fine_tuned", [False, True])

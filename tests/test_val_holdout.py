@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from transferlib.cell import data, notebook_calls
+from transferlib.cell import data, inputs
 from transferlib.data import Dataset, Records
 from transferlib.data.holdout import held_out
 from transferlib.driver import grid
@@ -110,7 +110,7 @@ def test_every_cell_of_a_study_takes_val_holdout_and_the_summary_counts_it():
 
 
 def test_a_cell_loads_its_half_validating_on_the_held_out_images_too(tmp_path, monkeypatch, capsys):
-    """``notebook_calls.load_data`` as the notebooks call it, on a folder of 3 classes of 20
+    """``inputs.load_data`` as the notebooks call it, on a folder of 3 classes of 20
     training and 50 validation images: 50 + k validation images a class, the same in every cell
     whatever its own seed, a reduced cell's training images taken from the rest."""
     monkeypatch.setenv("TRANSFER_CACHE_DIR", str(tmp_path / "cache"))
@@ -122,12 +122,12 @@ def test_a_cell_loads_its_half_validating_on_the_held_out_images_too(tmp_path, m
             for i in range(count):
                 Image.fromarray(rng.integers(0, 256, (36, 36, 3), dtype=np.uint8)).save(folder / f"{i}.png")
     given = dict(image_size=32, batch_size=8, data_dir=str(tmp_path / "data"), val_holdout=6, data_seed=5)
-    one, _, val = notebook_calls.load_data("folder", ["a", "b"], seed=1, **given)
+    one, _, val = inputs.load_data("folder", ["a", "b"], seed=1, **given)
     assert "held out 6 training images per class as validation: 112 validation images" in capsys.readouterr().out
     assert np.bincount(one.val_labels).tolist() == [56, 56] and np.bincount(one.train_labels).tolist() == [14, 14]
-    two, *_ = notebook_calls.load_data("folder", ["c", "b"], seed=2, **given)
+    two, *_ = inputs.load_data("folder", ["c", "b"], seed=2, **given)
     np.testing.assert_array_equal(one.val_images[one.val_labels == 1], two.val_images[two.val_labels == 1])
-    reduced, *_ = notebook_calls.load_data("folder", ["a", "b"], seed=3, max_per_class=4, **given)
+    reduced, *_ = inputs.load_data("folder", ["a", "b"], seed=3, max_per_class=4, **given)
     np.testing.assert_array_equal(reduced.val_images, one.val_images)
     for label in (0, 1):
         np.testing.assert_array_equal(reduced.train_images[reduced.train_labels == label],

@@ -1,4 +1,4 @@
-"""A spare kernel's warm-up (``notebook_calls.warm_up``, run by the runner's kernel pool)
+"""A spare kernel's warm-up (``cell.warm_up``, run by the runner's kernel pool)
 changes nothing a cell computes: the same cell in a fresh process and in a warmed one gives the
 same network."""
 
@@ -16,12 +16,12 @@ pytestmark = pytest.mark.slow
 
 CELL = """
 import hashlib, json, sys
-from transferlib.cell import devices, networks, notebook_calls, train
+from transferlib.cell import devices, inputs, networks, train, warm_up
 if sys.argv[1] == "warm":
-    notebook_calls.warm_up()
+    warm_up.warm_up()
 devices.setup(seed=3)
-subset, train_ds, val_ds = notebook_calls.load_data("tiny_imagenet", 4, image_size=32, batch_size=16, seed=3,
-                                           max_per_class=32)
+subset, train_ds, val_ds = inputs.load_data("tiny_imagenet", 4, image_size=32, batch_size=16, seed=3,
+                                            max_per_class=32)
 net = networks.build("caffenet", len(subset.classes), 32, width=0.125, seed=3)
 result = train.train(net.model, train_ds, val_ds, iterations=4, val_every=2, seed=3, progress=False,
                      print_fn=lambda *a: None)

@@ -39,7 +39,7 @@ def images(image_size, *, classes, count, data_dir=None, real=True, seed=0):
 def training_flops(model):
     """Model FLOPs of one training image: 3x the forward multiply-adds x 2 (forward, and the
     gradients of inputs and weights), over the conv and dense layers (grouped: per group)."""
-    from transferlib.cell.models import GroupedConv2D
+    from transferlib.cell.architectures import GroupedConv2D
     forward = 0
     for layer in model.layers:
         kind = type(layer).__name__
@@ -54,9 +54,9 @@ def training_flops(model):
 
 
 def architecture(image_size, width):
-    from transferlib.cell import models
-    return (tuple(models.scaled(f, width) for f in models._CONV_FILTERS),
-            models.scaled(models._FC_UNITS[image_size], width))
+    from transferlib.cell import architectures
+    return (tuple(architectures.scaled(f, width) for f in architectures._CONV_FILTERS),
+            architectures.scaled(architectures._FC_UNITS[image_size], width))
 
 
 def cycling(batches, full):
@@ -97,10 +97,10 @@ def warm_up(model, cycle, steps, most=5):
 
 
 def keras_rate(image_size, precision, *, width, classes, batch, warmup, steps, real, count=0, data_dir=None):
-    """{img_s, flops, compile_s}: training img/s of ``models.caffenet`` after ``warmup`` steps."""
+    """{img_s, flops, compile_s}: training img/s of ``architectures.caffenet`` after ``warmup`` steps."""
     import jax
 
-    from transferlib.cell import data, devices, models, train
+    from transferlib.cell import architectures, data, devices, train
     devices.setup(precision=precision)
     x, y, mean, scale = images(image_size, classes=classes, count=count, data_dir=data_dir, real=real)
     train_ds = data.pipelines(data.Subset(tuple(range(classes)), x, y, x[:batch], y[:batch]),
@@ -109,7 +109,7 @@ def keras_rate(image_size, precision, *, width, classes, batch, warmup, steps, r
 
     Cycle = cycling(train_ds, full)
 
-    model = models.caffenet(classes, image_size, width)
+    model = architectures.caffenet(classes, image_size, width)
     train.compile_model(model, lr=0.01, lr_drops=(), total_steps=warmup + steps, jit_compile=True)
     start = time.perf_counter()
     warm_up(model, Cycle, warmup)
@@ -168,7 +168,7 @@ def pack(index, barrier, *, image_size, precision, width, classes, batch, warmup
     ``barrier``), wait for ``barrier/go``, then time ``steps`` steps. {img_s, start, end}."""
     import jax
 
-    from transferlib.cell import data, devices, models, train
+    from transferlib.cell import architectures, data, devices, train
     devices.setup(precision=precision)
     x, y, mean, scale = images(image_size, classes=classes, count=0, data_dir=data_dir, real=real)
     train_ds = data.pipelines(data.Subset(tuple(range(classes)), x, y, x[:batch], y[:batch]),
@@ -177,7 +177,7 @@ def pack(index, barrier, *, image_size, precision, width, classes, batch, warmup
 
     Cycle = cycling(train_ds, full)
 
-    model = models.caffenet(classes, image_size, width, seed=index)
+    model = architectures.caffenet(classes, image_size, width, seed=index)
     train.compile_model(model, lr=0.01, lr_drops=(), total_steps=warmup + steps, jit_compile=True)
     warm_up(model, Cycle, warmup)
     barrier = Path(barrier)

@@ -341,7 +341,7 @@ def markdown(results, args):
              f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {results['seconds']:.0f} s in all  ",
              f"Machine: {m['device']}, {m['cpus']} CPU cores, Python {m['python']}, "
              + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + f", {m['platform']}  ",
-             f"Network: the CaffeNet of `models.caffenet` at width {s.width}, {s.classes} classes, batch {s.batch}, "
+             f"Network: the CaffeNet of `architectures.caffenet` at width {s.width}, {s.classes} classes, batch {s.batch}, "
              f"CaffeSGD; warm-up fits (compilation) until one compiles nothing, then timed steps; 32 px on Tiny ImageNet, 64 and "
              "227 px on synthetic decoded images; input on the device (`DeviceBatches`; PyTorch: the same, in torch).\n",
              f"bf16 matrix product ({s.matmul}^3): JAX {fmt((results.get('matmul') or {}).get('jax_tflops'), '{:.1f}')} "

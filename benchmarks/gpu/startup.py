@@ -35,7 +35,7 @@ def measure(image_size=32, width=0.375, classes=100, batch=128, steps=3, precisi
     import numpy as np
 
     from transferlib import data as datasets
-    from transferlib.cell import data, devices, models, train
+    from transferlib.cell import architectures, data, devices, train
     imported = time.perf_counter()
     events = Counter()
     jax.monitoring.register_event_listener(lambda name, **_: events.update([name]))
@@ -46,7 +46,7 @@ def measure(image_size=32, width=0.375, classes=100, batch=128, steps=3, precisi
     labels = rng.integers(0, classes, batch * steps).astype(np.int32)
     subset = data.Subset(tuple(range(classes)), images, labels, images[:batch], labels[:batch])
     train_ds, _ = data.pipelines(subset, image_size=image_size, batch_size=batch, seed=0, kind="device")
-    model = models.caffenet(classes, image_size, width)
+    model = architectures.caffenet(classes, image_size, width)
     train.compile_model(model, lr=0.01, lr_drops=(), total_steps=steps, jit_compile=True)
     model.fit(train_ds, epochs=1, verbose=0)
     keras.ops.convert_to_numpy(model.get_layer("fc8").kernel)  # wait for the device

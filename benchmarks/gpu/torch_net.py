@@ -12,12 +12,12 @@ from torch import nn
 
 from benchmarks.torch_caffenet import optimizer  # Caffe's solver, the CPU comparison's
 
-# transferlib.cell.models: conv1 (kernel, stride, padding) and pooling padding per size.
+# transferlib.cell.architectures: conv1 (kernel, stride, padding) and pooling padding per size.
 STEM = {227: (11, 4, 0, 0), 64: (5, 2, 2, 1), 32: (5, 2, 2, 1)}
 
 
 def caffenet(image_size, num_classes, conv_filters, fc_units):
-    """``models.caffenet(num_classes, image_size)`` in PyTorch: the paper's init at 227 px
+    """``architectures.caffenet(num_classes, image_size)`` in PyTorch: the paper's init at 227 px
     (Gaussian 0.01 / 0.005, biases 0 or 1), "scaled" (He-normal, zero biases) below."""
     k1, s1, p1, pp = STEM[image_size]
     f1, f2, f3, f4, f5 = conv_filters

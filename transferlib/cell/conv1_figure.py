@@ -1,5 +1,6 @@
 """The figure of a network's first-layer filters, drawn by a cell of its own network and by the
-summary of every base: matplotlib only, no framework."""
+summary of every base: the first convolution on the RGB input found by its kernel's shape, its
+filters drawn with matplotlib; no framework imported."""
 
 import math
 
@@ -34,3 +35,23 @@ def conv1_filters(weights, title="conv1 filters", ax=None, caption=None):
     if caption:
         ax.figure.supxlabel(caption, fontsize="small", wrap=True)
     return ax.figure
+
+
+def first_conv(model):
+    """The first convolution on the RGB input (conv1 of the CaffeNet, stem_conv of a ResNet),
+    or None where there is none."""
+    for l in model.layers:
+        kernel = getattr(l, "kernel", None)
+        if kernel is not None and len(kernel.shape) == 4 and kernel.shape[2] == 3:
+            return l
+    return None
+
+
+def first_filters(model, cell, caption):
+    """The filters of the first convolution on the RGB input (conv1 of the CaffeNet, stem_conv of
+    a ResNet) as a figure with ``caption``; where the network has none, None, having said so."""
+    conv = first_conv(model)
+    if conv is None:
+        print("no convolution on the RGB input to draw")
+        return None
+    return conv1_filters(conv.get_weights()[0], f"{cell}: {conv.name} filters", caption=caption)

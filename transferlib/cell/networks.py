@@ -1,16 +1,14 @@
-"""Every network a study can train, with its ordered transfer units (see ``units``).
+"""Every network a study can train, with its ordered transfer units (see ``nets.units``).
 
 ``build(network, num_classes, image_size, width=, seed=, network_units=)`` gives a ``Network``: the Keras
 model and its units, ``((unit name, (layer names, ...)), ...)`` in order, the last one the
-classifier. ``model`` is
+classifier. ``network`` is
 
-- ``"caffenet"``: the paper's network (``models.caffenet``); units conv1..fc8, one layer each;
-- ``"resnet18"``, ``"resnet50"``: He et al.'s ResNets written with Keras layers (basic blocks
-  2-2-2-2; bottleneck blocks 3-4-6-3), BatchNorm after every convolution, filters 64-128-256-512
-  times ``width`` (rounded to a multiple of 8). Below 128 px the stem is one 3x3 stride-1
-  convolution (the CIFAR stem), from 128 px ImageNet's 7x7 stride-2 convolution and 3x3 max-pool.
-  Layer names carry their unit: ``stem_*``, ``stage<s>_block<b>_*``, ``head_*``; units are the
-  stem, each stage (``network_units="stages"``) or each block (``network_units="blocks"``), and the head;
+- a built-in network's name, found in one registry (``architectures.builder``): ``"caffenet"``,
+  the paper's network, its units conv1..fc8, one layer each; ``"resnet18"``, ``"resnet50"``,
+  He et al.'s ResNets, their units the stem, each stage (``network_units="stages"``) or each
+  block (``network_units="blocks"``), and the head. Its units are the ones ``nets.units`` names,
+  each the layers named ``<unit>`` or ``<unit>_<rest>``;
 - ``"module:function"``: your function, called as ``function(num_classes=, image_size=,
   width=, seed=)`` (it may ignore width and seed), returning a Keras functional model whose
   input is ``(image_size, image_size, 3)`` float images and whose output is the softmax over
@@ -28,10 +26,9 @@ import importlib
 from dataclasses import dataclass
 
 import keras
-from keras import layers
 
 from ..nets import units as unit_lists
-from .models import caffenet, layer_seed, scaled
+from .architectures import builder
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class Network:
 
 def build(network, num_classes, image_size=32, *, width=1.0, seed=0, network_units="stages", init=None):
     """The ``Network`` named ``network`` (see the module) for ``num_classes`` classes; ``init`` is the
-    CaffeNet's (``models.caffenet``). Public as ``transferlib.build_network``:
+    CaffeNet's (``architectures.caffenet``). Public as ``transferlib.build_network``:
 
     >>> from transferlib import build_network
     >>> net = build_network("resnet18", 10, 32, width=0.125)
@@ -55,17 +52,11 @@ def build(network, num_classes, image_size=32, *, width=1.0, seed=0, network_uni
     >>> net.model.output_shape
     (None, 10)
     """
-    if network == unit_lists.CAFFENET:
-        net = caffenet(num_classes, image_size, width, seed=seed, init=init)
-        return Network(net, tuple((n, (n,)) for n in unit_lists.CAFFENET_UNITS))
-    if network in unit_lists.RESNET_BLOCKS:
-        if network_units not in unit_lists.UNIT_CHOICES:
-            raise ValueError(f"network_units must be one of {unit_lists.UNIT_CHOICES}, got {network_units!r}")
-        net = resnet(network, num_classes, image_size, width=width, seed=seed)
-        return Network(net, by_prefix(net, unit_lists.unit_names(network, network_units)))
     if unit_lists.is_function(network):
         return _user(network, num_classes, image_size, width, seed)
-    raise ValueError(f"network must be one of {', '.join(unit_lists.MODELS)} or module:function, got {network!r}")
+    names = unit_lists.unit_names(network, network_units)
+    model = builder(network)(num_classes, image_size, width=width, seed=seed, init=init)
+    return Network(model, by_prefix(model, names))
 
 
 def by_prefix(model, names):
@@ -124,69 +115,9 @@ def representation_layers(network):
     return {name: max(members, key=order.__getitem__) for name, members in network.units}
 
 
-def first_conv(model):
-    """The first convolution on the RGB input (conv1 of the CaffeNet, stem_conv of a ResNet),
-    or None where there is none."""
-    for l in model.layers:
-        kernel = getattr(l, "kernel", None)
-        if kernel is not None and len(kernel.shape) == 4 and kernel.shape[2] == 3:
-            return l
-    return None
-
-
-# ResNets, written with Keras layers.
-
-_STAGE_FILTERS = (64, 128, 256, 512)
-
-
-def resnet(model, num_classes, image_size=32, *, width=1.0, seed=0):
-    """ResNet-18 (basic blocks) or ResNet-50 (bottlenecks), named by unit (see the module)."""
-    if model not in unit_lists.RESNET_BLOCKS:
-        raise ValueError(f"model must be one of {', '.join(unit_lists.RESNET_BLOCKS)}, got {model!r}")
-    bottleneck = model == "resnet50"
-
-    def conv(x, name, filters, kernel, strides=1):
-        return layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=name,
-                             kernel_initializer=keras.initializers.HeNormal(seed=layer_seed(seed, name)))(x)
-
-    def bn(x, name, zero=False):
-        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name,
-                                         gamma_initializer="zeros" if zero else "ones")(x)
-
-    def block(x, name, filters, strides):
-        out = filters * (4 if bottleneck else 1)
-        shortcut = x
-        if strides != 1 or x.shape[-1] != out:
-            shortcut = bn(conv(x, f"{name}_shortcut_conv", out, 1, strides), f"{name}_shortcut_bn")
-        if bottleneck:
-            y = layers.ReLU(name=f"{name}_relu1")(bn(conv(x, f"{name}_conv1", filters, 1), f"{name}_bn1"))
-            y = layers.ReLU(name=f"{name}_relu2")(bn(conv(y, f"{name}_conv2", filters, 3, strides), f"{name}_bn2"))
-            y = bn(conv(y, f"{name}_conv3", out, 1), f"{name}_bn3", zero=True)
-        else:
-            y = layers.ReLU(name=f"{name}_relu1")(bn(conv(x, f"{name}_conv1", filters, 3, strides), f"{name}_bn1"))
-            y = bn(conv(y, f"{name}_conv2", filters, 3), f"{name}_bn2", zero=True)
-        return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([shortcut, y]))
-
-    inputs = keras.Input((image_size, image_size, 3), name="image")
-    stem = _STAGE_FILTERS[0]
-    if image_size >= 128:
-        x = layers.ReLU(name="stem_relu")(bn(conv(inputs, "stem_conv", scaled(stem, width), 7, 2), "stem_bn"))
-        x = layers.MaxPooling2D(3, 2, padding="same", name="stem_pool")(x)
-    else:
-        x = layers.ReLU(name="stem_relu")(bn(conv(inputs, "stem_conv", scaled(stem, width), 3), "stem_bn"))
-    for s, (count, filters) in enumerate(zip(unit_lists.RESNET_BLOCKS[model], _STAGE_FILTERS), 1):
-        for b in range(1, count + 1):
-            x = block(x, f"stage{s}_block{b}", scaled(filters, width), 2 if b == 1 and s > 1 else 1)
-    x = layers.GlobalAveragePooling2D(name="head_pool")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="head_fc",
-                           kernel_initializer=keras.initializers.RandomNormal(stddev=0.01, seed=layer_seed(seed, "head_fc")))(x)
-    return keras.Model(inputs, outputs, name=f"{model}_{image_size}")
-
-
 def representations_of(keras_model, network="caffenet", network_units="stages", image_size=None, width=1.0):
     """{unit name: layer name} (``representation_layers``) of a saved network named ``network``."""
-    if network == unit_lists.CAFFENET:
-        return {name: name for name in unit_lists.CAFFENET_UNITS}
-    if network in unit_lists.RESNET_BLOCKS:
-        return representation_layers(Network(keras_model, by_prefix(keras_model, unit_lists.unit_names(network, network_units))))
-    return representation_layers(build(network, 2, image_size or keras_model.input_shape[1], width=width, network_units=network_units))
+    if unit_lists.is_function(network):  # its units are known once built
+        return representation_layers(build(network, 2, image_size or keras_model.input_shape[1], width=width,
+                                           network_units=network_units))
+    return representation_layers(Network(keras_model, by_prefix(keras_model, unit_lists.unit_names(network, network_units))))

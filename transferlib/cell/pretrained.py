@@ -21,9 +21,9 @@ model) is refused: give the backbone itself.
 ``network`` adds the head the study trains (global average pooling and a softmax classifier,
 the unit ``head``), so the source's units are 1..K-1 of the network's K, as any network's are;
 with ``cut`` n, the head follows unit n (the practitioner's feature extraction at layer n).
-``transfer_network`` copies the first n from the pretrained source (``transfer.copy_units``);
-a fine-tuned copy keeps its BatchNorm layers frozen (inference mode: moving statistics, gamma
-and beta stay the source's) unless ``bn_update``. Images reach the network as float 0..255 RGB
+``transfer.transfer_network`` copies the first n from the pretrained source (``backbone``); a
+fine-tuned copy keeps its BatchNorm layers frozen (inference mode: moving statistics, gamma and
+beta stay the source's) unless ``bn_update``. Images reach the network as float 0..255 RGB
 at the study's image size; its first layer, ``Preprocess``, applies ``preprocess`` (the
 family's ``preprocess_input`` for Keras Applications). ``extractor`` and ``classifier`` give
 the source itself, for scores without training.
@@ -37,9 +37,8 @@ from pathlib import Path
 import keras
 from keras import layers
 
-from .models import layer_seed
+from .architectures import layer_seed
 from .networks import Network
-from .transfer import copy_units
 
 APPLICATIONS = "keras.applications."
 HUB = "keras_hub:"
@@ -239,24 +238,6 @@ def network(source, num_classes, image_size, *, seed=0, source_units=None, sourc
                            kernel_initializer=keras.initializers.RandomNormal(stddev=0.01, seed=layer_seed(seed, "head_fc")))(x)
     net = keras.Model(body.inputs[0], outputs, name=f"{model.name}_transfer")
     return Network(net, (*found, ("head", tuple(head))))
-
-
-def transfer_network(source, n, num_classes, image_size, *, fine_tuned, seed, weights="imagenet",
-                     source_units=None, source_preprocess=None, bn_update=False, cut=False):
-    """A network of ``source``'s architecture for ``num_classes`` classes whose first n units hold
-    the pretrained source's weights (frozen unless ``fine_tuned``; BatchNorm frozen unless
-    ``bn_update``), the units above freshly initialised from ``seed``; with ``cut``, the head
-    follows unit n directly (the practitioner's recipe); n = 0: a fresh network of the source's
-    architecture, the target's base trained from scratch."""
-    net = network(source, num_classes, image_size, seed=seed, source_units=source_units,
-                  source_preprocess=source_preprocess, cut=n if cut else None)
-    if not cut and not 0 <= n < len(net.units):
-        raise ValueError(f"n must be in 0..{len(net.units) - 1} (the units of {source}: "
-                         f"{', '.join(net.names)}; head is never copied), got {n}")
-    if n:
-        copy_units(backbone(source, image_size, weights, source_units), net, n, fine_tuned=fine_tuned,
-                   bn_update=bn_update)
-    return net
 
 
 def extractor(source, image_size, *, weights="imagenet", source_units=None, source_preprocess=None):

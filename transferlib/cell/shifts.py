@@ -3,7 +3,7 @@ changed the way Lee et al. (ICLR 2023, "Surgical fine-tuning improves adaptation
 shifts") change theirs, at a severity 1..5, drawn from the study's ``data_seed``.
 
 A shift is applied once to the decoded uint8 ``Subset`` (``apply``), right after its classes are
-selected (``notebook_calls.load_data``), to its training and validation images alike, before
+selected (``inputs.load_data``), to its training and validation images alike, before
 any pipeline sees it: so the shifted images are the same in the tf.data, numpy and JAX device
 pipelines by construction, and the same in every cell of the study (a cell's own ``seed`` is
 never used here). Numpy only (and scipy.ndimage for the blur).

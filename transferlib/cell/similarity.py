@@ -15,7 +15,7 @@ numpy on the outputs of ``model.predict``: any Keras backend.
 import keras
 import numpy as np
 
-from .models import WEIGHT_LAYERS
+from .architectures import WEIGHT_LAYERS
 
 
 def linear_cka(x, y, unbiased=True):

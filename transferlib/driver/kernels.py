@@ -1,7 +1,7 @@
 """Kernels for the cells' notebooks, started warm: booted, with TensorFlow and transferlib
 imported. A ``KernelPool`` starts each next kernel while the current cell trains, and pays there
-the cell's first calls too (``notebook_calls.warm_up``), so that a cell's notebook, still in a kernel of
-its own, starts at once.
+the cell's first calls too (``cell.warm_up``), so that a cell's notebook, still in a kernel of its
+own, starts at once.
 
 Kernels are jupyter_client's ``AsyncKernelManager``: nbclient then waits for output and for the
 kernel's life side by side, so a kernel killed mid-cell (a signal, the out-of-memory killer)
@@ -28,9 +28,10 @@ from jupyter_client.manager import AsyncKernelManager
 
 LAUNCH_GAP = 2.0  # seconds between kernel starts on a machine
 
-IMPORTS = ("from transferlib.cell import devices, networks, notebook_calls, train, transfer\n"
+IMPORTS = ("from transferlib.cell import (conv1_figure, devices, files, inputs, introduction, layer_similarity, "
+           "logs, networks, tables, train, transfer, warm_up)\n"
            "import matplotlib.pyplot")
-FIRST_CALLS = "notebook_calls.warm_up()"  # worth its second only where a cell trains meanwhile (a spare)
+FIRST_CALLS = "warm_up.warm_up()"  # worth its second only where a cell trains meanwhile (a spare)
 
 
 class ReadyClient(AsyncKernelClient):
@@ -84,7 +85,7 @@ def start(cwd, env=None, kernel_name="python3", first_calls=False):
     """A started kernel (an AsyncKernelManager: the caller shuts it down with ``shutdown``)
     working in ``cwd``, with this process's environment and over it ``env`` (the runner's
     ``kernel_env``), the cell's modules imported, and with ``first_calls`` their first calls
-    paid too (``notebook_calls.warm_up``)."""
+    paid too (``cell.warm_up``)."""
     km = AsyncKernelManager(kernel_name=kernel_name, client_class=f"{__name__}.ReadyClient")
 
     async def boot():

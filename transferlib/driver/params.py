@@ -16,7 +16,7 @@ import yaml
 
 from ..checks import Invalid, unknown
 from ..data import STREAMED, block_shuffle, stored_size, tiny_imagenet
-from ..nets.units import CAFFENET, CAFFENET_IMAGE_SIZES as IMAGE_SIZES, is_function, unit_names
+from ..nets.units import CAFFENET, is_function, known, unit_names
 from ..parameters import PRETRAINED_TREATMENTS, RENAMED, STUDY, Required
 
 
@@ -302,9 +302,10 @@ def _network_units(values, given):
     if values.get("source_network"):
         return []
     model, problems = values.get("network", CAFFENET), []
-    if model == CAFFENET and values.get("image_size", 32) not in IMAGE_SIZES:
+    sizes = () if is_function(model) else known(model).image_sizes
+    if sizes and values.get("image_size", 32) not in sizes:
         problems.append(f"image_size: got {values['image_size']!r}; expected one of "
-                        f"{', '.join(map(str, IMAGE_SIZES))} for the caffenet (ResNets and your own "
+                        f"{', '.join(map(str, sizes))} for the {model} (ResNets and your own "
                         "networks take any size >= 16)")
     if values.get("halves") is not None and "splits" in given:
         problems.append("halves: given with splits; give your own halves or splits, not both")

@@ -1,2 +1,3 @@
-"""The networks as every room knows them, without a framework: their transfer units, the figure
-of their first-layer filters, and the environment a JAX process training them reads."""
+"""The networks as every room knows them, without a framework: the built-in networks by name
+(``units.NETWORKS``, the registry's framework-free half), their transfer units and image sizes,
+and a user's function's units, asked of a subprocess."""

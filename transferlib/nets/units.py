@@ -7,9 +7,10 @@ ResNet's are its stem, each residual stage (``network_units: stages``) or each r
 (``model: module:function``) declares its own (see ``cell.networks``). The last unit is the
 classifier, never copied, so n runs over 1..K-1 for K units.
 
-The driver reads the unit names from here (``unit_names``); for a user's function it asks a
-subprocess that builds the network once (``user_unit_names``), so the driver itself never
-imports TensorFlow.
+Each built-in network is an entry of ``NETWORKS``, keyed by its name as ``cell.architectures``
+registers its builder: its unit names and the image sizes it is defined for. The driver reads
+them from here (``unit_names``); for a user's function it asks a subprocess that builds the
+network once (``user_unit_names``), so the driver itself never imports TensorFlow.
 """
 
 import json
@@ -17,14 +18,41 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
 
-CAFFENET = "caffenet"
-MODELS = ("caffenet", "resnet18", "resnet50")
+CAFFENET = "caffenet"  # the paper's network, a study's default
 UNIT_CHOICES = ("stages", "blocks")
 CAFFENET_UNITS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
-CAFFENET_IMAGE_SIZES = (32, 64, 227)  # the sizes its stem is defined for (cell.models)
 RESNET_BLOCKS = {"resnet18": (2, 2, 2, 2), "resnet50": (3, 4, 6, 3)}  # residual blocks per stage
 FUNCTION = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # module:function
+
+
+def _resnet_units(blocks, network_units):
+    """A ResNet's stem, stages (``stage1``..) or blocks (``stage1_block1``..) and head."""
+    if network_units not in UNIT_CHOICES:
+        raise ValueError(f"network_units must be one of {UNIT_CHOICES}, got {network_units!r}")
+    if network_units == "stages":
+        middle = [f"stage{s}" for s in range(1, len(blocks) + 1)]
+    else:
+        middle = [f"stage{s}_block{b}" for s, count in enumerate(blocks, 1) for b in range(1, count + 1)]
+    return ("stem", *middle, "head")
+
+
+@dataclass(frozen=True)
+class Known:
+    """What is known of a built-in network without building it: ``units(network_units)``, its
+    ordered unit names, and ``image_sizes``, the sizes it is defined for (empty: any >= 16)."""
+
+    units: Callable[[str], tuple]
+    image_sizes: tuple = ()
+
+
+# The built-in networks by name; ``cell.architectures`` registers a builder under each.
+NETWORKS = {CAFFENET: Known(lambda network_units: CAFFENET_UNITS, image_sizes=(32, 64, 227)),
+            **{name: Known(partial(_resnet_units, blocks)) for name, blocks in RESNET_BLOCKS.items()}}
+MODELS = tuple(NETWORKS)
 
 
 def is_function(network):
@@ -32,19 +60,17 @@ def is_function(network):
     return bool(FUNCTION.fullmatch(network))
 
 
+def known(network):
+    """The ``Known`` entry of a built-in ``network``; ValueError naming the built-in ones."""
+    if network not in NETWORKS:
+        raise ValueError(f"network must be one of {', '.join(MODELS)} or module:function, got {network!r}")
+    return NETWORKS[network]
+
+
 def unit_names(network, network_units="stages"):
     """The ordered unit names of a built-in ``network``: conv1..fc8, or a ResNet's stem, stages
     (``stage1``..) or blocks (``stage1_block1``..) and head."""
-    if network == CAFFENET:
-        return CAFFENET_UNITS
-    if network in RESNET_BLOCKS:
-        blocks = RESNET_BLOCKS[network]
-        if network_units == "stages":
-            middle = [f"stage{s}" for s in range(1, len(blocks) + 1)]
-        else:
-            middle = [f"stage{s}_block{b}" for s, count in enumerate(blocks, 1) for b in range(1, count + 1)]
-        return ("stem", *middle, "head")
-    raise ValueError(f"network must be one of {', '.join(MODELS)} or module:function, got {network!r}")
+    return known(network).units(network_units)
 
 
 _CACHE = {}

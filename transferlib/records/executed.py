@@ -3,7 +3,7 @@ runner's results.csv: ``python -m transferlib table FOLDER``.
 
 Each executed base.ipynb or transfer.ipynb, the runner's or a plain ``papermill`` run's, holds
 the values it ran with (its parameters cell, and over them those papermill injected,
-``metadata.papermill.parameters``) and its metrics (the output of ``notebook_calls.save``,
+``metadata.papermill.parameters``) and its metrics (the output of ``cell.files.save``,
 whose metadata carries them under RECORD); its wall time is papermill's ``duration``.
 """
 

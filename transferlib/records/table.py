@@ -83,7 +83,7 @@ IDENTITY = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tune
 
 def row(cell, metrics):
     """The row of a finished cell: its IDENTITY values from the mapping ``cell``, its results
-    from ``metrics``, as its notebook saved them (``notebook_calls.save``; wall_seconds, where
+    from ``metrics``, as its notebook saved them (``cell.files.save``; wall_seconds, where
     the runner or papermill measured it, else train_seconds; code_version, "" where the metrics
     were saved before cells recorded it)."""
     return {**{c: cell[c] for c in IDENTITY},

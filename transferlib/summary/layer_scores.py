@@ -35,7 +35,7 @@ import pandas as pd
 from .. import data as datasets
 from ..cell import data, similarity
 from ..cell.networks import representations_of
-from ..cell.notebook_calls import load_model
+from ..cell.files import load_model
 from ..data.paths import resolve
 from ..records import layout, store, table, vocabulary
 from ..atomic import write_text_atomic

@@ -8,10 +8,11 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from ..cell.networks import first_conv, representations_of
-from ..cell.notebook_calls import layer_similarity, load_model
+from ..cell.files import load_model
+from ..cell.layer_similarity import layer_similarity
+from ..cell.networks import representations_of
 from ..data import STREAMED
-from ..cell.conv1_figure import conv1_filters
+from ..cell.conv1_figure import conv1_filters, first_conv
 from ..records import layout, store, table, vocabulary
 from ..atomic import write_text_atomic
 

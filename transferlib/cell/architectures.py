@@ -1,7 +1,12 @@
-"""The paper's 8-layer CaffeNet and its small-image variants (Keras 3).
+"""The built-in architectures, registered by name (Keras 3): the paper's 8-layer CaffeNet and its
+small-image variants, with Caffe's grouped convolution and LRN as layers, and He et al.'s ResNets.
 
-Weight layers are named as in the paper, ``conv1`` .. ``conv5``, ``fc6`` .. ``fc8``, so
-that transfer copies them by name (``WEIGHT_LAYERS``).
+``register(name)`` makes a function ``(num_classes, image_size, *, width, seed, init)`` returning
+a Keras model the builder of the built-in network ``name`` (timm's ``register_model``);
+``builder(name)`` finds it (``networks.build``). Each name is one of ``nets.units.NETWORKS``,
+which says its units without a framework; its layers are named by unit (``<unit>`` or
+``<unit>_<rest>``), so that a transfer copies them by name: the CaffeNet's weight layers as in
+the paper, ``conv1`` .. ``conv5``, ``fc6`` .. ``fc8`` (``WEIGHT_LAYERS``).
 """
 
 import zlib
@@ -9,16 +14,34 @@ import zlib
 import keras
 from keras import layers, ops
 
-from ..nets.units import CAFFENET_IMAGE_SIZES as IMAGE_SIZES, CAFFENET_UNITS
+from ..nets.units import CAFFENET, CAFFENET_UNITS, NETWORKS, RESNET_BLOCKS
 from ..parameters import INITS, default_init
 
 WEIGHT_LAYERS = CAFFENET_UNITS  # the eight weight layers, the CaffeNet's transfer units
+_BUILDERS = {}
+
+
+def register(name):
+    """Register the decorated function as the builder of the built-in network ``name``."""
+    if name not in NETWORKS:
+        raise ValueError(f"{name} has no entry in nets.units.NETWORKS: its units must be known without a framework")
+
+    def add(function):
+        _BUILDERS[name] = function
+        return function
+    return add
+
+
+def builder(name):
+    """The registered builder of the built-in network ``name``."""
+    return _BUILDERS[name]
+
 
 # Filters of conv1..conv5 and units of fc6, fc7 at width 1.0.
 _CONV_FILTERS = (96, 256, 384, 384, 256)
 _FC_UNITS = {227: 4096, 64: 1024, 32: 1024}
 # conv1 kernel, stride and padding; pooling padding ("valid" is Caffe's at 227 px).
-_STEM = {227: (11, 4, "valid"), 64: (5, 2, "same"), 32: (5, 2, "same")}  # one per IMAGE_SIZES
+_STEM = {227: (11, 4, "valid"), 64: (5, 2, "same"), 32: (5, 2, "same")}  # one per image size
 
 # The paper's initialisation: Gaussian std per layer, bias 0 or 1.
 _INIT_STD = {"fc6": 0.005, "fc7": 0.005}
@@ -123,6 +146,7 @@ def layer_initializers(name, seed, init="paper"):
     return kernel, keras.initializers.Constant(1.0 if bias_one else 0.0)
 
 
+@register(CAFFENET)
 def caffenet(num_classes, image_size=227, width=1.0, seed=0, init=None):
     """The paper's CaffeNet: 5 conv + 3 fc weight layers, ReLU, LRN, 2 groups, dropout.
 
@@ -143,17 +167,11 @@ def caffenet(num_classes, image_size=227, width=1.0, seed=0, init=None):
     Weight decay is the optimiser's (``train.CaffeSGD``), as in Caffe. Inputs are mean-subtracted float images.
     """
     if image_size not in _STEM:
-        raise ValueError(f"image_size must be one of {IMAGE_SIZES}, got {image_size}")
-    return build(num_classes, image_size, tuple(scaled(f, width) for f in _CONV_FILTERS),
-                 scaled(_FC_UNITS[image_size], width), seed=seed, init=init)
-
-
-def build(num_classes, image_size, conv_filters, fc_units, *, seed=0, init=None):
-    """The CaffeNet of ``caffenet`` with explicit filter counts of conv1..conv5 and fc6/fc7 units."""
+        raise ValueError(f"image_size must be one of {NETWORKS[CAFFENET].image_sizes}, got {image_size}")
     init = init or default_init(image_size)
     k1, s1, pad = _STEM[image_size]
-    f1, f2, f3, f4, f5 = conv_filters
-    fc = fc_units
+    f1, f2, f3, f4, f5 = (scaled(f, width) for f in _CONV_FILTERS)
+    fc = scaled(_FC_UNITS[image_size], width)
 
     def conv(name, filters, kernel, **kw):
         k_init, b_init = layer_initializers(name, seed, init)
@@ -187,3 +205,64 @@ def build(num_classes, image_size, conv_filters, fc_units, *, seed=0, init=None)
     # fc8 and its softmax in float32 under a mixed precision policy (Keras's advice for outputs)
     outputs = dense("fc8", num_classes, "softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=f"caffenet{image_size}")
+
+
+_STAGE_FILTERS = (64, 128, 256, 512)
+
+
+@register("resnet18")
+def resnet18(num_classes, image_size=32, width=1.0, seed=0, init=None):
+    """ResNet-18 (``resnet``); ``init`` is the CaffeNet's alone."""
+    return resnet("resnet18", num_classes, image_size, width=width, seed=seed)
+
+
+@register("resnet50")
+def resnet50(num_classes, image_size=32, width=1.0, seed=0, init=None):
+    """ResNet-50 (``resnet``); ``init`` is the CaffeNet's alone."""
+    return resnet("resnet50", num_classes, image_size, width=width, seed=seed)
+
+
+def resnet(model, num_classes, image_size=32, *, width=1.0, seed=0):
+    """He et al.'s ResNet-18 (basic blocks 2-2-2-2) or ResNet-50 (bottleneck blocks 3-4-6-3),
+    BatchNorm after every convolution, filters 64-128-256-512 times ``width`` (rounded to a
+    multiple of 8). Below 128 px the stem is one 3x3 stride-1 convolution (the CIFAR stem), from
+    128 px ImageNet's 7x7 stride-2 convolution and 3x3 max-pool. Layers are named by unit:
+    ``stem_*``, ``stage<s>_block<b>_*``, ``head_*``."""
+    bottleneck = model == "resnet50"
+
+    def conv(x, name, filters, kernel, strides=1):
+        return layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False, name=name,
+                             kernel_initializer=keras.initializers.HeNormal(seed=layer_seed(seed, name)))(x)
+
+    def bn(x, name, zero=False):
+        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name,
+                                         gamma_initializer="zeros" if zero else "ones")(x)
+
+    def block(x, name, filters, strides):
+        out = filters * (4 if bottleneck else 1)
+        shortcut = x
+        if strides != 1 or x.shape[-1] != out:
+            shortcut = bn(conv(x, f"{name}_shortcut_conv", out, 1, strides), f"{name}_shortcut_bn")
+        if bottleneck:
+            y = layers.ReLU(name=f"{name}_relu1")(bn(conv(x, f"{name}_conv1", filters, 1), f"{name}_bn1"))
+            y = layers.ReLU(name=f"{name}_relu2")(bn(conv(y, f"{name}_conv2", filters, 3, strides), f"{name}_bn2"))
+            y = bn(conv(y, f"{name}_conv3", out, 1), f"{name}_bn3", zero=True)
+        else:
+            y = layers.ReLU(name=f"{name}_relu1")(bn(conv(x, f"{name}_conv1", filters, 3, strides), f"{name}_bn1"))
+            y = bn(conv(y, f"{name}_conv2", filters, 3), f"{name}_bn2", zero=True)
+        return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([shortcut, y]))
+
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    stem = _STAGE_FILTERS[0]
+    if image_size >= 128:
+        x = layers.ReLU(name="stem_relu")(bn(conv(inputs, "stem_conv", scaled(stem, width), 7, 2), "stem_bn"))
+        x = layers.MaxPooling2D(3, 2, padding="same", name="stem_pool")(x)
+    else:
+        x = layers.ReLU(name="stem_relu")(bn(conv(inputs, "stem_conv", scaled(stem, width), 3), "stem_bn"))
+    for s, (count, filters) in enumerate(zip(RESNET_BLOCKS[model], _STAGE_FILTERS), 1):
+        for b in range(1, count + 1):
+            x = block(x, f"stage{s}_block{b}", scaled(filters, width), 2 if b == 1 and s > 1 else 1)
+    x = layers.GlobalAveragePooling2D(name="head_pool")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="head_fc",
+                           kernel_initializer=keras.initializers.RandomNormal(stddev=0.01, seed=layer_seed(seed, "head_fc")))(x)
+    return keras.Model(inputs, outputs, name=f"{model}_{image_size}")
