@@ -38,7 +38,7 @@ def read(folder):
         else:
             seen[values["cell"]] = path
             duration = nb.metadata.get("papermill", {}).get("duration")
-            rows.append(table.row({"block_size": 0, "cut": False, **values, "unit": _unit(values)},
+            rows.append(table.row({**values, "unit": _unit(values)},
                                   {**metrics, "wall_seconds": duration or metrics["train_seconds"]}))
     return rows, skipped
 
