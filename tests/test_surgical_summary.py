@@ -20,14 +20,16 @@ def simulated(best, shift="noise", splits=5, gap=0.05, sd=0.01, seed=0, full=Non
     for s in range(splits):
         split = f"r{s}"
         level = rng.normal(0, 0.03)  # a split's own difficulty, shared by its networks
-        nets = [(f"{split}-baseB@{shift}", "base", False, 0, 0.30), (f"{split}-B7B@{shift}", "selffer", False, 0, 0.38),
+        nets = [(f"{split}-baseB@{shift}", "base", False, 0, 0.30),
+                (f"{split}-B7B@{shift}", "selffer", False, 0, 0.38),
                 (f"{split}-B8B+@{shift}", "selffer", True, 0, 0.40 if full is None else full)]
         nets += [(f"{split}-B8B+{u}@{shift}", "selffer", True, k, 0.40 + (gap if k == best else 0))
                  for k, u in enumerate(NAMES, 1)]
-        rows += [{"cell": cell, "split": split, "kind": kind, "target": "B", "fine_tuned": fine, "shift": shift,
-                  "tuned_unit": k, "top1": v + level + rng.normal(0, sd)} for cell, kind, fine, k, v in nets]
-    rows.append({"cell": "r0-baseB", "split": "r0", "kind": "base", "target": "B", "fine_tuned": False, "shift": "",
-                 "tuned_unit": 0, "top1": 0.5})
+        rows += [{"cell": cell, "split": split, "kind": kind, "target": "B", "fine_tuned": fine,
+                  "shift": shift, "tuned_unit": k, "top1": v + level + rng.normal(0, sd)}
+                 for cell, kind, fine, k, v in nets]
+    rows.append({"cell": "r0-baseB", "split": "r0", "kind": "base", "target": "B", "fine_tuned": False,
+                 "shift": "", "tuned_unit": 0, "top1": 0.5})
     return pd.DataFrame(rows)
 
 
