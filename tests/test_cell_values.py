@@ -124,3 +124,11 @@ def test_the_declared_columns_keep_the_tables_order_and_each_place_is_one_column
     assert places == list(range(1, len(places) + 1))
     assert table.COLUMNS[:13] == ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "cut",
                                   "images_per_class", "block_size", "shift", "tuned_unit")
+
+
+def test_a_surgical_cell_read_back_from_its_notebook_names_the_unit_that_learns():
+    from transferlib.records import executed
+
+    cells = {c.id: c for c in grid.expand(study(treatments=[], target_shift=["noise"]), WNIDS)}
+    for cell_id in ("r0-B8B+conv3@noise", "r0-B8B+@noise", "r0-B7B@noise", "r0-baseB@noise"):
+        assert executed._unit(cells[cell_id].parameters) == cells[cell_id].unit, cell_id
