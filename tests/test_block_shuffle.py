@@ -126,8 +126,8 @@ def test_the_gain_is_anb_plus_minus_its_base_on_the_same_images_and_stays_out_of
     df = results([0.06, 0.04], [0.02, 0.01])
     df.loc[(df.kind == "base") & (df.block_size == 1), "top1"] = 0.3  # shuffled images are harder
     df.loc[(df.kind == "transfer") & (df.block_size == 1), "top1"] += -0.2
-    shifted = df[df.cell == "r0-baseB"].assign(cell="r0-baseB@noise", top1=0.1)  # a surgical study's cell
-    gained = judged.gains(pd.concat([df, shifted]), "top1", SIDE)
+    shifted = df[df.cell == "r0-baseB"].assign(cell="r0-baseB@noise", shift="noise", top1=0.1)  # a surgical cell
+    gained = judged.gains(pd.concat([df.assign(shift=""), shifted]), "top1", SIDE)
     assert sorted(gained.b.unique()) == [1, SIDE] and (gained.n == 7).all()
     assert gained.set_index(["split", "target", "b"]).gain.to_dict() == pytest.approx(
         {("r0", "A", 1): 0.02, ("r0", "B", 1): 0.02, ("r0", "A", SIDE): 0.06, ("r0", "B", SIDE): 0.06,

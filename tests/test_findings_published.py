@@ -235,7 +235,7 @@ def _descriptive(study):
     for m in METRIC_HEADERS.values():
         if study == "surgical":
             names = surgical.unit_order(params)
-            labelled = surgical.label(surgical.split_off(df)[1], names)
+            labelled = surgical.label(surgical.split_off(df)[1])
             for shift in set(labelled["shift"]):
                 values = surgical.replicate_values(labelled[labelled["shift"] == shift], m)
                 keys = list(values)
@@ -283,7 +283,7 @@ def test_the_block_shuffle_pages_gains_and_the_surgical_pages_accuracies_are_the
                 f"{_points(r.low)} to {_points(r.high)} |") in page, b
     df, params, chosen = _study("surgical")
     names = surgical.unit_order(params)
-    means = surgical.accuracy_table(surgical.label(surgical.split_off(df)[1], names), chosen, names)["mean (%)"]
+    means = surgical.accuracy_table(surgical.label(surgical.split_off(df)[1]), chosen, names)["mean (%)"]
     page = (ROOT / "docs" / "surgical.md").read_text()
     rows = {"from scratch": "from scratch", "linear probe": "linear probe (classifier fresh)",
             "full fine-tuning": "full fine-tuning", **{f"{u} alone": f"{k}: {u} alone" for k, u in enumerate(names, 1)}}

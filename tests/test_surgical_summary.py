@@ -20,18 +20,22 @@ def simulated(best, shift="noise", splits=5, gap=0.05, sd=0.01, seed=0, full=Non
     for s in range(splits):
         split = f"r{s}"
         level = rng.normal(0, 0.03)  # a split's own difficulty, shared by its networks
-        nets = [(f"{split}-baseB@{shift}", 0.30), (f"{split}-B7B@{shift}", 0.38),
-                (f"{split}-B8B+@{shift}", 0.40 if full is None else full)]
-        nets += [(f"{split}-B8B+{u}@{shift}", 0.40 + (gap if k == best else 0)) for k, u in enumerate(NAMES, 1)]
-        rows += [{"cell": cell, "split": split, "target": "B", "top1": v + level + rng.normal(0, sd)}
-                 for cell, v in nets]
-    rows.append({"cell": "r0-baseB", "split": "r0", "target": "B", "top1": 0.5})
+        nets = [(f"{split}-baseB@{shift}", "base", False, 0, 0.30),
+                (f"{split}-B7B@{shift}", "selffer", False, 0, 0.38),
+                (f"{split}-B8B+@{shift}", "selffer", True, 0, 0.40 if full is None else full)]
+        nets += [(f"{split}-B8B+{u}@{shift}", "selffer", True, k, 0.40 + (gap if k == best else 0))
+                 for k, u in enumerate(NAMES, 1)]
+        rows += [{"cell": cell, "split": split, "kind": kind, "target": "B", "fine_tuned": fine,
+                  "shift": shift, "tuned_unit": k, "top1": v + level + rng.normal(0, sd)}
+                 for cell, kind, fine, k, v in nets]
+    rows.append({"cell": "r0-baseB", "split": "r0", "kind": "base", "target": "B", "fine_tuned": False,
+                 "shift": "", "tuned_unit": 0, "top1": 0.5})
     return pd.DataFrame(rows)
 
 
 def verdict(df, shift):
     _, shifted = surgical.split_off(df)
-    found = surgical.checks(surgical.label(shifted, NAMES), "top1", NAMES)
+    found = surgical.checks(surgical.label(shifted), "top1", NAMES)
     table = surgical.verdicts(found)
     return table.set_index("shift").verdict[shift], found
 
@@ -39,7 +43,7 @@ def verdict(df, shift):
 def test_split_off_keeps_shifted_cells_out_of_the_paper_rows():
     paper, shifted = surgical.split_off(simulated(1))
     assert list(paper.cell) == ["r0-baseB"] and shifted.cell.str.endswith("@noise").all()
-    labelled = surgical.label(shifted, NAMES)
+    labelled = surgical.label(shifted)
     r0 = labelled[labelled.split == "r0"].set_index("cell")
     assert r0.loc["r0-baseB@noise", "treatment"] == "scratch" and r0.loc["r0-B7B@noise", "treatment"] == "probe"
     assert r0.loc["r0-B8B+@noise", "treatment"] == "full"
@@ -116,7 +120,7 @@ def test_each_shifts_verdict_is_shown_under_every_other_metric_and_a_change_is_n
     df["lastk_top1"] = df.top1
     df["best10_top1"] = df.top1.where(~conv1, df.top1 - 0.1)  # conv1 worst under best-10
     _, shifted = surgical.split_off(df)
-    labelled = surgical.label(shifted, NAMES)
+    labelled = surgical.label(shifted)
     found = {m: surgical.checks(labelled, m, NAMES) for m in ("top1", "lastk_top1", "best10_top1")}
     others = {m: found[m] for m in ("lastk_top1", "best10_top1")}
     table = surgical.verdicts(found["top1"], others).set_index("shift")

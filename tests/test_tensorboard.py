@@ -12,9 +12,12 @@ from tensorboard.plugins.hparams import plugin_data_pb2  # noqa: E402
 
 from transferlib.records import tensorboard  # noqa: E402
 
-A3B_PLUS = dict(split="r0", kind="transfer", n=3, unit="conv3", fine_tuned=True, target="B", images_per_class=0,
-                block_size=0, shift="", network="caffenet", code_version="0.1.0+g0c92742")
-BASE_A = dict(A3B_PLUS, kind="base", n=0, unit="", fine_tuned=False, target="A", block_size=4, code_version="")
+A3B_PLUS = dict(cell="r0-A3B+", split="r0", kind="transfer", source="r0-baseA", n=3, unit="conv3", fine_tuned=True,
+                target="B", images_per_class=0, block_size=0, shift="",
+                network="caffenet")  # a cell's values (a base notebook's, lacking cut and tuned_unit)
+BASE_A = dict(A3B_PLUS, cell="r0-baseA", kind="base", source="", n=0, unit="", fine_tuned=False, target="A",
+              block_size=4)
+CODE = "0.1.0+g0c92742"
 
 
 def read(folder):
@@ -31,7 +34,7 @@ def values(info):
 
 
 def test_a_cells_run_holds_its_hparams_and_each_validation_once_when_resumed(tmp_path):
-    hparams = tensorboard.hparams(**A3B_PLUS)
+    hparams = tensorboard.hparams(A3B_PLUS, CODE)
     assert hparams == {"split": "r0", "treatment": "AnB+", "n": 3, "unit": "conv3", "fine_tuned": True,
                        "target": "B", "images_per_class": 0, "block_size": 0, "shift": "none",
                        "network": "caffenet", "code_version": "0.1.0+g0c92742"}
@@ -58,7 +61,7 @@ def test_a_cells_run_holds_its_hparams_and_each_validation_once_when_resumed(tmp
 
 
 def test_the_experiment_lists_each_axis_values_and_the_studys_metric(tmp_path):
-    cells = [tensorboard.hparams(**A3B_PLUS), tensorboard.hparams(**BASE_A)]
+    cells = [tensorboard.hparams(A3B_PLUS, CODE), tensorboard.hparams(BASE_A, "")]
     tensorboard.write_experiment(tmp_path, cells, metric="last_k")
     tensorboard.write_experiment(tmp_path, cells, metric="last_k")  # a second run replaces it
     assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 1
@@ -81,7 +84,7 @@ def test_a_run_copied_to_a_url_replaces_the_one_there(tmp_path):
     url = (tmp_path / "study").as_uri() + "/tensorboard/r0-A3B+"
     for value in (0.25, 0.5):
         run = tmp_path / f"local-{value}"
-        log = tensorboard.CellLog(run, tensorboard.hparams(**A3B_PLUS))
+        log = tensorboard.CellLog(run, tensorboard.hparams(A3B_PLUS, CODE))
         log.open()
         log.validation(10, {"val_top1": value})
         log.close()
@@ -95,7 +98,7 @@ def test_a_rewritten_experiment_published_to_a_url_replaces_the_one_there(tmp_pa
     from transferlib.records import store
     url = (tmp_path / "study").as_uri() + "/tensorboard"
     for metric in ("best10", "last_k"):
-        path = tensorboard.write_experiment(tmp_path / "local", [tensorboard.hparams(**A3B_PLUS)], metric)
+        path = tensorboard.write_experiment(tmp_path / "local", [tensorboard.hparams(A3B_PLUS, CODE)], metric)
         store.put(path, f"{url}/{path.name}")
     assert len(list((tmp_path / "study" / "tensorboard").iterdir())) == 1
     metrics = {m.name.tag: m.display_name for m in read(tmp_path / "study" / "tensorboard")[1].experiment.metric_infos}
@@ -113,8 +116,8 @@ def test_without_the_tensorboard_package_a_cell_says_its_logs_are_off(monkeypatc
     monkeypatch.setitem(sys.modules, "tensorboard", None)
     monkeypatch.delitem(sys.modules, "transferlib.records.tensorboard")
     monkeypatch.delattr(transferlib.records, "tensorboard")
-    given = {k: v for k, v in A3B_PLUS.items() if k not in ("unit", "code_version")}  # the cell knows these
-    assert logs.tensorboard_log(None, None, **given, cell="r0-A3B+") is None
+    given = {k: v for k, v in A3B_PLUS.items() if k != "unit"}  # the cell's notebook's values
+    assert logs.tensorboard_log(None, None, given) is None
     assert capsys.readouterr().out.startswith("TensorBoard logs are off: ")
     said = []
     runner.write_experiment(None, said.append)  # the runner's experiment: the same line, nothing written

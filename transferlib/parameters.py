@@ -4,7 +4,9 @@ cells' notebooks, one ``Parameter`` per name.
 From ``PARAMETERS`` follow the study's ``Params`` and its checks (``driver.params``), what the
 grid hands each notebook (``for_notebook``), which values enter a cell's params_hash
 (``hashed``), the notebooks' parameters cells (``parameters_cell``) and their check of the names
-papermill injects (``check_injected``): a new entry reaches all of them.
+papermill injects (``check_injected``), and the values a finished cell is recorded by
+(``recorded``): results.csv's columns (``columns``, ``records.table``) and the axes of the
+study's HParams experiment (``axes``, ``records.tensorboard``). A new entry reaches all of them.
 ``python -m transferlib.parameters`` writes the parameters cells into the notebooks, and a test
 finds them equal to this table.
 """
@@ -16,9 +18,7 @@ from pathlib import Path
 
 from . import checks as c
 from .nets.units import CAFFENET, MODELS, UNIT_CHOICES
-from .records.curves import BASE_RISE_LIMIT
 from .solver import MOMENTUM, PAPER_LR_DROPS, WEIGHT_DECAY
-from .records.vocabulary import METRIC_COLUMNS
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
 INITS = ("paper", "he")  # a network's initial weights (models.layer_initializers)
@@ -31,6 +31,10 @@ EXECUTORS = ("local", "ray")
 MAN_MADE_NATURAL = "man_made_natural"
 ALL_CLASSES = ("base", "random")  # cells trained on all the study's classes, not on a half
 SHIFTS = ("noise", "blur", "contrast", "grey", "labels")  # cell.shifts: the target half itself, shifted
+# The metrics a study may report (params key ``metric``) and the results columns holding them
+# (lastk_top1 computed by the summary from each network's curve: summary.metrics).
+METRIC_COLUMNS = {"best10": "best10_top1", "final": "top1", "last_k": "lastk_top1"}
+BASE_RISE_LIMIT = 1.0  # points: a base whose curve rose more over its last fifth had not converged (records.curves)
 # The notebooks run by hand: baseA on Tiny ImageNet's first 10 classes, A3B+ on the next 10.
 _HALF_A = ["n01443537", "n01629819", "n01641577", "n01644900", "n01698640", "n01742172",
            "n01768244", "n01770393", "n01774384", "n01774750"]
@@ -44,6 +48,26 @@ class Required:
 
     def __init__(self, hint):
         self.hint = hint
+
+
+@dataclass(frozen=True)
+class Column:
+    """A cell's value as a column of results.csv (``records.table``), read as its default's type:
+    ``place``, its place among the columns that say which network a row is; ``absent``, its value
+    in a record without it (a table written before the column, a notebook without the
+    parameter); None: every record has it."""
+
+    place: int
+    absent: object = None
+
+
+@dataclass(frozen=True)
+class Axis:
+    """A cell's value as an axis of the study's HParams experiment (``records.tensorboard``):
+    what it means, and what the value "" is shown as."""
+
+    description: str
+    empty: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,10 +91,17 @@ class Parameter:
     hashed: str = "always"  # "always"; "when set": only when not the notebooks' default (added
     #                         after the first studies, so that their cells keep their hashes); "never"
     unset: object = None    # "when set" against this function of the cell's values, not the default
+    column: Column = None   # its column of results.csv, where it has one
+    axis: Axis = None       # its axis of the HParams experiment, where it has one
 
     @property
     def in_study(self):
         return self.check is not None
+
+    @property
+    def value_type(self):
+        """The type of its values, as its default shows it."""
+        return type(next(iter(self.default.values())) if isinstance(self.default, dict) else self.default)
 
     def setting_in(self, notebook):
         return notebook in self.setting if isinstance(self.setting, tuple) else self.setting
@@ -129,12 +160,14 @@ PARAMETERS = (
                 (0,), "random split seeds and/or man_made_natural"),
     _study_only("halves", dict | None, c.halves, None,
                 "or your own split, {A: [class ids], B: [class ids]} (split h)"),
-    _cell("images_per_class", 0, "k > 0: only the first k training images of each class", hashed="when set"),
+    _cell("images_per_class", 0, "k > 0: only the first k training images of each class", hashed="when set",
+          column=Column(10), axis=Axis("training images per class (0: all)")),
     _study_only("block_shuffle", tuple, c.listed(c.integer(lambda v: v >= 1, "a block side b >= 1 (px)"),
                                                  empty_ok=True, increasing=True),
                 (), "b: extra target bases and AnB+ at the top n on images cut into b x b blocks in a seeded order"),
     _cell("block_size", 0, "b > 0: the images cut into b x b blocks laid out in a seeded order (data.block_shuffle)",
-          hashed="when set"),
+          hashed="when set", column=Column(11, absent=0),
+          axis=Axis("side of the blocks its images were cut into (0: whole images)")),
     _cell("data_seed", 0, "the study's seed, the same in every cell: of the order of block_size's blocks, of shift's "
           "draws and of val_holdout's images",
           setting=False, hashed="never"),
@@ -181,14 +214,14 @@ PARAMETERS = (
     _study_only("all_classes", tuple, c.listed(c.one_of(ALL_CLASSES), empty_ok=True), (),
                 "of base, random: a base, and random weights for each n, on all the study's classes"),
     _cell("n", {"base": 0, "transfer": 3}, "units copied from the base: 1..7 of the CaffeNet (1..K-1 of K units)",
-          setting=("transfer",)),
+          setting=("transfer",), column=Column(6), axis=Axis("units copied from the base (0: a base)")),
     _cell("fine_tuned", {"base": False, "transfer": True}, "True: copied layers learn (AnB+); False: frozen (AnB)",
-          setting=("transfer",)),
+          setting=("transfer",), column=Column(8), axis=Axis("copied units learn")),
     _cell("cut", False, "True: the new head follows unit n (features of unit n pooled, a new classifier)",
-          notebooks=("transfer",), setting=("transfer",), hashed="when set"),
+          notebooks=("transfer",), setting=("transfer",), hashed="when set", column=Column(9, absent=False)),
     _cell("kind", {"base": "base", "transfer": "transfer"},
           '"transfer" (from the other half), "selffer" (same half) or "random" (frozen random layers)',
-          setting=("transfer",)),
+          setting=("transfer",), column=Column(3)),
     # How it trains
     _study("epochs", int | None, _COUNT, None, "or None, with iterations and val_every",
            hand_run=4, why="a params file gives epochs, or iterations and val_every"),
@@ -230,9 +263,11 @@ PARAMETERS = (
     _study_only("shift_iterations", int | None, _COUNT, None,
                 "the shifted target's networks: optimiser steps (None: iterations); val_every divides them"),
     _cell("shift", "", 'the target\'s shift (target_shift): "" none, noise, blur, contrast, grey or labels',
-          hashed="when set"),
+          hashed="when set", column=Column(12, absent=""),
+          axis=Axis("the target's shift in a surgical study (none: the paper's target)", empty="none")),
     _cell("tuned_unit", 0, "k > 0: all K units copied, the classifier too, and only unit k learns "
-          "(surgical fine-tuning)", notebooks=("transfer",), setting=("transfer",), hashed="when set"),
+          "(surgical fine-tuning)", notebooks=("transfer",), setting=("transfer",), hashed="when set",
+          column=Column(13, absent=0)),
     _study_only("converged_bases", bool, c.BOOLEAN, False,
                 "stop the study where a base's validation top-1 still rose more than base_rise_limit "
                 "over the last fifth before the last lr drop, beyond noise (curves.still_rising), before "
@@ -264,10 +299,16 @@ PARAMETERS = (
                 "Ray: GPUs each cell holds; a fraction shares a GPU"),
     # The runner's bookkeeping
     _cell("cell", {"base": "r0-baseA", "transfer": "r0-A3B+"}, "the network's name in the paper's notation",
-          setting=False),
-    _cell("split", "r0", "r<seed>, mmn (man-made/natural) or all", setting=False),
-    _cell("target", {"base": "A", "transfer": "B"}, "the half it trains on", setting=False),
-    _cell("source", {"base": "", "transfer": "r0-baseA"}, "the base cell it copies", setting=False),
+          setting=False, column=Column(1)),
+    _cell("split", "r0", "r<seed>, mmn (man-made/natural) or all", setting=False, column=Column(2),
+          axis=Axis("r<seed>, mmn (man-made/natural), h (your halves) or all")),
+    _cell("target", {"base": "A", "transfer": "B"}, "the half it trains on", setting=False, column=Column(5),
+          axis=Axis("the half it trains on: A, B or AB (all classes)")),
+    _cell("source", {"base": "", "transfer": "r0-baseA"}, "the base cell it copies", setting=False,
+          column=Column(4)),
+    _cell("unit", "", "the model's n-th transfer unit (conv3, stage2, ...), the last one copied; a surgical "
+          "cell's, the one that learns: the grid's, no notebook's", notebooks=(), setting=False, hashed="never",
+          column=Column(7, absent=""), axis=Axis("the last unit copied")),
     _cell("source_classes", _HALF_A, "the classes its base learned", notebooks=("transfer",), setting=False,
           hashed="never"),
     _cell("target_base", "r0-baseB", "the base of the half it trains on: its baseline", notebooks=("transfer",),
@@ -283,6 +324,23 @@ PARAMETERS = (
     _cell("tensorboard_dir", None, "None: results/notebooks/tensorboard/<cell>", setting=False, hashed="never"),
 )
 STUDY = tuple(p for p in PARAMETERS if p.in_study)
+
+
+def columns():
+    """The parameters that are columns of results.csv, in the table's order."""
+    return sorted((p for p in PARAMETERS if p.column), key=lambda p: p.column.place)
+
+
+def axes():
+    """The parameters that are axes of the HParams experiment, in results.csv's order."""
+    return sorted((p for p in PARAMETERS if p.axis), key=lambda p: p.column.place if p.column else len(PARAMETERS))
+
+
+def recorded(values):
+    """A cell's ``values`` (its notebook's parameters, and its unit) as results.csv and the
+    HParams record them: each column's and axis's value, ``absent`` where ``values`` lack it."""
+    return {p.name: p.column.absent if p.name not in values and p.column and p.column.absent is not None
+            else values[p.name] for p in PARAMETERS if p.column or p.axis}
 
 
 RENAMED = {"model": "network", "units": "network_units"}  # an old key: its name now
@@ -328,7 +386,7 @@ def default_init(image_size):
 
 
 INJECTED = "# Parameters\n"  # how the cell papermill injects after the parameters cell begins
-_STUDY_ONLY = {p.name for p in PARAMETERS if not p.notebooks}
+_STUDY_ONLY = {p.name for p in STUDY if not p.notebooks}
 
 
 def check_injected(notebook, namespace):

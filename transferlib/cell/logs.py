@@ -14,18 +14,16 @@ def checkpoint_folder(checkpoint, checkpoint_dir, cell):
     return standalone_path(f"{cell}-checkpoint")
 
 
-def tensorboard_log(tensorboard_dir, net, *, cell, split, kind, n, fine_tuned, target, images_per_class, block_size,
-                    shift, network, tuned_unit=0, cut=False):
+def tensorboard_log(tensorboard_dir, net, values):
     """The cell's TensorBoard run (a ``records.tensorboard.CellLog`` for ``train.train``), with
-    its hyperparameters, the ``networks.Network`` ``net`` naming the unit n (a surgical cell's:
-    ``tuned_unit``, the one that learns): in the runner's ``tensorboard_dir``, or run by hand
-    ``standalone_path("tensorboard/<cell>")``. Without the tensorboard package, None, and a line
-    that says so."""
+    the hyperparameters of its notebook's ``values`` (``globals()``), the ``networks.Network``
+    ``net`` naming the unit n (a surgical cell's: ``tuned_unit``, the one that learns): in the
+    runner's ``tensorboard_dir``, or run by hand ``standalone_path("tensorboard/<cell>")``.
+    Without the tensorboard package, None, and a line that says so."""
     tensorboard = tensorboard_or_none()
     if tensorboard is None:
         return None
-    unit = net.units[(tuned_unit or n) - 1][0] if n else ""
-    values = tensorboard.hparams(split=split, kind=kind, n=n, unit=unit, fine_tuned=fine_tuned, target=target,
-                                 images_per_class=images_per_class, block_size=block_size, shift=shift,
-                                 network=network, code_version=code_version(), cut=cut)
-    return tensorboard.CellLog(tensorboard_dir or standalone_path(f"tensorboard/{cell}"), values)
+    n = values["n"]
+    unit = net.units[(values.get("tuned_unit") or n) - 1][0] if n else ""
+    return tensorboard.CellLog(tensorboard_dir or standalone_path(f"tensorboard/{values['cell']}"),
+                               tensorboard.hparams({**values, "unit": unit}, code_version()))

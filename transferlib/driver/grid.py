@@ -43,38 +43,44 @@ from .params import ParamsError
 
 _RUNNER_SET = {"params_hash": "", "metrics_path": None, "model_path": None, "source_model_path": None,
                "checkpoint_dir": None, "tensorboard_dir": None}  # paths and proofs the runner adds: none is hashed
+_RECORDED = {p.name for p in parameters.PARAMETERS if p.column or p.axis} - {"unit"}  # a Cell's attributes
 ALL = "all"  # the split of the cells trained on all classes; their target is "AB"
 OWN = "h"    # the split of your own halves (params ``halves``)
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One network of the study, named as in the paper (docs/studies.md)."""
+    """One network of the study, named as in the paper (docs/studies.md). The values it is
+    recorded by (``values``) read as attributes too: ``cell.kind``, ``cell.n``, ``cell.target``."""
 
     id: str            # "r0-baseA", "r0-A3B+", "mmn-B5B", "r1-R4A", "all-baseAB", "all-R3AB",
     #                    "r0-A3B+-k50"
-    split: str         # "r<seed>", "mmn", "h" (your own halves) or "all"
-    kind: str          # base | selffer | transfer | random
-    source: str        # the base cell it copies layers from; "" for base and random
-    target: str        # "A" or "B": the half it trains on; "AB": all the study's classes
-    n: int             # copied (random: frozen) layers; 0 for base
-    fine_tuned: bool
-    images_per_class: int  # k of a reduced-data cell: the first k training images per class; 0: all
     notebook: str      # "base" or "transfer"
     parameters: dict = field(hash=False)  # papermill parameters, JSON-able
     params_hash: str
     needs: tuple       # ids of the cells that must finish first
     unit: str = ""     # the model's n-th transfer unit (conv3, stage2, ...): the last one copied
-    block_size: int = 0  # b of a block-shuffled cell: its half's images cut into b x b blocks; 0: none
-    cut: bool = False  # the new head follows unit n (AnBcut, from a pretrained source)
+
+    @property
+    def values(self):
+        """Its values as results.csv and the HParams record them (``parameters.recorded``), with
+        its network and source_network, and params_hash."""
+        return {**self.parameters, **parameters.recorded({**self.parameters, "unit": self.unit}),
+                "params_hash": self.params_hash}
+
+    def __getattr__(self, name):
+        if name not in _RECORDED:  # also the names pickle and copy look for, before parameters is set
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return self.values[name]
 
 
-def expand(params, class_names=None):
+def expand(params, class_names=None, drawn=None):
     """The study's cells, each after the cells it needs.
 
     ``class_names`` are the dataset's class ids in label order (default: read them with
-    ``data.class_names``). Raises ParamsError, before any training, for data that cannot be
-    found, class ids not in the dataset and splits that leave a half without classes.
+    ``data.class_names``); ``drawn``, the study's ``halves`` where already drawn. Raises
+    ParamsError, before any training, for data that cannot be found, class ids not in the dataset
+    and splits that leave a half without classes.
     """
     if class_names is None:
         class_names = dataset_classes(params)
@@ -82,7 +88,7 @@ def expand(params, class_names=None):
     names = unit_names(params)
     ns = layer_values(params, names)
     cells_of = _pretrained_cells if params.source_network else _split_cells
-    cells = [cell for split, members in halves(params, class_names).items()
+    cells = [cell for split, members in (halves(params, class_names) if drawn is None else drawn).items()
              for cell in cells_of(params, split, members, params.treatments_of(seeds.get(split)), names, ns)]
     if params.all_classes:
         classes = study_classes(params, class_names)
@@ -348,8 +354,6 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
     blob = json.dumps([parameters.hashed(notebook, {**values, **_RUNNER_SET}),
                        [b.params_hash for b in needs]],
                       sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return Cell(id=cell_id, split=split, kind=kind, source=source, target=target, n=n,
-                fine_tuned=fine_tuned, images_per_class=images_per_class, block_size=block_size,
-                notebook=notebook, parameters=values,
+    return Cell(id=cell_id, notebook=notebook, parameters=values,
                 params_hash=hashlib.sha256(blob.encode()).hexdigest()[:16],
-                needs=tuple(b.id for b in needs), unit=unit_names[(tuned_unit or n) - 1] if n else "", cut=cut)
+                needs=tuple(b.id for b in needs), unit=unit_names[(tuned_unit or n) - 1] if n else "")

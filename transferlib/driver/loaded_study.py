@@ -167,7 +167,7 @@ class Study:
 
     def row(self, cell, metrics):
         """The results.csv row of a finished cell."""
-        return table.row({**vars(cell), "cell": cell.id}, metrics)
+        return table.row(cell.values, metrics)
 
     def done_cells(self, problems=None):
         """{cell id: metrics} of the cells of the current grid done with their current
@@ -236,7 +236,7 @@ def load_study(params_path, results_dir=None, download=True, overrides=()):
     dataset not yet there is planned from its published class list."""
     params = load_params(Path(params_path).absolute(), overrides)
     class_names = grid.dataset_classes(params, download=download)
-    cells = grid.expand(params, class_names)
+    halves = grid.halves(params, class_names)
     where = results_dir or params.results_dir
     root = store.join(where if store.is_url(where) else Path(where).absolute(), params.study)
-    return Study(params, cells, root, grid.halves(params, class_names))
+    return Study(params, grid.expand(params, class_names, halves), root, halves)

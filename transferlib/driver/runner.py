@@ -153,11 +153,7 @@ def write_experiment(study, out=print, done=None):
     if tensorboard is None:
         return
     done = done or {}
-    cells = [tensorboard.hparams(split=c.split, kind=c.kind, n=c.n, unit=c.unit, fine_tuned=c.fine_tuned,
-                                 target=c.target, images_per_class=c.images_per_class, block_size=c.block_size,
-                                 shift=c.parameters["shift"], cut=c.cut,
-                                 network=study.params.source_network or c.parameters["network"],
-                                 code_version=done[c.id].get("code_version", version.UNKNOWN) if c.id in done
+    cells = [tensorboard.hparams(c.values, done[c.id].get("code_version", version.UNKNOWN) if c.id in done
                                  else version.code_version())
              for c in study.cells]
     path = tensorboard.write_experiment(study.driver_dir / layout.TENSORBOARD, cells, study.params.metric)

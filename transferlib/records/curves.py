@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 
+from ..parameters import BASE_RISE_LIMIT
 from ..solver import MOMENTUM
 
-BASE_RISE_LIMIT = 1.0  # points: a base whose curve rose more over its last fifth had not converged
 LAST_K = 10  # validations averaged by ``last_k``
 
 

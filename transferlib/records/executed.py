@@ -38,7 +38,7 @@ def read(folder):
         else:
             seen[values["cell"]] = path
             duration = nb.metadata.get("papermill", {}).get("duration")
-            rows.append(table.row({"block_size": 0, "cut": False, **values, "unit": _unit(values)},
+            rows.append(table.row({**values, "unit": _unit(values)},
                                   {**metrics, "wall_seconds": duration or metrics["train_seconds"]}))
     return rows, skipped
 
@@ -55,8 +55,9 @@ def ran_with(nb):
 
 
 def _unit(values):
-    """The name of the n-th transfer unit of the cell's network ("" for n = 0)."""
-    n = values["n"]
+    """The name of the n-th transfer unit of the cell's network, or in a surgical cell of the one
+    that learns (``tuned_unit``), as the grid names it ("" for n = 0)."""
+    n = values.get("tuned_unit") or values["n"]
     if not n:
         return ""
     network, network_units = values.get("network", units.CAFFENET), values.get("network_units", "stages")

@@ -1,4 +1,6 @@
-"""The results table, ``results/<study>/results.csv``: one row per finished cell (COLUMNS).
+"""The results table, ``results/<study>/results.csv``: one row per finished cell (COLUMNS):
+the cell's values that ``parameters`` declares columns (``parameters.columns``), then its
+results, its params_hash and code version.
 
 The driver writes it (``append_row``, ``keep_only``), under a lock and by whole-file
 replacement; the summary reads it (``read``). Pure pandas: importing this module never imports
@@ -14,29 +16,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import parameters
 from ..atomic import write_atomic
 from ..nets.units import CAFFENET_UNITS
 from .vocabulary import KINDS
 
-COLUMNS = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "cut", "images_per_class",
-           "block_size", "top1", "top5", "best10_top1", "validations", "train_seconds", "wall_seconds", "params_hash",
-           "code_version", "history")
-# unit: the name of the model's n-th transfer unit (conv3, stage2...), "" for n = 0; block_size:
-# b of a block-shuffled cell, 0 for the others; cut: True where the head follows unit n (the
-# practitioner's network, from a pretrained source); code_version: the transferlib version the cell
-# ran under (``version.code_version``), "" for unknown. Tables written before them lack them:
-# their rows read as _ADDED (read fills in the CaffeNet's unit names).
-_ADDED = {"unit": "", "block_size": "0", "code_version": "", "cut": "False"}
-_INTS = ("n", "images_per_class", "block_size", "validations")
+_DECLARED = parameters.columns()
+_RESULTS = ("top1", "top5", "best10_top1", "validations", "train_seconds", "wall_seconds")
+COLUMNS = (*(p.name for p in _DECLARED), *_RESULTS, "params_hash", "code_version", "history")
+IDENTITY = (*(p.name for p in _DECLARED), "params_hash")  # a row's columns that say which network it is
+# code_version: the transferlib version the cell ran under (``version.code_version``), "" for
+# unknown. Tables written before a column lack it: their rows, and its empty values, read as
+# _ADDED (a declared column's ``absent``; read fills in the CaffeNet's unit names).
+_ADDED = {**{p.name: str(p.column.absent) for p in _DECLARED if p.column.absent is not None}, "code_version": ""}
+_INTS = (*(p.name for p in _DECLARED if p.value_type is int), "validations")
+_FLOATS = (*(p.name for p in _DECLARED if p.value_type is float), *(c for c in _RESULTS if c != "validations"))
+_FLAGS = tuple(p.name for p in _DECLARED if p.value_type is bool)
 _RENAMED = {"epochs": "validations"}  # old column names, read as the new ones
-_FLOATS = ("top1", "top5", "best10_top1", "train_seconds", "wall_seconds")
 _BOOLS = {"True": True, "true": True, "1": True, "False": False, "false": False, "0": False}
 
 
 def read(path):
     """The results table at `path` (a results.csv or the study directory holding one), typed:
-    n, images_per_class, block_size and validations int, fine_tuned and cut bool, the metrics float, history a list
-    of floats. A table written before a column was renamed (``epochs``) reads as today's."""
+    the declared columns as their parameters' defaults (n int, fine_tuned bool...), validations
+    int, the metrics float, history a list of floats. A table written before a column was renamed
+    (``epochs``) reads as today's; one written before a column was added, with its ``absent``
+    value."""
     path = Path(path)
     if path.is_dir():
         path = path / "results.csv"
@@ -44,13 +49,17 @@ def read(path):
         raise FileNotFoundError(f"no results table at {path}: run the study's cells first "
                                 "(or pass the study directory that holds results.csv)")
     df = pd.read_csv(path, dtype=str, keep_default_na=False).rename(columns=_RENAMED)
+    unshifted = "shift" not in df.columns
     for column, value in _ADDED.items():
-        if column not in df.columns:
-            df[column] = value
+        df[column] = df[column].replace("", value) if column in df.columns else value
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{path} lacks the columns {missing}; expected {list(COLUMNS)}")
     df = df[list(COLUMNS)]
+    if unshifted and df.cell.str.contains("@", regex=False).any():
+        raise ValueError(f"{path} holds surgical cells (ids ending in @<shift>) but was written before "
+                         "results.csv had the columns shift and tuned_unit: run the study again to rewrite it "
+                         "(its done cells are kept, not trained again)")
     duplicated = sorted(set(df.cell[df.cell.duplicated()]))
     if duplicated:
         raise ValueError(f"{path}: cells {duplicated} appear more than once")
@@ -58,8 +67,8 @@ def read(path):
         bad = df.cell[~df[col].isin(allowed)].tolist()
         if bad:
             raise ValueError(f"{path}: cells {bad} have a {col} outside {allowed}")
-    for column in ("fine_tuned", "cut"):
-        flags = (df[column].replace("", "False") if column == "cut" else df[column]).map(_BOOLS)  # cut: added
+    for column in _FLAGS:
+        flags = df[column].map(_BOOLS)
         if flags.isna().any():
             raise ValueError(f"{path}: cells {df.cell[flags.isna()].tolist()} have a {column} that is not "
                              "True or False")
@@ -77,16 +86,14 @@ def read(path):
     return df
 
 
-IDENTITY = ("cell", "split", "kind", "source", "target", "n", "unit", "fine_tuned", "cut", "images_per_class",
-            "block_size", "params_hash")  # a row's columns that say which network it is
-
-
 def row(cell, metrics):
-    """The row of a finished cell: its IDENTITY values from the mapping ``cell``, its results
-    from ``metrics``, as its notebook saved them (``cell.files.save``; wall_seconds, where
-    the runner or papermill measured it, else train_seconds; code_version, "" where the metrics
-    were saved before cells recorded it)."""
-    return {**{c: cell[c] for c in IDENTITY},
+    """The row of a finished cell: its IDENTITY values from the mapping ``cell``
+    (``parameters.recorded``: a value it lacks, its column's ``absent``), its results from
+    ``metrics``, as its notebook saved them (``cell.files.save``; wall_seconds, where the
+    runner or papermill measured it, else train_seconds; code_version, "" where the metrics were
+    saved before cells recorded it)."""
+    values = parameters.recorded(cell)
+    return {**{c: values[c] for c in IDENTITY[:-1]}, "params_hash": cell["params_hash"],
             "top1": metrics["top1"], "top5": metrics["top5"], "best10_top1": metrics["best10_top1"],
             "validations": metrics["validations"], "train_seconds": metrics["train_seconds"],
             "wall_seconds": metrics.get("wall_seconds", metrics["train_seconds"]),
@@ -109,13 +116,14 @@ def _format(row):
     if missing or unknown:
         raise ValueError(f"result row for cell {row.get('cell')!r}: missing keys {missing}, "
                          f"unknown keys {unknown}; expected {list(COLUMNS)}")
-    if not isinstance(row["fine_tuned"], (bool, np.bool_)):
-        raise ValueError(f"result row {row['cell']!r}: fine_tuned must be a bool, "
-                         f"got {row['fine_tuned']!r}")
+    flags = [c for c in _FLAGS if c not in _ADDED]  # an added flag may be the string _ADDED holds
+    for c in flags:
+        if not isinstance(row[c], (bool, np.bool_)):
+            raise ValueError(f"result row {row['cell']!r}: {c} must be a bool, got {row[c]!r}")
     out = {c: str(row[c]) for c in COLUMNS}
     out.update({c: str(int(row[c])) for c in _INTS})
     out.update({c: repr(float(row[c])) for c in _FLOATS})  # repr: floats round-trip exactly
-    out["fine_tuned"] = str(bool(row["fine_tuned"]))
+    out.update({c: str(bool(row[c])) for c in flags})
     if not isinstance(row["history"], str):
         out["history"] = json.dumps([float(v) for v in row["history"]])
     return out

@@ -4,7 +4,8 @@ imported, so the files are the same under Keras on TensorFlow and on JAX, and th
 free of frameworks.
 
 The runner writes the study's HParams experiment there (``write_experiment``): the grid's axes
-as hyperparameters (HPARAMS) and the metrics (METRICS). Each cell writes its run,
+as hyperparameters (HPARAMS: the parameters declared axes, ``parameters.axes``, and the
+treatment, the network and the code) and the metrics (METRICS). Each cell writes its run,
 ``tensorboard/<cell>/`` (``CellLog``): its hyperparameters, one point per validation of each of
 SCALARS at the optimiser step it was taken, each flushed at once (a study is watched live),
 and at the end its best-10 and last-k top-1. The HParams dashboard reads a metric as its
@@ -21,19 +22,13 @@ from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.plugins.hparams import summary_v2 as hp
 from tensorboard.summary.writer.record_writer import RecordWriter
 
+from .. import parameters
 from .vocabulary import treatment
 
 SCALARS = ("loss", "top1", "top5", "val_loss", "val_top1", "val_top5", "learning_rate")
 HPARAMS = {  # name: description
-    "split": "r<seed>, mmn (man-made/natural), h (your halves) or all",
+    **{p.name: p.axis.description for p in parameters.axes()},
     "treatment": "base, BnB, BnB+, AnB, AnB+, random (named as for direction AnB), AnBcut or AnBcut+",
-    "n": "units copied from the base (0: a base)",
-    "unit": "the last unit copied",
-    "fine_tuned": "copied units learn",
-    "target": "the half it trains on: A, B or AB (all classes)",
-    "images_per_class": "training images per class (0: all)",
-    "block_size": "side of the blocks its images were cut into (0: whole images)",
-    "shift": "the target's shift in a surgical study (none: the paper's target)",
     "network": "the network's kind, or the pretrained source it copies",
     "code_version": "the transferlib version and commit it ran under (empty: unknown)",
 }
@@ -46,16 +41,16 @@ _EVENTS = "events.out.tfevents."  # how every event file's name begins
 EXPERIMENT = f"{_EVENTS}0000000000.experiment"  # the study's HParams experiment
 
 
-def hparams(*, split, kind, n, unit, fine_tuned, target, images_per_class, block_size, shift, network,
-            code_version, cut=False):
-    """A cell's hyperparameters (HPARAMS), from its values in the grid or its notebook; ``unit``:
-    the last unit copied, or the one unit that learns in a surgical cell; ``code_version``:
-    ``version.code_version`` of the kernel that trained it."""
-    return {"split": split, "treatment": treatment({"kind": kind, "target": target, "fine_tuned": fine_tuned,
-                                                    "cut": cut}, pooled=True),
-            "n": int(n), "unit": unit, "fine_tuned": bool(fine_tuned), "target": target,
-            "images_per_class": int(images_per_class), "block_size": int(block_size),
-            "shift": shift or "none", "network": network, "code_version": code_version}
+def hparams(values, code_version):
+    """A cell's hyperparameters (HPARAMS), from its ``values`` in the grid or its notebook (with
+    ``unit``: the last unit copied, or the one unit that learns in a surgical cell;
+    ``parameters.recorded``); ``code_version``: ``version.code_version`` of the kernel that
+    trained it."""
+    recorded = parameters.recorded(values)
+    return {**{p.name: p.axis.empty if recorded[p.name] == "" else p.value_type(recorded[p.name])
+               for p in parameters.axes()},
+            "treatment": treatment(recorded, pooled=True),
+            "network": values.get("source_network") or values["network"], "code_version": code_version}
 
 
 _SERIAL = itertools.count()  # event files opened by this process

@@ -20,9 +20,6 @@ ALL_SPLIT = "all"
 DISSIMILAR_HALVES = {"A": "man-made", "B": "natural"}  # the grid's halves of the mmn split
 POOLED = ("base", "BnB", "BnB+", "AnB", "AnB+", "random")
 TASKS = ("similar", "dissimilar", "all classes")
-# The metrics a study may report (params key ``metric``) and the results columns holding them
-# (lastk_top1 computed by the summary from each network's curve: summary.metrics).
-METRIC_COLUMNS = {"best10": "best10_top1", "final": "top1", "last_k": "lastk_top1"}
 
 
 def treatment(row, pooled=False):
@@ -50,9 +47,10 @@ def tasks(split):
 
 def paper_grid(df):
     """The rows of `df` in the paper's grid: trained on all the data, on whole images (the
-    reduced-data, block-shuffled and shifted-target ("@<shift>", summary.surgical) cells are
-    left to their own sections). A table made by hand may leave out block_size."""
-    return df[(df.images_per_class == 0) & (df.get("block_size", 0) == 0) & ~df.cell.str.contains("@", regex=False)]
+    reduced-data, block-shuffled and shifted-target (``shift``, summary.surgical) cells are
+    left to their own sections). A table made by hand may leave out block_size and shift."""
+    unshifted = df["shift"].fillna("").eq("") if "shift" in df else True
+    return df[(df.images_per_class == 0) & (df.get("block_size", 0) == 0) & unshifted]
 
 
 def label(df):

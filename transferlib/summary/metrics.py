@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..parameters import MOMENTUM, completed
+from ..parameters import BASE_RISE_LIMIT, METRIC_COLUMNS, MOMENTUM, completed
 from ..records import layout
 from ..records.table import read as read_table
-from ..records.curves import BASE_RISE_LIMIT, LAST_K, before_last_drop, last_k, rise, rise_se, scatter, still_rising
-from ..records.vocabulary import METRIC_COLUMNS, paper_grid
+from ..records.curves import LAST_K, before_last_drop, last_k, rise, rise_se, scatter, still_rising
+from ..records.vocabulary import paper_grid
 
 COLUMNS = METRIC_COLUMNS
 NAMES = {"best10_top1": "top-1, mean of the 10 best validations", "top1": "final top-1",

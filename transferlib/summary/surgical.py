@@ -1,5 +1,5 @@
-"""The surgical study's claim (Lee et al., ICLR 2023) judged on a results table: its "@<shift>"
-cells (``driver.grid._shift_cells``), the target half itself under a shift (``cell.shifts``).
+"""The surgical study's claim (Lee et al., ICLR 2023) judged on a results table: its rows with a
+``shift`` (``driver.grid._shift_cells``), the target half itself under a shift (``cell.shifts``).
 
 The claim: when the target is the source's own task under a shift, tuning one block can match or
 beat tuning all of them, and which block depends on the shift: the first for input-level shifts
@@ -25,7 +25,6 @@ the other metrics beside it, and ``metric_changes`` names the verdicts that chan
 Its figure is ``plots.surgical``.
 """
 
-import re
 from typing import NamedTuple
 
 import numpy as np
@@ -42,12 +41,12 @@ CLAIM = ("Surgical fine-tuning (Lee et al., ICLR 2023): on the source's own task
          "single unit can match or beat tuning all of them, and the best unit depends on the shift: the first "
          "for input-level shifts (noise, blur, contrast), the last (the classifier) for output-level shifts "
          "(labels permuted), a middle one for feature-level shifts (here grey images).")
-_ID = re.compile(r"^(?P<split>[^-]+)-(?:base(?P<half>[AB])|[AB](?P<n>\d+)[AB](?P<plus>\+?)(?P<unit>\w*))@(?P<shift>\w+)$")
 
 
 def is_shifted(df):
-    """Which rows of a results table are a surgical study's cells (ids ending in "@<shift>")."""
-    return df.cell.str.contains("@", regex=False)
+    """Which rows of a results table are a surgical study's cells (those with a ``shift``; a
+    table made by hand may leave it out)."""
+    return df["shift"].fillna("").ne("") if "shift" in df else pd.Series(False, index=df.index)
 
 
 def split_off(df):
@@ -65,25 +64,16 @@ def unit_order(params):
     return unit_lists.unit_names(params["network"], params["network_units"])
 
 
-def label(df, names):
-    """The surgical rows with the columns shift, level, treatment ("scratch", "probe", "full", or
-    "unit" for one unit learning) and k (that unit's place in ``names``, 1..K; 0 otherwise)."""
-    rows = []
-    for r in df.to_dict("records"):
-        m = _ID.match(r["cell"])
-        if not m:
-            raise ValueError(f"cell {r['cell']!r} is not a surgical cell id (r0-baseB@noise, r0-B7B@noise, "
-                             "r0-B8B+@noise, r0-B8B+conv1@noise)")
-        if m["half"]:
-            treatment, k = "scratch", 0
-        elif not m["plus"]:
-            treatment, k = "probe", 0
-        elif not m["unit"]:
-            treatment, k = "full", 0
-        else:
-            treatment, k = "unit", names.index(m["unit"]) + 1
-        rows.append({**r, "shift": m["shift"], "level": LEVEL.get(m["shift"], "?"), "treatment": treatment, "k": k})
-    return pd.DataFrame(rows, columns=[*df.columns, "shift", "level", "treatment", "k"])
+def label(df):
+    """The surgical rows with the columns level, treatment ("scratch": a base, "probe": frozen
+    units, "full": every unit learning, or "unit": unit k alone, its ``tuned_unit``) and k (1..K;
+    0 otherwise)."""
+    out = df.copy()
+    out["level"] = [LEVEL.get(shift, "?") for shift in df["shift"]]
+    out["treatment"] = np.select([df.kind == "base", ~df.fine_tuned.astype(bool), df.tuned_unit == 0],
+                                 ["scratch", "probe", "full"], "unit")
+    out["k"] = df.tuned_unit
+    return out
 
 
 class Contrast(NamedTuple):
