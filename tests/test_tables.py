@@ -26,5 +26,5 @@ def test_a_baseline_not_trained_by_hand_says_how_to_train_it(tmp_path, monkeypat
 
 def test_a_baseline_the_runner_has_not_finished_is_said_so(tmp_path):
     said = tables.beside_its_base(trained(4), "r0-A3B+", "r0-baseB", str(tmp_path / "r0-A3B+.json"),
-                                          target="B").data
+                                  target="B").data
     assert "had not finished when this network did" in said

@@ -20,28 +20,28 @@ def base():
     return caffenet(10, 32, width=0.25, seed=1)
 
 
-def transfer_model(base, n, num_classes, **given):
+def copied_model(base, n, num_classes, **given):
     """The Keras model of ``transfer_network`` copying from the CaffeNet ``base``."""
     return transfer_network(base, n, num_classes, network="caffenet", width=0.25, **given).model
 
 
 @pytest.mark.parametrize("n", [0, 1, 3, 7])
 def test_copies_exactly_the_first_n_layers(base, n):
-    model = transfer_model(base, n, 10, fine_tuned=False, seed=2)
+    model = copied_model(base, n, 10, fine_tuned=False, seed=2)
     for i, name in enumerate(WEIGHT_LAYERS):
         assert same(weights(model, name), weights(base, name)) == (i < n), name
         assert model.get_layer(name).trainable == (i >= n), name
 
 
 def test_fine_tune_keeps_copied_layers_trainable_and_fc8_takes_the_new_size(base):
-    model = transfer_model(base, 5, 7, fine_tuned=True, seed=2)
+    model = copied_model(base, 5, 7, fine_tuned=True, seed=2)
     assert all(model.get_layer(name).trainable for name in WEIGHT_LAYERS)
     assert model.output_shape == (None, 7)
 
 
 def test_random_first_layers_are_fresh_seeded_and_frozen(base):
-    model = transfer_model(base, 4, 10, fine_tuned=False, seed=5, random_first=True)
-    again = transfer_model(base, 4, 10, fine_tuned=False, seed=5, random_first=True)
+    model = copied_model(base, 4, 10, fine_tuned=False, seed=5, random_first=True)
+    again = copied_model(base, 4, 10, fine_tuned=False, seed=5, random_first=True)
     for name in WEIGHT_LAYERS[:4]:
         assert not same(weights(model, name), weights(base, name))
         assert same(weights(model, name), weights(again, name))
@@ -50,16 +50,16 @@ def test_random_first_layers_are_fresh_seeded_and_frozen(base):
 
 def test_n_outside_range_is_refused(base):
     with pytest.raises(ValueError, match="n must be in 0..7"):
-        transfer_model(base, 9, 10, fine_tuned=False, seed=0)
+        copied_model(base, 9, 10, fine_tuned=False, seed=0)
     with pytest.raises(ValueError, match="n = 8 copies the classifier too, which needs the base's own 10 classes"):
-        transfer_model(base, 8, 7, fine_tuned=False, seed=0)
+        copied_model(base, 8, 7, fine_tuned=False, seed=0)
 
 
 @pytest.mark.parametrize("fine_tuned", [False, True])
 def test_training_leaves_frozen_layers_bit_identical(tiny_imagenet, base, fine_tuned):
     subset = data.select(tiny_imagenet, tiny_imagenet.classes[:10], max_per_class=40)
     train_ds, val_ds = data.pipelines(subset, image_size=32, batch_size=50, seed=0)
-    model = transfer_model(base, 3, 10, fine_tuned=fine_tuned, seed=2)
+    model = copied_model(base, 3, 10, fine_tuned=fine_tuned, seed=2)
     before = {name: weights(model, name) for name in WEIGHT_LAYERS}
     train.train(model, train_ds, val_ds, epochs=1, lr=0.01, seed=0, progress=False, print_fn=None)
     for i, name in enumerate(WEIGHT_LAYERS):

@@ -1,5 +1,5 @@
-"""Every parameter, declared once: the keys of a study's params file and the values of the
-cells' notebooks, one ``Parameter`` per name.
+"""Every parameter, declared once: the keys of a study's params file, the values of the cells'
+notebooks and the values a finished cell is recorded by, one ``Parameter`` per name.
 
 From ``PARAMETERS`` follow the study's ``Params`` and its checks (``driver.params``), what the
 grid hands each notebook (``for_notebook``), which values enter a cell's params_hash
@@ -21,7 +21,7 @@ from .nets.units import CAFFENET, MODELS, UNIT_CHOICES
 from .solver import MOMENTUM, PAPER_LR_DROPS, WEIGHT_DECAY
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies
-INITS = ("paper", "he")  # a network's initial weights (models.layer_initializers)
+INITS = ("paper", "he")  # a network's initial weights (architectures.layer_initializers)
 NOTEBOOKS = ("base", "transfer")
 TREATMENTS = ("BnB", "BnB+", "AnB", "AnB+", "random")  # the paper's
 PRETRAINED_TREATMENTS = ("AnB", "AnB+", "AnBcut", "AnBcut+")  # a study of a pretrained source_network
@@ -178,7 +178,7 @@ PARAMETERS = (
     _study("network", str, c.either(c.one_of(list(MODELS)),
                                     c.text("module:function (your function returning a Keras model)",
                                            r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")),
-           CAFFENET, "caffenet, resnet18, resnet50 or module:function (cell.networks)", hashed="when set"),
+           CAFFENET, f"{', '.join(MODELS)} or module:function (cell.networks)", hashed="when set"),
     _study("network_units", str, c.one_of(UNIT_CHOICES), "stages",
            'a ResNet\'s transfer units between stem and head: "stages" or "blocks"', hashed="when set"),
     _study("source_network", str | None, c.either(c.NULL, c.text(
@@ -381,7 +381,7 @@ def hashed(notebook, values):
 
 def default_init(image_size):
     """The paper's initialisation at its 227 px; He's at 32 and 64 px, where the paper's leaves
-    a short schedule at chance (models.caffenet)."""
+    a short schedule at chance (architectures.caffenet)."""
     return "paper" if image_size == 227 else "he"
 
 

@@ -1,5 +1,6 @@
 """The cell: what a cell's notebook calls to train one network (its data, the networks and their
-copies, training, devices, layer similarity, and what the notebook saves and shows). Importing it keeps TensorFlow's start-up log out of the notebook, whichever
+copies, training, devices, layer similarity, and what the notebook saves and shows). Importing
+it keeps TensorFlow's start-up log out of the notebook, whichever
 of its modules (or the summary's) a notebook imports first, and turns TensorFlow's oneDNN kernels
 on for every x86 CPU before TensorFlow starts: TensorFlow does so by itself only on AVX-512-class
 CPUs, and on an AVX2 one (a 2-core AMD EPYC) they train the 32 px CaffeNet 2.8x faster than its

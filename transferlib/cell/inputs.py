@@ -6,8 +6,8 @@ kernel's working folder, the notebook's, else to $PWD, the folder JupyterLab was
 Run by the runner it is made absolute where the params were read (``Params.from_dict``) and
 handed over relative to the kernel's working folder, the study folder, so that the record
 names no folder of the machine; a notebook run by hand has no params file, so its parameters
-cell is the only reader of what was typed. These calls resolve it (``data_folder``); nothing
-below them does."""
+cell is the only reader of what was typed. These calls, and ``layer_similarity``'s, resolve it
+(``data_folder``); nothing below them does."""
 
 import dataclasses
 

@@ -1,6 +1,7 @@
 """Where a cell's training logs go: its TensorBoard run, with its hyperparameters, and its
 checkpoints; run by hand, beside its other files (``files.standalone_path``)."""
 
+from ..nets import units
 from ..records import tensorboard_or_none
 from ..version import code_version
 from .files import standalone_path
@@ -23,7 +24,6 @@ def tensorboard_log(tensorboard_dir, net, values):
     tensorboard = tensorboard_or_none()
     if tensorboard is None:
         return None
-    n = values["n"]
-    unit = net.units[(values.get("tuned_unit") or n) - 1][0] if n else ""
+    unit = units.recorded_unit(net.names, values["n"], values.get("tuned_unit", 0))
     return tensorboard.CellLog(tensorboard_dir or standalone_path(f"tensorboard/{values['cell']}"),
                                tensorboard.hparams({**values, "unit": unit}, code_version()))

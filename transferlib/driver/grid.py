@@ -356,4 +356,4 @@ def _cell(params, split, target, classes, n=0, base=None, fine_tuned=False, imag
                       sort_keys=True, separators=(",", ":"), allow_nan=False)
     return Cell(id=cell_id, notebook=notebook, parameters=values,
                 params_hash=hashlib.sha256(blob.encode()).hexdigest()[:16],
-                needs=tuple(b.id for b in needs), unit=unit_names[(tuned_unit or n) - 1] if n else "")
+                needs=tuple(b.id for b in needs), unit=units.recorded_unit(unit_names, n, tuned_unit))

@@ -73,6 +73,12 @@ def unit_names(network, network_units="stages"):
     return known(network).units(network_units)
 
 
+def recorded_unit(names, n, tuned_unit=0):
+    """The unit a cell is recorded by, of its network's unit ``names``: the n-th, the last one
+    copied, or in a surgical cell the one that learns (``tuned_unit``); "" for a base (n = 0)."""
+    return names[(tuned_unit or n) - 1] if n else ""
+
+
 _CACHE = {}
 
 

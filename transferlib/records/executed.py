@@ -57,10 +57,9 @@ def ran_with(nb):
 def _unit(values):
     """The name of the n-th transfer unit of the cell's network, or in a surgical cell of the one
     that learns (``tuned_unit``), as the grid names it ("" for n = 0)."""
-    n = values.get("tuned_unit") or values["n"]
-    if not n:
+    if not values["n"]:
         return ""
     network, network_units = values.get("network", units.CAFFENET), values.get("network_units", "stages")
     names = (units.user_unit_names(network, values["image_size"], values["width"], network_units)
              if units.is_function(network) else units.unit_names(network, network_units))
-    return names[n - 1]
+    return units.recorded_unit(names, values["n"], values.get("tuned_unit", 0))

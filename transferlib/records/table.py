@@ -24,7 +24,6 @@ from .vocabulary import KINDS
 _DECLARED = parameters.columns()
 _RESULTS = ("top1", "top5", "best10_top1", "validations", "train_seconds", "wall_seconds")
 COLUMNS = (*(p.name for p in _DECLARED), *_RESULTS, "params_hash", "code_version", "history")
-IDENTITY = (*(p.name for p in _DECLARED), "params_hash")  # a row's columns that say which network it is
 # code_version: the transferlib version the cell ran under (``version.code_version``), "" for
 # unknown. Tables written before a column lack it: their rows, and its empty values, read as
 # _ADDED (a declared column's ``absent``; read fills in the CaffeNet's unit names).
@@ -87,13 +86,13 @@ def read(path):
 
 
 def row(cell, metrics):
-    """The row of a finished cell: its IDENTITY values from the mapping ``cell``
+    """The row of a finished cell: its declared columns' values from the mapping ``cell``
     (``parameters.recorded``: a value it lacks, its column's ``absent``), its results from
     ``metrics``, as its notebook saved them (``cell.files.save``; wall_seconds, where the
     runner or papermill measured it, else train_seconds; code_version, "" where the metrics were
     saved before cells recorded it)."""
     values = parameters.recorded(cell)
-    return {**{c: values[c] for c in IDENTITY[:-1]}, "params_hash": cell["params_hash"],
+    return {**{p.name: values[p.name] for p in _DECLARED}, "params_hash": cell["params_hash"],
             "top1": metrics["top1"], "top5": metrics["top5"], "best10_top1": metrics["best10_top1"],
             "validations": metrics["validations"], "train_seconds": metrics["train_seconds"],
             "wall_seconds": metrics.get("wall_seconds", metrics["train_seconds"]),

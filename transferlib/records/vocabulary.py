@@ -11,6 +11,7 @@ A replicate is one (split, target half): the unit the summary's intervals count.
 """
 
 import numpy as np
+import pandas as pd
 
 from ..nets.units import CAFFENET_UNITS
 
@@ -45,12 +46,17 @@ def tasks(split):
                                                                   TASKS[0]))
 
 
+def shifted(df):
+    """Which rows of a results table are a surgical study's cells: those with a ``shift`` (a
+    table made by hand may leave the column out)."""
+    return df["shift"].fillna("").ne("") if "shift" in df else pd.Series(False, index=df.index)
+
+
 def paper_grid(df):
     """The rows of `df` in the paper's grid: trained on all the data, on whole images (the
     reduced-data, block-shuffled and shifted-target (``shift``, summary.surgical) cells are
     left to their own sections). A table made by hand may leave out block_size and shift."""
-    unshifted = df["shift"].fillna("").eq("") if "shift" in df else True
-    return df[(df.images_per_class == 0) & (df.get("block_size", 0) == 0) & unshifted]
+    return df[(df.images_per_class == 0) & (df.get("block_size", 0) == 0) & ~shifted(df)]
 
 
 def label(df):

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..nets import units as unit_lists
+from ..records import vocabulary
 from . import inference
 from .metrics import NAMES, changes_text
 from .inference import INCONCLUSIVE
@@ -43,16 +44,10 @@ CLAIM = ("Surgical fine-tuning (Lee et al., ICLR 2023): on the source's own task
          "(labels permuted), a middle one for feature-level shifts (here grey images).")
 
 
-def is_shifted(df):
-    """Which rows of a results table are a surgical study's cells (those with a ``shift``; a
-    table made by hand may leave it out)."""
-    return df["shift"].fillna("").ne("") if "shift" in df else pd.Series(False, index=df.index)
-
-
 def split_off(df):
     """(the paper's rows, the surgical rows) of a results table: the paper's analyses never see
     a shifted target."""
-    shifted = is_shifted(df)
+    shifted = vocabulary.shifted(df)
     return df[~shifted], df[shifted]
 
 
