@@ -41,9 +41,9 @@ def transfer_network(source, n, num_classes, *, fine_tuned, seed, random_first=F
     Keras 3. A pretrained source's fine-tuned units keep their BatchNorm layers frozen too, as
     Keras's transfer-learning guide fine-tunes pretrained weights, unless ``bn_update``. The graph
     is the fresh network's own, so residual connections crossing a unit boundary are kept
-    whatever the units. n = 0 gives a fresh network. The paper's treatments
-    on target half B: BnB / AnB (frozen), BnB+ / AnB+ (``fine_tuned``), random (``random_first``,
-    frozen). Public as ``transferlib.transfer_network``:
+    whatever the units. n = 0 gives a fresh network. The paper's treatments on target half B:
+    BnB / AnB (frozen), BnB+ / AnB+ (``fine_tuned``), random (``random_first``, frozen). Public
+    as ``transferlib.transfer_network``:
 
     >>> import numpy as np
     >>> from transferlib import build_network, transfer_network
